@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: MIT
+# kato-stress: one non-recursive Makefile. `make` builds build/stress-master,
+# build/stress-agent and build/katosim. Variants are flag sets built into
+# their own folders: `make asan` -> build/asan/. `make V=1` shows commands.
+# `make O=DIR` puts everything under DIR instead of build/.
+
+O        ?= build
+VARIANT  ?=
+CC       ?= cc
+WERROR   ?= -Werror
+
+ifeq ($(VARIANT),)
+OUT      := $(O)
+else
+OUT      := $(O)/$(VARIANT)
+endif
+OBJ      := $(OUT)/obj
+
+PKGS     := libcurl yaml-0.1 msgpack
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith \
+            -Wundef -Wwrite-strings -Wvla -Wimplicit-fallthrough -fno-common
+OPT      ?= -O2 -g
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+            $(WARN) $(WERROR) $(OPT) -pthread -MMD -MP $(PKG_CFLAGS)
+LDLIBS   := -lnng $(PKG_LIBS) -lm -pthread
+
+ifeq ($(VARIANT),asan)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
+
+COMMON_SRC  := $(wildcard common/*.c)
+PROTO_SRC   := $(wildcard proto/*.c)
+MASTER_SRC  := $(filter-out master/main.c,$(wildcard master/*.c))
+AGENT_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c))
+KATOSIM_SRC := $(wildcard tests/katosim/*.c)
+UNIT_SRC    := $(wildcard tests/unit/*.c)
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+LIB_OBJ     := $(call objs,$(COMMON_SRC) $(PROTO_SRC))
+MASTER_OBJ  := $(call objs,$(MASTER_SRC))
+AGENT_OBJ   := $(call objs,$(AGENT_SRC))
+
+MASTER_BIN  := $(OUT)/stress-master
+AGENT_BIN   := $(OUT)/stress-agent
+KATOSIM_BIN := $(OUT)/katosim
+UNIT_BIN    := $(OUT)/unit-tests
+BINS        := $(MASTER_BIN) $(AGENT_BIN) $(KATOSIM_BIN)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps run test test-unit test-integration asan valgrind bench \
+        format format-check lint clean
+
+all: $(BINS)
+
+# A flags stamp: a change of compiler, flags or version rebuilds everything.
+FLAGS_STAMP := $(OBJ)/.flags
+FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(LDFLAGS) $(VERSION)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(FLAGS_NOW)" ]; then \
+		echo "$(FLAGS_NOW)" > $@; fi
+FORCE:
+
+$(OBJ)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -DKS_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(MASTER_BIN): $(OBJ)/master/main.o $(MASTER_OBJ) $(LIB_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(AGENT_BIN): $(OBJ)/agent/main.o $(AGENT_OBJ) $(LIB_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(KATOSIM_BIN): $(call objs,$(KATOSIM_SRC)) $(LIB_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+
+$(UNIT_BIN): $(call objs,$(UNIT_SRC)) $(MASTER_OBJ) $(AGENT_OBJ) $(LIB_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+# --- set-up -----------------------------------------------------------------
+
+deps:
+	@sh tests/support/deps.sh
+
+# --- the README's two commands ------------------------------------------------
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/support/run_demo.sh $(OUT)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@bash tests/run_tests.sh $(OUT)
+
+test-unit: $(UNIT_BIN)
+	@$(UNIT_BIN)
+
+test-integration: all
+	@bash tests/run_tests.sh $(OUT) integration
+
+# --- variants and tooling -------------------------------------------------------
+
+asan:
+	@$(MAKE) --no-print-directory VARIANT=asan OPT="-O1 -g" all \
+		$(O)/asan/unit-tests
+	@ASAN_OPTIONS=detect_leaks=1 bash tests/run_tests.sh $(O)/asan
+
+valgrind: all $(UNIT_BIN)
+	valgrind --error-exitcode=1 --leak-check=full $(UNIT_BIN)
+
+bench: all
+	@bash bench/bench_wrk.sh $(OUT)
+
+FORMAT_SRC := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -I common -I proto $(FORMAT_SRC)
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

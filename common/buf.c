@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* Capped growable byte buffer; see buf.h. */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "err.h"
+#include "poison.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+void
+buf_fini(struct buf *b)
+{
+    xfree(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+    b->len = 0;
+}
+
+static int
+reserve(struct buf *b, size_t n)
+{
+    size_t want, cap;
+    uint8_t *p;
+
+    if (n > b->max || b->len > b->max - n) {
+        return E_TOOBIG;
+    }
+    want = b->len + n + 1; /* room for a NUL after printf */
+    if (want <= b->cap) {
+        return 0;
+    }
+    cap = b->cap ? b->cap : 256;
+    while (cap < want) {
+        cap *= 2;
+    }
+    if (cap > b->max + 1) {
+        cap = b->max + 1;
+    }
+    p = xrealloc(b->data, cap);
+    if (p == NULL) {
+        return E_NOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+    int rv = reserve(b, n);
+    if (rv != 0) {
+        return rv;
+    }
+    if (n > 0) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    return 0;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n, rv;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return E_INVAL;
+    }
+    rv = reserve(b, (size_t)n);
+    if (rv != 0) {
+        return rv;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* stderr logging with stable message ids; see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "poison.h"
+
+static atomic_int min_level = LOG_INFO;
+static char prefix[64];
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void
+log_set_level(enum log_level lvl)
+{
+    atomic_store(&min_level, (int)lvl);
+}
+
+void
+log_set_prefix(const char *who)
+{
+    (void)snprintf(prefix, sizeof(prefix), "%s", who);
+}
+
+void
+log_msg(enum log_level lvl, const char *id, const char *fmt, ...)
+{
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+    int k;
+    va_list ap;
+
+    if ((int)lvl < atomic_load(&min_level)) {
+        return;
+    }
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    (void)gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s%s%s %s ",
+                 ts.tv_nsec / 1000000L, prefix, prefix[0] ? " " : "",
+                 level_names[lvl], id);
+    if (k > 0) {
+        n += (size_t)k < sizeof(line) - n ? (size_t)k : sizeof(line) - n - 1;
+    }
+    va_start(ap, fmt);
+    k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    va_end(ap);
+    if (k > 0) {
+        n += (size_t)k < sizeof(line) - n ? (size_t)k : sizeof(line) - n - 1;
+    }
+    if (n >= sizeof(line) - 1) {
+        n = sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+    (void)!write(STDERR_FILENO, line, n);
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master <-> agent wire messages: a pure codec between msgpack bytes and
+ * the structs below. No sockets, threads, clocks or globals: the transport
+ * (nng REQ/REP, agent dials, master listens) and the timing live in
+ * master/ and agent/. proto/PROTOCOL.md is the normative specification; this
+ * header mirrors it.
+ *
+ * Framing: one nng message = one msgpack map. Every map has "v" (protocol
+ * version, PROTO_VERSION) and "t" (a PROTO_* type). Keys are short strings;
+ * unknown keys are skipped. Strings are bounded (the struct sizes below); a
+ * longer string, a missing required key, a wrong msgpack type, trailing
+ * bytes, a count above its bound or a message above PROTO_MAX_MSG is an
+ * error, never a crash or an unbounded allocation.
+ */
+#ifndef PROTO_PROTO_H
+#define PROTO_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "../common/hist.h"
+#include "../common/ops.h"
+
+#define PROTO_VERSION   1
+#define PROTO_MAX_MSG   (8u * 1024u * 1024u) /* bytes, per message */
+#define PROTO_NONCE_LEN 16
+#define PROTO_MAC_LEN   32 /* HMAC-SHA-256 */
+#define PROTO_NAME_MAX  64
+#define PROTO_URL_MAX   256
+#define PROTO_TEXT_MAX  256
+
+/* Message types. Explicit and append-only. */
+enum proto_type {
+    PROTO_HELLO = 1,     /* agent -> master: name, nonce, version */
+    PROTO_CHALLENGE = 2, /* master -> agent: nonce, master's proof */
+    PROTO_AUTH = 3,      /* agent -> master: agent's proof */
+    PROTO_WELCOME = 4,   /* master -> agent: agent id, heartbeat period */
+    PROTO_REJECT = 5,    /* master -> agent: why the agent is refused */
+    PROTO_HEARTBEAT = 6, /* both ways: liveness, state, clocks */
+    PROTO_ASSIGN = 7,    /* master -> agent: the agent's slice of a test */
+    PROTO_START = 8,     /* master -> agent: start time (master clock) */
+    PROTO_STOP = 9,      /* master -> agent: stop the load now */
+    PROTO_BATCH = 10,    /* agent -> master: one interval's metrics */
+    PROTO_ACK = 11,      /* master -> agent: batch received (by seq) */
+    PROTO_GOODBYE = 12,  /* agent -> master: test done, its own totals */
+    PROTO_TYPE_MAX = 12
+};
+
+/* Agent states, reported in heartbeats. Explicit and append-only. */
+enum proto_agent_state {
+    PROTO_ST_IDLE = 0,     /* authenticated, no assignment */
+    PROTO_ST_READY = 1,    /* assignment accepted, target checked OK */
+    PROTO_ST_RUNNING = 2,  /* generating load */
+    PROTO_ST_DONE = 3,     /* load finished, batches flushed */
+    PROTO_ST_FAILED = 4    /* assignment refused (text says why) */
+};
+
+/* HMAC inputs: the proofs are HMAC-SHA-256(token, label || n1 || n2). */
+#define PROTO_LABEL_MASTER "kato-stress/1 master"
+#define PROTO_LABEL_AGENT  "kato-stress/1 agent"
+
+struct proto_hello {
+    char name[PROTO_NAME_MAX];          /* agent's name, e.g. "local-1" */
+    char host[PROTO_NAME_MAX];          /* hostname */
+    uint32_t pid;
+    uint32_t threads;                   /* worker threads it will run */
+    uint8_t nonce[PROTO_NONCE_LEN];     /* agent's challenge to the master */
+};
+
+struct proto_challenge {
+    uint8_t nonce[PROTO_NONCE_LEN];     /* master's challenge to the agent */
+    uint8_t proof[PROTO_MAC_LEN];       /* HMAC(token, MASTER||a_nonce||m_nonce) */
+};
+
+struct proto_auth {
+    uint8_t proof[PROTO_MAC_LEN];       /* HMAC(token, AGENT||m_nonce||a_nonce) */
+};
+
+struct proto_welcome {
+    uint32_t agent_id;                  /* > 0, unique within the master */
+    uint32_t heartbeat_ms;              /* how often the agent should call */
+};
+
+struct proto_reject {
+    char reason[PROTO_TEXT_MAX];
+};
+
+struct proto_heartbeat {
+    uint32_t agent_id;                  /* 0 in the master's replies */
+    uint32_t state;                     /* enum proto_agent_state */
+    uint32_t users_active;
+    uint32_t in_flight;
+    uint64_t acked_seq;                 /* highest batch seq acknowledged */
+    char text[PROTO_TEXT_MAX];          /* FAILED: why (e.g. target refused) */
+};
+
+struct proto_assign {
+    char test[PROTO_NAME_MAX];          /* "concurrent", ... */
+    char url[PROTO_URL_MAX];            /* target base URL, no trailing / */
+    char node_id[PROTO_NAME_MAX];       /* KATO node all users share */
+    uint32_t users;                     /* this agent's share */
+    uint32_t user_base;                 /* global index of its first user */
+    uint32_t total_users;               /* all agents together */
+    uint64_t duration_ms;
+    uint64_t ramp_ms;                   /* 0: all users at once */
+    double rate_per_user;               /* requests/s per user; 0: unpaced */
+    uint32_t think_ms;                  /* minimum pause after a response */
+    uint32_t timeout_ms;                /* per request */
+    uint32_t connect_timeout_ms;
+    double mix[OP_COUNT];               /* mix[OP_SESSION] = 0; sums to 1 */
+    struct payload_cfg data;
+    uint32_t vector_dim;                /* the node's fixed dimension */
+    uint64_t seed;                      /* run seed; users derive theirs */
+};
+
+struct proto_start {
+    uint64_t start_ns;                  /* in the master's clock */
+};
+
+struct proto_stop {
+    char reason[PROTO_TEXT_MAX];
+};
+
+/* One operation's figures for one interval. */
+struct proto_op_batch {
+    uint64_t requests;                  /* completed (ok + errors) */
+    uint64_t errors;
+    uint64_t bytes_sent;
+    uint64_t bytes_recv;
+    /* Latency from the intended start (coordinated-omission corrected),
+     * and service time from the actual send, as histogram buckets. */
+    size_t n_latency;
+    struct hist_bucket *latency;
+    size_t n_service;
+    struct hist_bucket *service;
+    /* Errors by key (ops.h), each key at most once. */
+    size_t n_errors;
+    struct proto_err_count {
+        uint32_t key;
+        uint64_t count;
+    } *err;
+};
+
+struct proto_batch {
+    uint32_t agent_id;
+    uint64_t seq;                       /* 1, 2, 3, ... per agent and run */
+    uint32_t interval;                  /* seconds since start (0-based) */
+    uint32_t users_active;              /* at the end of the interval */
+    struct proto_op_batch op[OP_COUNT];
+};
+
+struct proto_ack {
+    uint64_t seq;
+};
+
+struct proto_goodbye {
+    uint32_t agent_id;
+    uint64_t last_seq;                  /* seq of its last batch */
+    uint64_t requests[OP_COUNT];        /* its own totals, all intervals */
+    uint64_t errors[OP_COUNT];
+};
+
+struct proto_msg {
+    uint32_t type;                      /* enum proto_type */
+    uint64_t now_ns;   /* "ts": sender's monotonic clock at send; 0 absent */
+    uint64_t echo_ns;  /* "echo": in a reply, the request's ts */
+    union {
+        struct proto_hello hello;
+        struct proto_challenge challenge;
+        struct proto_auth auth;
+        struct proto_welcome welcome;
+        struct proto_reject reject;
+        struct proto_heartbeat heartbeat;
+        struct proto_assign assign;
+        struct proto_start start;
+        struct proto_stop stop;
+        struct proto_batch batch;
+        struct proto_ack ack;
+        struct proto_goodbye goodbye;
+    } u;
+};
+
+/*
+ * Appends the msgpack encoding of m to out. Borrows m (a batch's arrays
+ * stay the caller's). Returns 0, E_INVAL (unknown type, invalid error key,
+ * unsorted or out-of-range histogram index), E_TOOBIG (above PROTO_MAX_MSG
+ * or out->max) or E_NOMEM. On failure out->len is restored.
+ */
+int proto_encode(const struct proto_msg *m, struct buf *out);
+
+/*
+ * Decodes one message from data[0..len) into *m (fully overwritten).
+ * Returns 0; E_TOOBIG (len > PROTO_MAX_MSG or a count above its bound);
+ * E_TRUNCATED (input ends early); E_PROTO_VERSION ("v" is not
+ * PROTO_VERSION, m->type is still set when "t" was readable); E_PROTO
+ * (anything else malformed); E_NOMEM. For a PROTO_BATCH, m owns the
+ * arrays it allocated: release them with proto_msg_fini. On failure nothing
+ * needs releasing.
+ */
+int proto_decode(const uint8_t *data, size_t len, struct proto_msg *m);
+
+/* Releases what proto_decode allocated (a batch's arrays) and zeroes m.
+ * Call it only on messages that proto_decode filled (or on a zeroed one):
+ * arrays a caller set up for proto_encode are the caller's. */
+void proto_msg_fini(struct proto_msg *m);
+
+/* Name of a message type ("hello", "batch", ...), "unknown" otherwise. */
+const char *proto_type_name(uint32_t type);
+
+/*
+ * Computes the master's or agent's proof:
+ *   HMAC-SHA-256(token, label || n1 || n2)
+ * with the labels above. For the master: n1 = agent nonce, n2 = master
+ * nonce; for the agent: n1 = master nonce, n2 = agent nonce.
+ */
+void proto_proof(const char *label, const uint8_t *token, size_t token_len,
+                 const uint8_t n1[PROTO_NONCE_LEN],
+                 const uint8_t n2[PROTO_NONCE_LEN],
+                 uint8_t out[PROTO_MAC_LEN]);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages kato-stress needs to build, run and test.
+# As root it runs apt-get itself; otherwise it prints the one line to run.
+set -eu
+PKGS="build-essential pkg-config libnng-dev libcurl4-openssl-dev libyaml-dev \
+libmsgpack-dev libmicrohttpd-dev libcmocka-dev curl jq libxml2-utils wrk \
+iproute2 procps psmisc"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+echo "deps: missing packages:$missing"
+if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    echo "deps: installed:$missing"
+else
+    echo "deps: run as root:  apt-get update && apt-get install -y$missing"
+    exit 1
+fi

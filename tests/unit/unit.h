@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The unit-test groups. Each tests/unit/<module>_test.c defines one
+ * function that runs its cmocka group and returns the number of failures;
+ * tests/unit/main.c lists them and takes an optional name filter.
+ */
+#ifndef TESTS_UNIT_UNIT_H
+#define TESTS_UNIT_UNIT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+int hist_tests(void);
+int sha256_tests(void);
+int proto_tests(void);
+int config_tests(void);
+int plan_tests(void);
+int payload_tests(void);
+int common_tests(void);
+
+#endif
