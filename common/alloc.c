@@ -3,6 +3,7 @@
 #include "alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,11 @@ xmalloc(size_t n)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
+    /* Refuse nmemb * size overflow here: calloc would return NULL too, but
+     * sanitizer runtimes abort on it instead. */
+    if (size != 0 && nmemb > SIZE_MAX / size) {
+        return NULL;
+    }
     if (should_fail()) {
         return NULL;
     }

@@ -34,25 +34,31 @@ buf_reset(struct buf *b)
     b->len = 0;
 }
 
+/*
+ * Makes room for n more bytes plus a NUL (buf_printf writes one). Every sum
+ * is checked: with max near SIZE_MAX, len + n + 1 and the doubling could
+ * otherwise wrap and "succeed" with a buffer too small.
+ */
 static int
 reserve(struct buf *b, size_t n)
 {
-    size_t want, cap;
+    size_t want, cap, limit;
     uint8_t *p;
 
-    if (n > b->max || b->len > b->max - n) {
+    if (n > b->max || b->len > b->max - n || b->len + n == SIZE_MAX) {
         return E_TOOBIG;
     }
-    want = b->len + n + 1; /* room for a NUL after printf */
+    want = b->len + n + 1;
     if (want <= b->cap) {
         return 0;
     }
+    limit = b->max < SIZE_MAX ? b->max + 1 : SIZE_MAX; /* >= want */
     cap = b->cap ? b->cap : 256;
     while (cap < want) {
-        cap *= 2;
+        cap = cap > limit / 2 ? limit : cap * 2;
     }
-    if (cap > b->max + 1) {
-        cap = b->max + 1;
+    if (cap > limit) {
+        cap = limit;
     }
     p = xrealloc(b->data, cap);
     if (p == NULL) {

@@ -30,7 +30,9 @@ void buf_reset(struct buf *b);
  * failure b is unchanged. */
 int buf_append(struct buf *b, const void *p, size_t n);
 
-/* Appends printf-style text (no NUL is kept in len). Same returns. */
+/* Appends printf-style text (no NUL is kept in len). Same returns, plus
+ * E_INVAL when the format fails. The arguments must not point into b's own
+ * data: growing b moves it. */
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

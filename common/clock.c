@@ -10,7 +10,7 @@
 uint64_t
 clock_now_ns(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0, 0};
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
@@ -18,7 +18,7 @@ clock_now_ns(void)
 uint64_t
 clock_wall_ns(void)
 {
-    struct timespec ts;
+    struct timespec ts = {0, 0};
     (void)clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * CLOCK_NS_PER_S + (uint64_t)ts.tv_nsec;
 }

@@ -8,8 +8,8 @@ const char *
 err_str(int code)
 {
     switch (code) {
-#define ERR_STR_(name, val, msg)                                               \
-    case (val):                                                                \
+#define ERR_STR_(name, val, msg) \
+    case (val):                  \
         return (msg);
         ERR_MAP(ERR_STR_)
 #undef ERR_STR_
@@ -22,8 +22,8 @@ const char *
 err_name(int code)
 {
     switch (code) {
-#define ERR_NAME_(name, val, msg)                                              \
-    case (val):                                                                \
+#define ERR_NAME_(name, val, msg) \
+    case (val):                   \
         return "E_" #name;
         ERR_MAP(ERR_NAME_)
 #undef ERR_NAME_

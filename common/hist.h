@@ -75,20 +75,27 @@ uint64_t hist_clamped(const struct hist *h);
 uint64_t hist_min(const struct hist *h);
 uint64_t hist_max(const struct hist *h);
 
-/* Mean of the recorded values (bucket midpoints), 0.0 when empty. */
+/* Mean of the recorded values, each taken as the midpoint of its bucket,
+ * (lowest + highest) / 2, and computed from the counts (O(HIST_BUCKETS)):
+ * it depends only on the buckets, so it is the same after hist_add or
+ * hist_import as for the histogram recorded in one piece. 0.0 when empty. */
 double hist_mean(const struct hist *h);
 
 /*
  * The value at percentile p (0 < p <= 100): the highest equivalent value of
  * the bucket holding the ceil(p/100 * count)-th value (HdrHistogram's
  * definition), capped at hist_max(). Returns 0 for an empty histogram.
- * p = 100 returns hist_max().
+ * p = 100 returns hist_max(); p <= 0 (or NaN) is taken as the 1st value.
+ * A product p/100 * count within a relative 1e-15 of an integer counts as
+ * that integer, so that the binary double 99.9 of 1000 values is the 999th.
+ * O(HIST_BUCKETS).
  */
 uint64_t hist_percentile(const struct hist *h, double p);
 
 /* Map between values and indexes (exposed for tests and the wire).
- * hist_index_of(v) is the index that v is counted in; hist_lowest_of(i) and
- * hist_highest_of(i) are the smallest and largest values that map to i. */
+ * hist_index_of(v) is the index that v is counted in (v clamped to
+ * HIST_MAX_US first); hist_lowest_of(i) and hist_highest_of(i) are the
+ * smallest and largest values that map to i (0 for i >= HIST_BUCKETS). */
 uint32_t hist_index_of(uint64_t value_us);
 uint64_t hist_lowest_of(uint32_t index);
 uint64_t hist_highest_of(uint32_t index);
@@ -102,8 +109,12 @@ size_t hist_nonzero(const struct hist *h);
  * first to size out). */
 size_t hist_export(const struct hist *h, struct hist_bucket *out, size_t max);
 
-/* Adds n exported buckets into h. Returns 0, or E_RANGE if an index is
- * >= HIST_BUCKETS or a count is 0 (then h is unchanged: validated first). */
+/* Adds n exported buckets into h (any order; a repeated index adds up).
+ * Returns 0, or E_RANGE if an index is >= HIST_BUCKETS, a count is 0 or the
+ * total would overflow 2^64 - 1 (then h is unchanged: validated first).
+ * min/max become the lowest/highest equivalent values of the imported range
+ * if h was empty, else are extended by them. hist_clamped() is not carried
+ * by buckets and is left as it was. */
 int hist_import(struct hist *h, const struct hist_bucket *b, size_t n);
 
 #endif

@@ -41,12 +41,22 @@ log_msg(enum log_level lvl, const char *id, const char *fmt, ...)
     if ((int)lvl < atomic_load(&min_level)) {
         return;
     }
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    (void)gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    /* An out-of-range level is a caller bug; print it as an error rather
+     * than index past level_names. */
+    if ((int)lvl < LOG_DEBUG || (int)lvl > LOG_ERROR) {
+        lvl = LOG_ERROR;
+    }
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        ts.tv_sec = 0;
+        ts.tv_nsec = 0;
+    }
+    n = 0;
+    if (gmtime_r(&ts.tv_sec, &tm) != NULL) {
+        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    }
     k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s%s%s %s ",
                  ts.tv_nsec / 1000000L, prefix, prefix[0] ? " " : "",
-                 level_names[lvl], id);
+                 level_names[lvl], id != NULL ? id : "-");
     if (k > 0) {
         n += (size_t)k < sizeof(line) - n ? (size_t)k : sizeof(line) - n - 1;
     }

@@ -24,6 +24,9 @@ ops_name(int op)
 int
 ops_from_name(const char *name)
 {
+    if (name == NULL) {
+        return -1;
+    }
     for (int i = 0; i < OP_COUNT; i++) {
         if (strcmp(op_names[i], name) == 0) {
             return i;
@@ -86,11 +89,16 @@ errk_slot(uint32_t key)
     return -1;
 }
 
+/* A slot that no valid key maps to (below 100, the spare last slot, out of
+ * range) gives 0, which errk_valid() rejects, rather than a made-up key. */
 uint32_t
 errk_from_slot(int slot)
 {
-    if (slot < 600) {
+    if (slot >= 100 && slot <= 599) {
         return (uint32_t)slot;
     }
-    return (uint32_t)(ERRK_BASE + 1 + (slot - 600));
+    if (slot >= 600 && slot < 600 + (ERRK_MAX - ERRK_BASE)) {
+        return (uint32_t)(ERRK_BASE + 1 + (slot - 600));
+    }
+    return 0;
 }

@@ -56,8 +56,11 @@ int errk_valid(uint32_t key);
  * Returns out. */
 const char *errk_name(uint32_t key, char *out, size_t outlen);
 
-/* Maps an error key to a dense slot 0..ERRK_SLOTS-1 (for counter arrays);
- * returns -1 for an invalid key. errk_from_slot is its inverse. */
+/* Maps an error key to a slot 0..ERRK_SLOTS-1 (for counter arrays; slots
+ * 0..99 and the last one are never used: the layout is kept simple so a
+ * slot of 100..599 is the HTTP status itself); returns -1 for an invalid
+ * key. errk_from_slot is its inverse and returns 0 for a slot no key maps
+ * to. */
 int errk_slot(uint32_t key);
 uint32_t errk_from_slot(int slot);
 

@@ -53,10 +53,18 @@ rng_double(struct rng *r)
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+/*
+ * A plain rng_next() % span favours the low values whenever span does not
+ * divide 2^64 (for span = 3 * 2^62, values below 2^62 come twice as often).
+ * Draws below 2^64 mod span are rejected instead; each draw is rejected with
+ * probability < 1/2, so 64 tries fail with probability < 2^-64, after which
+ * the (then negligibly) biased draw is kept to bound the loop.
+ */
 uint64_t
 rng_range(struct rng *r, uint64_t lo, uint64_t hi)
 {
-    uint64_t span;
+    uint64_t span, threshold, x;
+
     if (hi <= lo) {
         return lo;
     }
@@ -64,7 +72,12 @@ rng_range(struct rng *r, uint64_t lo, uint64_t hi)
     if (span == 0) { /* full 64-bit range */
         return rng_next(r);
     }
-    return lo + rng_next(r) % span;
+    threshold = (0 - span) % span; /* 2^64 mod span */
+    x = rng_next(r);
+    for (int i = 0; i < 64 && x < threshold; i++) {
+        x = rng_next(r);
+    }
+    return lo + x % span;
 }
 
 int
