@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exact merge of agents' batches into per-operation histograms and
+ * counters, with dedupe and completeness bookkeeping. Not thread-safe and
+ * not a reporter: report.c reads it through the getters.
+ */
+#include "aggregate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/poison.h"
+
+struct agg_agent {
+    uint32_t id;
+    char name[PROTO_NAME_MAX];
+    uint32_t users;
+    uint64_t req[OP_COUNT];
+    uint64_t err[OP_COUNT];
+    uint64_t batches;
+    uint64_t duplicates;
+    uint64_t highest_seq;
+    uint64_t goodbye_last_seq;
+    uint32_t highest_interval; /* valid when any_interval */
+    bool any_interval;
+    bool goodbye;
+    bool totals_match;
+    uint8_t *seq_seen; /* bitmap, bit s for seq s (1..seq_max) */
+    uint8_t *int_seen; /* bitmap, bit k for interval k (0..n_slots-1) */
+};
+
+struct agg_op {
+    struct hist *lat;
+    struct hist *svc;
+    struct agg_counts c;
+    uint64_t errk[ERRK_SLOTS];
+};
+
+struct agg {
+    uint32_t duration_s;
+    uint32_t expected; /* intervals each agent should send */
+    uint32_t n_slots;  /* per-interval slots */
+    uint64_t seq_max;  /* highest seq accepted */
+    uint32_t used;     /* highest interval seen + 1, within n_slots */
+    struct agg_op op[OP_COUNT];
+    struct hist *lat_all;
+    struct hist *svc_all;
+    uint64_t *int_req;
+    uint64_t *int_err;
+    struct agg_agent *agents;
+    size_t n_agents;
+    size_t cap_agents;
+    uint64_t late;
+    uint64_t rejected;
+};
+
+static bool
+bit_get(const uint8_t *bm, uint64_t i)
+{
+    return (bm[i / 8] >> (i % 8)) & 1u;
+}
+
+static void
+bit_set(uint8_t *bm, uint64_t i)
+{
+    bm[i / 8] = (uint8_t)(bm[i / 8] | (1u << (i % 8)));
+}
+
+int
+agg_new(struct agg **out, uint32_t duration_s)
+{
+    int rv = 0;
+    struct agg *a = NULL;
+
+    if (duration_s == 0 || duration_s > UINT32_MAX - AGG_INTERVAL_MARGIN) {
+        return E_INVAL;
+    }
+    a = xcalloc(1, sizeof(*a));
+    if (a == NULL) {
+        return E_NOMEM;
+    }
+    a->duration_s = duration_s;
+    a->expected = duration_s;
+    a->n_slots = duration_s + AGG_INTERVAL_MARGIN;
+    /* One batch per interval: twice the slots leaves room for batches
+     * past the bound without letting a peer make us track 2^64 seqs. */
+    a->seq_max = 2ull * a->n_slots + 64u;
+    for (int i = 0; i < OP_COUNT; i++) {
+        if ((rv = hist_new(&a->op[i].lat)) != 0 ||
+            (rv = hist_new(&a->op[i].svc)) != 0) {
+            goto out;
+        }
+    }
+    if ((rv = hist_new(&a->lat_all)) != 0 ||
+        (rv = hist_new(&a->svc_all)) != 0) {
+        goto out;
+    }
+    a->int_req = xcalloc(a->n_slots, sizeof(*a->int_req));
+    a->int_err = xcalloc(a->n_slots, sizeof(*a->int_err));
+    if (a->int_req == NULL || a->int_err == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    *out = a;
+    a = NULL;
+out:
+    agg_free(a);
+    return rv;
+}
+
+void
+agg_free(struct agg *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        hist_free(a->op[i].lat);
+        hist_free(a->op[i].svc);
+    }
+    hist_free(a->lat_all);
+    hist_free(a->svc_all);
+    xfree(a->int_req);
+    xfree(a->int_err);
+    for (size_t i = 0; i < a->n_agents; i++) {
+        xfree(a->agents[i].seq_seen);
+        xfree(a->agents[i].int_seen);
+    }
+    xfree(a->agents);
+    xfree(a);
+}
+
+static struct agg_agent *
+find_agent(const struct agg *a, uint32_t id)
+{
+    for (size_t i = 0; i < a->n_agents; i++) {
+        if (a->agents[i].id == id) {
+            return &a->agents[i];
+        }
+    }
+    return NULL;
+}
+
+int
+agg_add_agent(struct agg *a, uint32_t id, const char *name, uint32_t users)
+{
+    int rv = 0;
+    struct agg_agent *ag = NULL;
+    uint8_t *seq_seen = NULL;
+    uint8_t *int_seen = NULL;
+
+    if (id == 0 || find_agent(a, id) != NULL) {
+        return E_INVAL;
+    }
+    if (a->n_agents >= AGG_MAX_AGENTS) {
+        return E_RANGE;
+    }
+    if (a->n_agents == a->cap_agents) {
+        size_t ncap = a->cap_agents ? a->cap_agents * 2 : 8;
+        struct agg_agent *na = xrealloc(a->agents, ncap * sizeof(*na));
+        if (na == NULL) {
+            return E_NOMEM;
+        }
+        a->agents = na;
+        a->cap_agents = ncap;
+    }
+    seq_seen = xcalloc((size_t)(a->seq_max / 8 + 1), 1);
+    int_seen = xcalloc((size_t)a->n_slots / 8 + 1, 1);
+    if (seq_seen == NULL || int_seen == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    ag = &a->agents[a->n_agents++];
+    memset(ag, 0, sizeof(*ag));
+    ag->id = id;
+    (void)snprintf(ag->name, sizeof(ag->name), "%s", name ? name : "");
+    ag->users = users;
+    ag->seq_seen = seq_seen;
+    ag->int_seen = int_seen;
+    seq_seen = NULL;
+    int_seen = NULL;
+out:
+    xfree(seq_seen);
+    xfree(int_seen);
+    return rv;
+}
+
+/* Checks everything in b that could make a merge fail half-way. */
+static int
+validate(const struct agg *a, const struct proto_batch *b)
+{
+    if (b->seq == 0 || b->seq > a->seq_max) {
+        return E_RANGE;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        const struct proto_op_batch *ob = &b->op[i];
+        if ((ob->n_latency > 0 && ob->latency == NULL) ||
+            (ob->n_service > 0 && ob->service == NULL) ||
+            (ob->n_errors > 0 && ob->err == NULL)) {
+            return E_RANGE;
+        }
+        for (size_t k = 0; k < ob->n_latency; k++) {
+            if (ob->latency[k].index >= HIST_BUCKETS ||
+                ob->latency[k].count == 0) {
+                return E_RANGE;
+            }
+        }
+        for (size_t k = 0; k < ob->n_service; k++) {
+            if (ob->service[k].index >= HIST_BUCKETS ||
+                ob->service[k].count == 0) {
+                return E_RANGE;
+            }
+        }
+        for (size_t k = 0; k < ob->n_errors; k++) {
+            if (errk_slot(ob->err[k].key) < 0) {
+                return E_RANGE;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
+{
+    int rv = 0;
+    struct agg_agent *ag = find_agent(a, agent_id);
+    uint64_t breq = 0;
+    uint64_t berr = 0;
+
+    if (ag == NULL) {
+        a->rejected++;
+        return E_NOTFOUND;
+    }
+    rv = validate(a, b);
+    if (rv != 0) {
+        a->rejected++;
+        return rv;
+    }
+    if (bit_get(ag->seq_seen, b->seq)) {
+        ag->duplicates++;
+        return 1;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        const struct proto_op_batch *ob = &b->op[i];
+        struct agg_op *op = &a->op[i];
+
+        /* Validated above, so these cannot fail; checked all the same. */
+        if (hist_import(op->lat, ob->latency, ob->n_latency) != 0 ||
+            hist_import(a->lat_all, ob->latency, ob->n_latency) != 0 ||
+            hist_import(op->svc, ob->service, ob->n_service) != 0 ||
+            hist_import(a->svc_all, ob->service, ob->n_service) != 0) {
+            log_error("AGG-INTERNAL", "hist_import failed after validation");
+            a->rejected++;
+            return E_RANGE;
+        }
+        op->c.requests += ob->requests;
+        op->c.errors += ob->errors;
+        op->c.bytes_sent += ob->bytes_sent;
+        op->c.bytes_recv += ob->bytes_recv;
+        for (size_t k = 0; k < ob->n_errors; k++) {
+            op->errk[errk_slot(ob->err[k].key)] += ob->err[k].count;
+        }
+        ag->req[i] += ob->requests;
+        ag->err[i] += ob->errors;
+        breq += ob->requests;
+        berr += ob->errors;
+    }
+    bit_set(ag->seq_seen, b->seq);
+    ag->batches++;
+    if (b->seq > ag->highest_seq) {
+        ag->highest_seq = b->seq;
+    }
+    if (b->interval < a->n_slots) {
+        bit_set(ag->int_seen, b->interval);
+        a->int_req[b->interval] += breq;
+        a->int_err[b->interval] += berr;
+        if (b->interval + 1 > a->used) {
+            a->used = b->interval + 1;
+        }
+    } else {
+        a->late++;
+    }
+    if (!ag->any_interval || b->interval > ag->highest_interval) {
+        ag->highest_interval = b->interval;
+        ag->any_interval = true;
+    }
+    return 0;
+}
+
+int
+agg_goodbye(struct agg *a, uint32_t agent_id, const struct proto_goodbye *g)
+{
+    struct agg_agent *ag = find_agent(a, agent_id);
+    bool match = true;
+
+    if (ag == NULL) {
+        return E_NOTFOUND;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        if (g->requests[i] != ag->req[i] || g->errors[i] != ag->err[i]) {
+            log_warn("AGG-MISMATCH",
+                     "agent=%s op=%s goodbye_requests=%llu merged=%llu "
+                     "goodbye_errors=%llu merged=%llu",
+                     ag->name, ops_name(i), (unsigned long long)g->requests[i],
+                     (unsigned long long)ag->req[i],
+                     (unsigned long long)g->errors[i],
+                     (unsigned long long)ag->err[i]);
+            match = false;
+        }
+    }
+    if (g->last_seq != ag->highest_seq) {
+        log_warn("AGG-MISMATCH", "agent=%s last_seq=%llu highest_merged=%llu",
+                 ag->name, (unsigned long long)g->last_seq,
+                 (unsigned long long)ag->highest_seq);
+        match = false;
+    }
+    ag->goodbye = true;
+    ag->goodbye_last_seq = g->last_seq;
+    ag->totals_match = match;
+    return match ? 0 : 1;
+}
+
+void
+agg_set_expected(struct agg *a, uint32_t n_intervals)
+{
+    a->expected = n_intervals < a->duration_s ? n_intervals : a->duration_s;
+}
+
+const struct hist *
+agg_latency(const struct agg *a, int op)
+{
+    if (op == -1) {
+        return a->lat_all;
+    }
+    return (op >= 0 && op < OP_COUNT) ? a->op[op].lat : NULL;
+}
+
+const struct hist *
+agg_service(const struct agg *a, int op)
+{
+    if (op == -1) {
+        return a->svc_all;
+    }
+    return (op >= 0 && op < OP_COUNT) ? a->op[op].svc : NULL;
+}
+
+struct agg_counts
+agg_op_counts(const struct agg *a, int op)
+{
+    struct agg_counts c;
+
+    memset(&c, 0, sizeof(c));
+    if (op >= 0 && op < OP_COUNT) {
+        return a->op[op].c;
+    }
+    if (op == -1) {
+        for (int i = 0; i < OP_COUNT; i++) {
+            c.requests += a->op[i].c.requests;
+            c.errors += a->op[i].c.errors;
+            c.bytes_sent += a->op[i].c.bytes_sent;
+            c.bytes_recv += a->op[i].c.bytes_recv;
+        }
+    }
+    return c;
+}
+
+uint64_t
+agg_errors(const struct agg *a, int op, uint32_t key)
+{
+    int slot = errk_slot(key);
+    uint64_t n = 0;
+
+    if (slot < 0) {
+        return 0;
+    }
+    if (op >= 0 && op < OP_COUNT) {
+        return a->op[op].errk[slot];
+    }
+    if (op == -1) {
+        for (int i = 0; i < OP_COUNT; i++) {
+            n += a->op[i].errk[slot];
+        }
+    }
+    return n;
+}
+
+uint32_t
+agg_n_intervals(const struct agg *a)
+{
+    return a->used;
+}
+
+int
+agg_interval(const struct agg *a, uint32_t k, uint64_t *requests,
+             uint64_t *errors)
+{
+    if (k >= a->n_slots) {
+        *requests = 0;
+        *errors = 0;
+        return E_RANGE;
+    }
+    *requests = a->int_req[k];
+    *errors = a->int_err[k];
+    return 0;
+}
+
+size_t
+agg_n_agents(const struct agg *a)
+{
+    return a->n_agents;
+}
+
+/* Seqs 1..max(goodbye last_seq, highest merged) that were not merged. */
+static size_t
+missing_seqs(const struct agg *a, const struct agg_agent *ag)
+{
+    uint64_t top = ag->highest_seq;
+    size_t n = 0;
+
+    if (ag->goodbye && ag->goodbye_last_seq > top) {
+        top = ag->goodbye_last_seq;
+    }
+    if (top > a->seq_max) {
+        n += (size_t)(top - a->seq_max);
+        top = a->seq_max;
+    }
+    for (uint64_t s = 1; s <= top; s++) {
+        if (!bit_get(ag->seq_seen, s)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t
+agg_agent_missing(const struct agg *a, size_t i, uint32_t *out, size_t max)
+{
+    const struct agg_agent *ag = NULL;
+    uint32_t end = 0;
+    size_t n = 0;
+
+    if (i >= a->n_agents) {
+        return 0;
+    }
+    ag = &a->agents[i];
+    /* Intervals 0 .. end-1 are expected. */
+    end = a->expected;
+    if (ag->any_interval && ag->highest_interval >= end) {
+        end = ag->highest_interval + 1;
+    }
+    if (end > a->n_slots) {
+        end = a->n_slots;
+    }
+    for (uint32_t k = 0; k < end; k++) {
+        if (!bit_get(ag->int_seen, k)) {
+            if (n < max && out != NULL) {
+                out[n] = k;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+int
+agg_agent(const struct agg *a, size_t i, struct agg_agent_info *out)
+{
+    const struct agg_agent *ag = NULL;
+
+    if (i >= a->n_agents) {
+        return E_RANGE;
+    }
+    ag = &a->agents[i];
+    memset(out, 0, sizeof(*out));
+    out->id = ag->id;
+    out->name = ag->name;
+    out->users = ag->users;
+    for (int k = 0; k < OP_COUNT; k++) {
+        out->requests += ag->req[k];
+        out->errors += ag->err[k];
+    }
+    out->batches = ag->batches;
+    out->duplicates = ag->duplicates;
+    out->highest_seq = ag->highest_seq;
+    out->goodbye = ag->goodbye;
+    out->totals_match = ag->totals_match;
+    out->n_missing = agg_agent_missing(a, i, NULL, 0);
+    out->n_missing_seq = missing_seqs(a, ag);
+    return 0;
+}
+
+uint64_t
+agg_late(const struct agg *a)
+{
+    return a->late;
+}
+
+uint64_t
+agg_rejected(const struct agg *a)
+{
+    return a->rejected;
+}
+
+bool
+agg_complete(const struct agg *a)
+{
+    if (a->rejected > 0) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_agents; i++) {
+        const struct agg_agent *ag = &a->agents[i];
+        if (!ag->goodbye || !ag->totals_match ||
+            agg_agent_missing(a, i, NULL, 0) > 0 || missing_seqs(a, ag) > 0) {
+            return false;
+        }
+    }
+    return true;
+}

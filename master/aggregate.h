@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master's exact merge of the agents' BATCH messages: per-operation
+ * latency and service-time histograms, counters, errors by key, per-interval
+ * totals, and the bookkeeping that says whether the data is complete
+ * (duplicates dropped by (agent, seq), gaps in seq and in intervals, each
+ * agent's GOODBYE totals compared with what was merged). No I/O, no clocks:
+ * see docs/internals/metrics.md.
+ *
+ * Thread-safety: none; the master's one loop owns it.
+ */
+#ifndef MASTER_AGGREGATE_H
+#define MASTER_AGGREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/hist.h"
+#include "../common/ops.h"
+#include "../proto/proto.h"
+
+/* Batches that may arrive beyond the test's last interval (drain, clock
+ * skew) before they stop being tracked per interval. */
+#define AGG_INTERVAL_MARGIN 30u
+/* Upper bound on agents one aggregate tracks. */
+#define AGG_MAX_AGENTS 4096u
+
+struct agg;
+
+/* Totals of one operation (or of all, see agg_op_counts). */
+struct agg_counts {
+    uint64_t requests; /* completed: successes + errors */
+    uint64_t errors;
+    uint64_t bytes_sent;
+    uint64_t bytes_recv;
+};
+
+/* What agg_agent reports about one agent. name is borrowed from the agg
+ * and valid until agg_free. */
+struct agg_agent_info {
+    uint32_t id;
+    const char *name;
+    uint32_t users;
+    uint64_t requests; /* merged, all ops */
+    uint64_t errors;
+    uint64_t batches;     /* merged (duplicates excluded) */
+    uint64_t duplicates;  /* re-sent seqs, ACKed but not merged */
+    uint64_t highest_seq; /* highest seq merged, 0 when none */
+    bool goodbye;         /* its GOODBYE arrived */
+    bool totals_match;    /* GOODBYE totals equal the merged sums */
+    size_t n_missing;     /* intervals it should have sent and did not */
+    size_t n_missing_seq; /* seqs 1..max(last_seq, highest) not merged */
+};
+
+/*
+ * Creates an aggregate for a test of duration_s seconds: per-interval
+ * totals are kept for intervals 0 .. duration_s + AGG_INTERVAL_MARGIN - 1
+ * (a batch past that is still merged into every total, and counted by
+ * agg_late). Returns 0, E_INVAL (duration_s 0) or E_NOMEM; *out is set on
+ * success only. Free with agg_free.
+ */
+int agg_new(struct agg **out, uint32_t duration_s);
+
+/* Frees a; NULL is a no-op. */
+void agg_free(struct agg *a);
+
+/*
+ * Registers an agent that takes part: its id (> 0, unique), its name
+ * (copied, truncated to PROTO_NAME_MAX - 1) and its share of users.
+ * Returns 0, E_INVAL (id 0 or already known), E_RANGE (more than
+ * AGG_MAX_AGENTS) or E_NOMEM.
+ */
+int agg_add_agent(struct agg *a, uint32_t id, const char *name, uint32_t users);
+
+/*
+ * Merges one batch from agent_id (the authenticated sender; b->agent_id is
+ * not trusted). The batch is validated first and merged whole or not at
+ * all. Returns 0 (merged), 1 (a seq already merged: a duplicate, not
+ * merged again; ACK it), E_NOTFOUND (unknown agent), E_RANGE (seq 0 or
+ * above the bound, a histogram index or error key out of range, a zero
+ * bucket count). A rejected batch marks the data incomplete. Borrows b.
+ */
+int agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b);
+
+/*
+ * Records agent_id's GOODBYE and compares its per-operation totals and
+ * last_seq with what was merged for it; a mismatch is logged
+ * (warn AGG-MISMATCH) and marks the data incomplete. Returns 0 (match),
+ * 1 (mismatch) or E_NOTFOUND. A repeated GOODBYE is compared again.
+ */
+int agg_goodbye(struct agg *a, uint32_t agent_id,
+                const struct proto_goodbye *g);
+
+/*
+ * Sets how many intervals each agent is expected to send (default: the
+ * duration's). An interrupted run sets the number of whole seconds it ran,
+ * so intervals that never existed are not reported missing. Values above
+ * the duration are clamped to it.
+ */
+void agg_set_expected(struct agg *a, uint32_t n_intervals);
+
+/* Latency (intended start, coordinated-omission corrected) and service
+ * time histograms of op, or of all ops together when op is -1 (the sum of
+ * the per-op histograms). NULL for any other op. Borrowed. */
+const struct hist *agg_latency(const struct agg *a, int op);
+const struct hist *agg_service(const struct agg *a, int op);
+
+/* Totals of op, or of all ops when op is -1; zeroes for an invalid op. */
+struct agg_counts agg_op_counts(const struct agg *a, int op);
+
+/* Errors with key (ops.h errk) for op, or all ops when op is -1. */
+uint64_t agg_errors(const struct agg *a, int op, uint32_t key);
+
+/* Number of per-interval slots in use: highest interval seen + 1 (within
+ * the bound), 0 before any batch. */
+uint32_t agg_n_intervals(const struct agg *a);
+
+/* Requests and errors that completed in interval k, summed over agents.
+ * Returns 0, or E_RANGE when k is beyond the bound (then zeroes). */
+int agg_interval(const struct agg *a, uint32_t k, uint64_t *requests,
+                 uint64_t *errors);
+
+/* Number of registered agents, and the i-th (registration order).
+ * agg_agent returns 0 or E_RANGE. */
+size_t agg_n_agents(const struct agg *a);
+int agg_agent(const struct agg *a, size_t i, struct agg_agent_info *out);
+
+/*
+ * Writes up to max of agent i's missing intervals (ascending) into out and
+ * returns how many there are in total (may exceed max). An interval is
+ * missing when it lies in 0 .. max(expected_last, highest received) and
+ * no batch for it was merged; expected_last is the test's last interval,
+ * agg_set_expected's count - 1 (by default duration_s - 1); with an
+ * expected count of 0 only intervals up to the highest received count.
+ * Returns 0 for an invalid i.
+ */
+size_t agg_agent_missing(const struct agg *a, size_t i, uint32_t *out,
+                         size_t max);
+
+/* Batches merged past the per-interval bound, and batches rejected. */
+uint64_t agg_late(const struct agg *a);
+uint64_t agg_rejected(const struct agg *a);
+
+/*
+ * true when nothing is known to be missing: every agent sent GOODBYE with
+ * matching totals, no seq and no interval is missing, nothing was
+ * rejected.
+ */
+bool agg_complete(const struct agg *a);
+
+#endif

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master's run flow, phase by phase (see coord.h). It owns the
+ * resources of one run (token file, socket, children, aggregate) and
+ * releases them on every path; the protocol itself lives in fleet.c.
+ */
+#include "coord.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/poison.h"
+#include "../common/rng.h"
+#include "aggregate.h"
+#include "fleet.h"
+#include "plan.h"
+#include "report.h"
+#include "spawn.h"
+
+#define READY_TIMEOUT_MS  15000u
+#define START_DELAY_MS    500u
+#define STOP_COLLECT_MS   2000u
+#define GOODBYE_MARGIN_MS 10000u
+#define KILL_GRACE_MS     3000u
+
+struct run {
+    const struct master_opts *o;
+    const struct config *c;
+    const atomic_int *stop;
+    uint8_t token[COORD_TOKEN_MAX];
+    size_t token_len;
+    char token_path[4096];
+    bool token_tmp; /* token_path is ours to delete */
+    struct plan plan;
+    struct agg *agg;
+    struct fleet *fleet;
+    struct spawn sp;
+    size_t *part;      /* plan index -> fleet index */
+    uint64_t start_ns; /* master clock */
+    uint64_t start_wall_ns;
+    uint64_t end_ns; /* when the load ended or was stopped */
+};
+
+static bool
+stopping(const struct run *r)
+{
+    return atomic_load(r->stop) != 0;
+}
+
+/* --- token ------------------------------------------------------------- */
+
+int
+coord_read_token(const char *path, uint8_t *out, size_t max, size_t *len)
+{
+    uint8_t tmp[COORD_TOKEN_MAX + 2];
+    size_t n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rv = 0;
+    struct stat st;
+
+    if (fd < 0) {
+        int e = errno;
+        log_error("TOKEN-READ", "file=%s errno=%d", path, e);
+        return E_IO;
+    }
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+        log_warn("TOKEN-PERMS", "file=%s mode=%03o (should be 0600)", path,
+                 (unsigned)(st.st_mode & 0777));
+    }
+    while (n < sizeof(tmp)) {
+        ssize_t k = read(fd, tmp + n, sizeof(tmp) - n);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            int e = errno;
+            log_error("TOKEN-READ", "file=%s errno=%d", path, e);
+            rv = E_IO;
+            goto out;
+        }
+        if (k == 0) {
+            break;
+        }
+        n += (size_t)k;
+    }
+    while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '\r' ||
+                     tmp[n - 1] == ' ' || tmp[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0) {
+        rv = E_INVAL;
+        goto out;
+    }
+    if (n > max || n > COORD_TOKEN_MAX) {
+        rv = E_TOOBIG;
+        goto out;
+    }
+    memcpy(out, tmp, n);
+    *len = n;
+out:
+    memset(tmp, 0, sizeof(tmp));
+    (void)close(fd);
+    return rv;
+}
+
+/* A fresh 32-byte token, hex-encoded into a 0600 temp file (no newline). */
+static int
+make_token(struct run *r)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t raw[32];
+    const char *dir = getenv("TMPDIR");
+    int fd = -1;
+    int rv = 0;
+    int k = 0;
+    size_t off = 0;
+
+    if (dir == NULL || dir[0] == '\0') {
+        dir = "/tmp";
+    }
+    k = snprintf(r->token_path, sizeof(r->token_path),
+                 "%s/kato-stress-token.XXXXXX", dir);
+    if (k < 0 || (size_t)k >= sizeof(r->token_path)) {
+        return E_RANGE;
+    }
+    if ((rv = rng_secure_bytes(raw, sizeof(raw))) != 0) {
+        return rv;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        r->token[2 * i] = (uint8_t)hex[raw[i] >> 4];
+        r->token[2 * i + 1] = (uint8_t)hex[raw[i] & 15];
+    }
+    r->token_len = 2 * sizeof(raw);
+    memset(raw, 0, sizeof(raw));
+    fd = mkstemp(r->token_path); /* creates the file 0600 */
+    if (fd < 0) {
+        int e = errno;
+        log_error("TOKEN-WRITE", "mkstemp %s: errno=%d", r->token_path, e);
+        return E_IO;
+    }
+    r->token_tmp = true;
+    while (off < r->token_len) {
+        ssize_t w = write(fd, r->token + off, r->token_len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            int e = errno;
+            log_error("TOKEN-WRITE", "file=%s errno=%d", r->token_path, e);
+            rv = E_IO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0 && rv == 0) {
+        rv = E_IO;
+    }
+    return rv;
+}
+
+static int
+setup_token(struct run *r)
+{
+    const char *env = getenv(COORD_TOKEN_ENV);
+    int rv = 0;
+
+    if (r->o->token_file != NULL) {
+        rv = coord_read_token(r->o->token_file, r->token, sizeof(r->token),
+                              &r->token_len);
+        if (rv != 0) {
+            (void)fprintf(stderr, "error: token file %s: %s\n",
+                          r->o->token_file,
+                          rv == E_INVAL ? "empty" : err_str(rv));
+            return COORD_EXIT_USAGE;
+        }
+        (void)snprintf(r->token_path, sizeof(r->token_path), "%s",
+                       r->o->token_file);
+        return 0;
+    }
+    if (r->o->agents > 0) {
+        size_t n = env ? strlen(env) : 0;
+        while (n > 0 && (env[n - 1] == '\n' || env[n - 1] == '\r' ||
+                         env[n - 1] == ' ' || env[n - 1] == '\t')) {
+            n--;
+        }
+        if (n == 0 || n > sizeof(r->token)) {
+            (void)fprintf(stderr,
+                          "error: --agents needs a token: --token-file FILE "
+                          "or %s (1..%u bytes)\n",
+                          COORD_TOKEN_ENV, (unsigned)COORD_TOKEN_MAX);
+            return COORD_EXIT_USAGE;
+        }
+        memcpy(r->token, env, n);
+        r->token_len = n;
+        return 0;
+    }
+    rv = make_token(r);
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: cannot create a token file: %s\n",
+                      err_str(rv));
+        return COORD_EXIT_INFRA;
+    }
+    return 0;
+}
+
+/* --- local agents ----------------------------------------------------------
+ */
+
+static int
+spawn_local(struct run *r)
+{
+    char exe[4096];
+    char master[64];
+    char name[32];
+    char threads[16];
+    uint16_t port = 0;
+    int rv = 0;
+
+    if ((rv = fleet_port(r->fleet, &port)) != 0) {
+        return rv;
+    }
+    if ((rv = spawn_sibling_path("stress-agent", exe, sizeof(exe))) != 0) {
+        (void)fprintf(stderr, "error: cannot locate stress-agent: %s\n",
+                      err_str(rv));
+        return rv;
+    }
+    if (access(exe, X_OK) != 0) {
+        (void)fprintf(stderr, "error: %s is missing or not executable\n", exe);
+        return E_IO;
+    }
+    (void)snprintf(master, sizeof(master), "tcp://127.0.0.1:%u",
+                   (unsigned)port);
+    (void)snprintf(threads, sizeof(threads), "%u", (unsigned)r->o->threads);
+    log_info("LOCAL-AGENTS", "count=%u exe=%s master=%s",
+             (unsigned)r->o->local_agents, exe, master);
+    for (uint32_t i = 0; i < r->o->local_agents; i++) {
+        char o_master[] = "--master";
+        char o_token[] = "--token-file";
+        char o_name[] = "--name";
+        char o_threads[] = "--threads";
+        char *argv[16];
+        int k = 0;
+        (void)snprintf(name, sizeof(name), "local-%u", (unsigned)(i + 1));
+        argv[k++] = exe;
+        argv[k++] = o_master;
+        argv[k++] = master;
+        argv[k++] = o_token;
+        argv[k++] = r->token_path;
+        argv[k++] = o_name;
+        argv[k++] = name;
+        if (r->o->threads > 0) {
+            argv[k++] = o_threads;
+            argv[k++] = threads;
+        }
+        argv[k] = NULL;
+        if ((rv = spawn_start(&r->sp, argv)) != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+/* --- phases ----------------------------------------------------------------
+ */
+
+/* Polls once; a dead socket is an infrastructure failure. */
+static int
+poll_once(struct run *r)
+{
+    int n = fleet_poll(r->fleet);
+    return n < 0 ? n : 0;
+}
+
+static int
+wait_join(struct run *r, uint32_t want)
+{
+    uint64_t deadline =
+        clock_now_ns() + (uint64_t)r->o->agent_timeout_s * CLOCK_NS_PER_S;
+    bool local = r->o->agents == 0;
+
+    log_info("AGENTS-WAIT", "want=%u timeout_s=%u", (unsigned)want,
+             (unsigned)r->o->agent_timeout_s);
+    while (fleet_n_alive(r->fleet) < want) {
+        if (stopping(r)) {
+            return COORD_EXIT_INTERRUPTED;
+        }
+        if (poll_once(r) != 0) {
+            (void)fprintf(stderr, "error: control socket failed\n");
+            return COORD_EXIT_INFRA;
+        }
+        if (local && spawn_check(&r->sp) > 0) {
+            (void)fprintf(stderr,
+                          "error: a local agent exited before joining "
+                          "(%zu of %u joined)\n",
+                          fleet_n_alive(r->fleet), (unsigned)want);
+            return COORD_EXIT_INFRA;
+        }
+        if (clock_now_ns() >= deadline) {
+            (void)fprintf(stderr,
+                          "error: only %zu of %u agents joined within %u s\n",
+                          fleet_n_alive(r->fleet), (unsigned)want,
+                          (unsigned)r->o->agent_timeout_s);
+            return COORD_EXIT_INFRA;
+        }
+    }
+    log_info("AGENTS-JOINED", "count=%zu", fleet_n_alive(r->fleet));
+    return 0;
+}
+
+/* The first plan.n_agents live agents in join order take the shares. */
+static int
+assign_all(struct run *r)
+{
+    size_t n = 0;
+    int rv = 0;
+
+    r->part = xcalloc(r->plan.n_agents, sizeof(*r->part));
+    if (r->part == NULL) {
+        return E_NOMEM;
+    }
+    for (size_t i = 0; i < fleet_n_agents(r->fleet) && n < r->plan.n_agents;
+         i++) {
+        struct fleet_agent_info ai;
+        if (fleet_agent(r->fleet, i, &ai) != 0 || ai.lost) {
+            continue;
+        }
+        r->part[n] = i;
+        if (r->plan.has_assign[n]) {
+            if ((rv = fleet_assign(r->fleet, i, &r->plan.assign[n])) != 0 ||
+                (rv = agg_add_agent(r->agg, ai.id, ai.name,
+                                    r->plan.assign[n].users)) != 0) {
+                return rv;
+            }
+            log_info("ASSIGN", "agent=%s users=%u user_base=%u", ai.name,
+                     (unsigned)r->plan.assign[n].users,
+                     (unsigned)r->plan.assign[n].user_base);
+        } else {
+            log_info("AGENT-IDLE",
+                     "agent=%s gets no users (%u users, %u "
+                     "agents)",
+                     ai.name, (unsigned)r->plan.total_users,
+                     (unsigned)r->plan.n_agents);
+        }
+        n++;
+    }
+    for (size_t i = 0; i < fleet_n_agents(r->fleet); i++) {
+        bool used = false;
+        for (size_t k = 0; k < n; k++) {
+            used = used || r->part[k] == i;
+        }
+        if (!used) {
+            struct fleet_agent_info ai;
+            if (fleet_agent(r->fleet, i, &ai) == 0) {
+                log_info("AGENT-SPARE", "agent=%s takes no part", ai.name);
+            }
+        }
+    }
+    return n == r->plan.n_agents ? 0 : E_STATE;
+}
+
+static bool
+text_says_unreachable(const char *t)
+{
+    static const char *const words[] = {
+        "unreachable", "refused", "health",  "resolve",
+        "timed out",   "timeout", "connect", "http",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strstr(t, words[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+wait_ready(struct run *r)
+{
+    uint64_t deadline = clock_now_ns() + READY_TIMEOUT_MS * CLOCK_NS_PER_MS;
+
+    for (;;) {
+        size_t ready = 0;
+        size_t want = 0;
+        if (stopping(r)) {
+            return COORD_EXIT_INTERRUPTED;
+        }
+        if (poll_once(r) != 0) {
+            (void)fprintf(stderr, "error: control socket failed\n");
+            return COORD_EXIT_INFRA;
+        }
+        for (size_t k = 0; k < r->plan.n_agents; k++) {
+            struct fleet_agent_info ai;
+            if (!r->plan.has_assign[k] ||
+                fleet_agent(r->fleet, r->part[k], &ai) != 0) {
+                continue;
+            }
+            want++;
+            if (ai.state == PROTO_ST_FAILED) {
+                if (text_says_unreachable(ai.text)) {
+                    (void)fprintf(stderr, "error: target URL unreachable: %s\n",
+                                  ai.text);
+                } else {
+                    (void)fprintf(stderr,
+                                  "error: agent %s refused the assignment: "
+                                  "%s\n",
+                                  ai.name, ai.text);
+                }
+                return COORD_EXIT_INFRA;
+            }
+            if (ai.lost) {
+                (void)fprintf(stderr, "error: agent %s lost before start\n",
+                              ai.name);
+                return COORD_EXIT_INFRA;
+            }
+            ready += ai.state == PROTO_ST_READY ? 1 : 0;
+        }
+        if (ready == want) {
+            return 0;
+        }
+        if (clock_now_ns() >= deadline) {
+            (void)fprintf(stderr,
+                          "error: only %zu of %zu agents ready within %u s\n",
+                          ready, want, READY_TIMEOUT_MS / 1000u);
+            return COORD_EXIT_INFRA;
+        }
+    }
+}
+
+/* Counts of the participants: said GOODBYE, lost without GOODBYE, users
+ * active, alive. */
+struct tally {
+    size_t part;
+    size_t goodbye;
+    size_t lost;
+    size_t alive;
+    uint64_t users;
+};
+
+static struct tally
+tally(const struct run *r)
+{
+    struct tally t;
+
+    memset(&t, 0, sizeof(t));
+    for (size_t k = 0; k < r->plan.n_agents; k++) {
+        struct fleet_agent_info ai;
+        if (!r->plan.has_assign[k] ||
+            fleet_agent(r->fleet, r->part[k], &ai) != 0) {
+            continue;
+        }
+        t.part++;
+        t.goodbye += ai.goodbye ? 1 : 0;
+        t.lost += (ai.lost && !ai.goodbye) ? 1 : 0;
+        t.alive += ai.lost ? 0 : 1;
+        t.users += ai.lost ? 0 : ai.users_active;
+    }
+    return t;
+}
+
+static void
+progress(const struct run *r, uint32_t k)
+{
+    struct tally t = tally(r);
+    uint64_t req = 0;
+    uint64_t err = 0;
+    struct agg_counts all = agg_op_counts(r->agg, -1);
+    double p99 =
+        (double)hist_percentile(agg_latency(r->agg, -1), 99.0) / 1000.0;
+
+    if (k > 0) {
+        (void)agg_interval(r->agg, k - 1, &req, &err);
+    }
+    (void)fprintf(stderr,
+                  "progress: %u/%llus users=%llu rps=%llu p99=%.1fms "
+                  "errors=%llu agents=%zu/%zu\n",
+                  (unsigned)k,
+                  (unsigned long long)(r->plan.duration_ms / 1000u),
+                  (unsigned long long)t.users, (unsigned long long)req, p99,
+                  (unsigned long long)all.errors, t.alive, t.part);
+}
+
+/* Runs the load until every participant said GOODBYE (or is lost), the
+ * deadline passes or a stop is requested. Returns the run status. */
+static const char *
+run_load(struct run *r, int *code)
+{
+    uint64_t deadline = r->start_ns + r->plan.duration_ms * CLOCK_NS_PER_MS +
+                        (uint64_t)r->plan.timeout_ms * CLOCK_NS_PER_MS +
+                        GOODBYE_MARGIN_MS * CLOCK_NS_PER_MS;
+    uint32_t next_tick = 1;
+
+    *code = 0;
+    for (;;) {
+        uint64_t now = 0;
+        struct tally t;
+        if (stopping(r)) {
+            break;
+        }
+        if (poll_once(r) != 0) {
+            (void)fprintf(stderr, "error: control socket failed\n");
+            r->end_ns = clock_now_ns();
+            *code = COORD_EXIT_INFRA;
+            return "failed";
+        }
+        now = clock_now_ns();
+        t = tally(r);
+        if (t.lost == t.part) {
+            (void)fprintf(stderr, "error: all %zu agents lost\n", t.part);
+            r->end_ns = now;
+            *code = COORD_EXIT_INFRA;
+            return "failed";
+        }
+        if (t.goodbye + t.lost == t.part) {
+            r->end_ns = now;
+            return "completed";
+        }
+        if (now >= r->start_ns + (uint64_t)next_tick * CLOCK_NS_PER_S +
+                       START_DELAY_MS * CLOCK_NS_PER_MS) {
+            if (next_tick <= r->plan.duration_ms / 1000u) {
+                progress(r, next_tick);
+            }
+            next_tick++;
+        }
+        if (now >= deadline) {
+            log_warn("GOODBYE-TIMEOUT", "%zu of %zu agents said goodbye",
+                     t.goodbye, t.part);
+            r->end_ns = now;
+            return "completed";
+        }
+    }
+    /* Interrupted: STOP, then collect what arrives for a while. */
+    r->end_ns = clock_now_ns();
+    /* Only whole seconds that ran are expected from the agents. */
+    agg_set_expected(
+        r->agg, r->end_ns > r->start_ns
+                    ? (uint32_t)((r->end_ns - r->start_ns) / CLOCK_NS_PER_S)
+                    : 0);
+    log_warn("INTERRUPTED", "telling %zu agents to stop", tally(r).part);
+    fleet_stop(r->fleet, "interrupted");
+    {
+        uint64_t until = clock_now_ns() + STOP_COLLECT_MS * CLOCK_NS_PER_MS;
+        while (clock_now_ns() < until) {
+            struct tally t = tally(r);
+            if (t.goodbye + t.lost == t.part || poll_once(r) != 0) {
+                break;
+            }
+        }
+    }
+    *code = COORD_EXIT_INTERRUPTED;
+    return "interrupted";
+}
+
+static int
+finish(struct run *r, const char *status, int code)
+{
+    struct report_run rr;
+    struct report_verdict v;
+    struct buf json;
+    char path[4096];
+    int rv = 0;
+    double dur_s = (double)r->plan.duration_ms / 1000.0;
+
+    if (strcmp(status, "completed") != 0 && r->end_ns > r->start_ns) {
+        double el = (double)(r->end_ns - r->start_ns) / 1e9;
+        dur_s = el < dur_s ? el : dur_s;
+    }
+    memset(&rr, 0, sizeof(rr));
+    rr.test_name = plan_result_name(r->plan.test);
+    rr.status = status;
+    rr.target = r->c->env.kato_base_url;
+    rr.config_file = r->o->config_file ? r->o->config_file : "";
+    rr.started_wall_ns = r->start_wall_ns;
+    rr.duration_s = dur_s > 0.001 ? dur_s : 0.001;
+    rr.users = r->plan.total_users;
+    rr.seed = r->plan.seed;
+    rr.vector_dim = r->plan.vector_dim;
+    report_check(r->agg, &r->c->thresholds, rr.test_name, &v);
+    if (report_summary(stdout, r->agg, &rr, &v) != 0) {
+        log_warn("SUMMARY", "could not print the summary");
+    }
+    buf_init(&json, REPORT_JSON_MAX);
+    rv = report_json(&json, r->agg, &rr, &v);
+    if (rv == 0) {
+        rv = report_write(r->c->reporting.output_directory, json.data, json.len,
+                          r->start_wall_ns, path, sizeof(path));
+    }
+    buf_fini(&json);
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: cannot write results: %s\n", err_str(rv));
+        return code != 0 ? code : COORD_EXIT_INFRA;
+    }
+    (void)printf("\nResults: %s\n", path);
+    (void)fflush(stdout);
+    if (code != 0) {
+        return code;
+    }
+    return v.n_violations > 0 ? COORD_EXIT_THRESHOLD : COORD_EXIT_PASS;
+}
+
+int
+coord_run(const struct master_opts *o, const struct config *c,
+          const atomic_int *stop)
+{
+    struct run r;
+    struct plan_opts po;
+    char err[256];
+    int code = 0;
+    int rv = 0;
+    uint32_t n_agents = o->agents > 0 ? o->agents : o->local_agents;
+    const char *listen = o->listen;
+    const char *status = NULL;
+
+    memset(&r, 0, sizeof(r));
+    r.o = o;
+    r.c = c;
+    r.stop = stop;
+    spawn_init(&r.sp);
+
+    /* Everything that can be refused is refused before anything starts. */
+    po.test = o->test;
+    po.n_agents = n_agents;
+    po.seed = o->seed;
+    if (!o->seed_set && rng_secure_bytes(&po.seed, sizeof(po.seed)) != 0) {
+        (void)fprintf(stderr, "error: cannot draw a seed\n");
+        code = COORD_EXIT_INFRA;
+        goto out;
+    }
+    rv = plan_build(&r.plan, c, &po, err, sizeof(err));
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: %s\n", err);
+        code = COORD_EXIT_USAGE;
+        goto out;
+    }
+    log_info("PLAN",
+             "test=%s users=%u duration_s=%llu agents=%u seed=%llu "
+             "vector_dim=%u target=%s",
+             plan_test_name(r.plan.test), (unsigned)r.plan.total_users,
+             (unsigned long long)(r.plan.duration_ms / 1000u),
+             (unsigned)n_agents, (unsigned long long)r.plan.seed,
+             (unsigned)r.plan.vector_dim, c->env.kato_base_url);
+    if ((code = setup_token(&r)) != 0) {
+        goto out;
+    }
+    rv = agg_new(&r.agg, (uint32_t)(r.plan.duration_ms / 1000u));
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: %s\n", err_str(rv));
+        code = COORD_EXIT_INFRA;
+        goto out;
+    }
+    if (listen == NULL) {
+        listen = o->agents > 0 ? COORD_DEFAULT_LISTEN : "tcp://127.0.0.1:0";
+    }
+    rv = fleet_new(&r.fleet, listen, r.token, r.token_len);
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: cannot listen on %s: %s\n", listen,
+                      err_str(rv));
+        code = rv == E_INVAL ? COORD_EXIT_USAGE : COORD_EXIT_INFRA;
+        goto out;
+    }
+    if (o->agents == 0) {
+        if (spawn_local(&r) != 0) {
+            code = COORD_EXIT_INFRA;
+            goto out;
+        }
+    } else {
+        uint16_t port = 0;
+        if (fleet_port(r.fleet, &port) == 0) {
+            log_info("LISTEN", "url=%s port=%u", listen, (unsigned)port);
+        }
+    }
+
+    if ((code = wait_join(&r, n_agents)) != 0) {
+        goto out;
+    }
+    if ((rv = assign_all(&r)) != 0) {
+        (void)fprintf(stderr, "error: cannot assign the test: %s\n",
+                      err_str(rv));
+        code = COORD_EXIT_INFRA;
+        goto out;
+    }
+    fleet_set_agg(r.fleet, r.agg);
+    if ((code = wait_ready(&r)) != 0) {
+        goto out;
+    }
+    r.start_ns = clock_now_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
+    r.start_wall_ns = clock_wall_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
+    fleet_start(r.fleet, r.start_ns);
+    log_info("START", "in_ms=%u agents=%u", START_DELAY_MS,
+             (unsigned)r.plan.n_active);
+    status = run_load(&r, &code);
+    code = finish(&r, status, code);
+out:
+    /* Local agents first (they would otherwise dial a closed socket),
+     * then the socket, then the files. */
+    spawn_stop(&r.sp, KILL_GRACE_MS);
+    fleet_free(r.fleet);
+    if (r.token_tmp && unlink(r.token_path) != 0) {
+        log_warn("TOKEN-UNLINK", "file=%s", r.token_path);
+    }
+    memset(r.token, 0, sizeof(r.token));
+    agg_free(r.agg);
+    xfree(r.part);
+    plan_fini(&r.plan);
+    return code;
+}

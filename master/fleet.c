@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master's control-channel loop: rep0 socket, per-pipe handshake,
+ * per-agent commands and liveness. What the test does with the agents is
+ * coord.c's business; this file only speaks the protocol.
+ */
+#include "fleet.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/poison.h"
+#include "../common/rng.h"
+#include "../common/sha256.h"
+
+enum cmd { CMD_NONE = 0, CMD_ASSIGN, CMD_START, CMD_STOP };
+
+/* A pipe between HELLO and AUTH. */
+struct handshake {
+    uint32_t pipe_id; /* 0: slot free */
+    uint64_t t_ns;    /* when HELLO arrived (for eviction) */
+    struct proto_hello hello;
+    uint8_t nonce_m[PROTO_NONCE_LEN];
+};
+
+struct agent {
+    uint32_t id;
+    uint32_t pipe_id; /* the authenticated pipe; 0 after it re-handshakes */
+    char name[PROTO_NAME_MAX];
+    char host[PROTO_NAME_MAX];
+    uint32_t pid;
+    uint32_t threads;
+    uint64_t last_seen_ns;
+    bool lost;
+    uint32_t state;
+    char text[PROTO_TEXT_MAX];
+    uint32_t users_active;
+    bool goodbye;
+    enum cmd cmd;
+    bool has_assign;
+    struct proto_assign assign;
+    uint64_t start_ns;
+    char stop_reason[PROTO_TEXT_MAX];
+};
+
+struct fleet {
+    nng_socket sock;
+    nng_listener listener;
+    bool open;
+    uint8_t *token;
+    size_t token_len;
+    struct agg *agg;
+    struct handshake hs[FLEET_MAX_HANDSHAKES];
+    struct agent *agents;
+    size_t n_agents;
+    size_t cap_agents;
+    struct buf out; /* encoded replies, reused */
+};
+
+/* --- set-up ------------------------------------------------------------ */
+
+static int
+nng_to_err(int nrv)
+{
+    switch (nrv) {
+    case 0:
+        return 0;
+    case NNG_ENOMEM:
+        return E_NOMEM;
+    case NNG_EINVAL:
+    case NNG_EADDRINVAL:
+    case NNG_ENOTSUP:
+        return E_INVAL;
+    default:
+        return E_NET;
+    }
+}
+
+int
+fleet_new(struct fleet **out, const char *url, const uint8_t *token,
+          size_t token_len)
+{
+    int rv = 0;
+    int nrv = 0;
+    struct fleet *f = NULL;
+
+    if (token == NULL || token_len == 0 || url == NULL) {
+        return E_INVAL;
+    }
+    f = xcalloc(1, sizeof(*f));
+    if (f == NULL) {
+        return E_NOMEM;
+    }
+    buf_init(&f->out, PROTO_MAX_MSG);
+    f->token = xmalloc(token_len);
+    if (f->token == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    memcpy(f->token, token, token_len);
+    f->token_len = token_len;
+
+    if ((nrv = nng_rep0_open(&f->sock)) != 0) {
+        log_error("NNG-OPEN", "rep0: %s", nng_strerror(nrv));
+        rv = nng_to_err(nrv);
+        goto out;
+    }
+    f->open = true;
+    if ((nrv = nng_socket_set_size(f->sock, NNG_OPT_RECVMAXSZ,
+                                   PROTO_MAX_MSG)) != 0 ||
+        (nrv = nng_socket_set_ms(f->sock, NNG_OPT_RECVTIMEO, FLEET_POLL_MS)) !=
+            0 ||
+        (nrv = nng_socket_set_ms(f->sock, NNG_OPT_SENDTIMEO, 1000)) != 0) {
+        log_error("NNG-OPT", "rep0 options: %s", nng_strerror(nrv));
+        rv = nng_to_err(nrv);
+        goto out;
+    }
+    if ((nrv = nng_listener_create(&f->listener, f->sock, url)) != 0) {
+        log_error("NNG-LISTEN", "url=%s: %s", url, nng_strerror(nrv));
+        rv = nng_to_err(nrv);
+        goto out;
+    }
+    if ((nrv = nng_listener_set_size(f->listener, NNG_OPT_RECVMAXSZ,
+                                     PROTO_MAX_MSG)) != 0) {
+        log_error("NNG-OPT", "listener recv-size-max: %s", nng_strerror(nrv));
+        rv = nng_to_err(nrv);
+        goto out;
+    }
+    if ((nrv = nng_listener_start(f->listener, 0)) != 0) {
+        log_error("NNG-LISTEN", "url=%s: %s", url, nng_strerror(nrv));
+        rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL ? E_INVAL : E_NET;
+        goto out;
+    }
+    *out = f;
+    f = NULL;
+out:
+    fleet_free(f);
+    return rv;
+}
+
+void
+fleet_free(struct fleet *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->open) {
+        (void)nng_close(f->sock);
+        f->open = false;
+    }
+    buf_fini(&f->out);
+    if (f->token != NULL) {
+        memset(f->token, 0, f->token_len);
+        xfree(f->token);
+    }
+    xfree(f->agents);
+    xfree(f);
+}
+
+int
+fleet_port(const struct fleet *f, uint16_t *port)
+{
+    nng_sockaddr sa;
+    int nrv = nng_listener_get_addr(f->listener, NNG_OPT_LOCADDR, &sa);
+
+    if (nrv != 0) {
+        log_error("NNG-ADDR", "%s", nng_strerror(nrv));
+        return E_NET;
+    }
+    if (sa.s_family == NNG_AF_INET) {
+        *port = ntohs(sa.s_in.sa_port);
+    } else if (sa.s_family == NNG_AF_INET6) {
+        *port = ntohs(sa.s_in6.sa_port);
+    } else {
+        return E_NET;
+    }
+    return 0;
+}
+
+void
+fleet_set_agg(struct fleet *f, struct agg *a)
+{
+    f->agg = a;
+}
+
+/* --- queries and commands ---------------------------------------------- */
+
+size_t
+fleet_n_agents(const struct fleet *f)
+{
+    return f->n_agents;
+}
+
+size_t
+fleet_n_alive(const struct fleet *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_agents; i++) {
+        n += f->agents[i].lost ? 0 : 1;
+    }
+    return n;
+}
+
+int
+fleet_agent(const struct fleet *f, size_t i, struct fleet_agent_info *out)
+{
+    const struct agent *a = NULL;
+
+    if (i >= f->n_agents) {
+        return E_RANGE;
+    }
+    a = &f->agents[i];
+    memset(out, 0, sizeof(*out));
+    out->id = a->id;
+    out->name = a->name;
+    out->host = a->host;
+    out->pid = a->pid;
+    out->threads = a->threads;
+    out->state = a->state;
+    out->text = a->text;
+    out->users_active = a->users_active;
+    out->has_assign = a->has_assign;
+    out->lost = a->lost;
+    out->goodbye = a->goodbye;
+    return 0;
+}
+
+int
+fleet_assign(struct fleet *f, size_t i, const struct proto_assign *a)
+{
+    if (i >= f->n_agents) {
+        return E_RANGE;
+    }
+    f->agents[i].assign = *a;
+    f->agents[i].has_assign = true;
+    f->agents[i].cmd = CMD_ASSIGN;
+    return 0;
+}
+
+void
+fleet_start(struct fleet *f, uint64_t start_ns)
+{
+    for (size_t i = 0; i < f->n_agents; i++) {
+        if (f->agents[i].has_assign) {
+            f->agents[i].start_ns = start_ns;
+            f->agents[i].cmd = CMD_START;
+        }
+    }
+}
+
+void
+fleet_stop(struct fleet *f, const char *reason)
+{
+    for (size_t i = 0; i < f->n_agents; i++) {
+        if (f->agents[i].has_assign) {
+            (void)snprintf(f->agents[i].stop_reason,
+                           sizeof(f->agents[i].stop_reason), "%s", reason);
+            f->agents[i].cmd = CMD_STOP;
+        }
+    }
+}
+
+/* --- the loop ---------------------------------------------------------- */
+
+static struct agent *
+agent_by_pipe(struct fleet *f, uint32_t pipe_id)
+{
+    for (size_t i = 0; i < f->n_agents; i++) {
+        if (f->agents[i].pipe_id == pipe_id) {
+            return &f->agents[i];
+        }
+    }
+    return NULL;
+}
+
+static struct handshake *
+hs_by_pipe(struct fleet *f, uint32_t pipe_id)
+{
+    for (size_t i = 0; i < FLEET_MAX_HANDSHAKES; i++) {
+        if (f->hs[i].pipe_id == pipe_id) {
+            return &f->hs[i];
+        }
+    }
+    return NULL;
+}
+
+/* A slot for a new handshake: a free one, else the oldest (its pipe will
+ * have to say HELLO again). */
+static struct handshake *
+hs_slot(struct fleet *f)
+{
+    struct handshake *old = &f->hs[0];
+    for (size_t i = 0; i < FLEET_MAX_HANDSHAKES; i++) {
+        if (f->hs[i].pipe_id == 0) {
+            return &f->hs[i];
+        }
+        if (f->hs[i].t_ns < old->t_ns) {
+            old = &f->hs[i];
+        }
+    }
+    return old;
+}
+
+/* Encodes r (stamped with ts/echo) and sends it as the reply. */
+static int
+reply(struct fleet *f, struct proto_msg *r, uint64_t echo_ns)
+{
+    int rv = 0;
+    int nrv = 0;
+    nng_msg *msg = NULL;
+
+    r->now_ns = clock_now_ns();
+    r->echo_ns = echo_ns;
+    buf_reset(&f->out);
+    rv = proto_encode(r, &f->out);
+    if (rv != 0) {
+        log_error("PROTO-ENCODE", "type=%s: %s", proto_type_name(r->type),
+                  err_str(rv));
+        return rv;
+    }
+    if ((nrv = nng_msg_alloc(&msg, 0)) != 0 ||
+        (nrv = nng_msg_append(msg, f->out.data, f->out.len)) != 0) {
+        log_error("NNG-MSG", "%s", nng_strerror(nrv));
+        nng_msg_free(msg);
+        return E_NOMEM;
+    }
+    if ((nrv = nng_sendmsg(f->sock, msg, 0)) != 0) {
+        /* The peer went away between request and reply: it re-sends. */
+        log_debug("NNG-SEND", "%s", nng_strerror(nrv));
+        nng_msg_free(msg);
+        return E_NET;
+    }
+    return 0;
+}
+
+static int
+reply_reject(struct fleet *f, uint64_t echo_ns, const char *reason)
+{
+    struct proto_msg r;
+
+    memset(&r, 0, sizeof(r));
+    r.type = PROTO_REJECT;
+    (void)snprintf(r.u.reject.reason, sizeof(r.u.reject.reason), "%s", reason);
+    return reply(f, &r, echo_ns);
+}
+
+/*
+ * The version a message claims, for the REJECT text: decoding stops at
+ * "v" mismatches, so look at the map ourselves. Returns -1 if unreadable.
+ */
+static long
+peek_version(const uint8_t *data, size_t len)
+{
+    msgpack_unpacked u;
+    long v = -1;
+
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, (const char *)data, len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR &&
+                kv->key.via.str.size == 1 && kv->key.via.str.ptr[0] == 'v' &&
+                kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                kv->val.via.u64 <= 0x7fffffffu) {
+                v = (long)kv->val.via.u64;
+                break;
+            }
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    return v;
+}
+
+static void
+on_hello(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
+{
+    struct handshake *hs = hs_by_pipe(f, pipe_id);
+    struct agent *a = agent_by_pipe(f, pipe_id);
+    struct proto_msg r;
+    int rv = 0;
+
+    if (a != NULL) {
+        /* Re-handshake on an authenticated pipe: it must prove itself
+         * again before anything else is accepted from it. */
+        a->pipe_id = 0;
+    }
+    if (hs == NULL) {
+        hs = hs_slot(f);
+    }
+    memset(hs, 0, sizeof(*hs));
+    memset(&r, 0, sizeof(r));
+    r.type = PROTO_CHALLENGE;
+    rv = rng_secure_bytes(hs->nonce_m, sizeof(hs->nonce_m));
+    if (rv != 0) {
+        log_error("RNG", "getrandom: %s", err_str(rv));
+        (void)reply_reject(f, m->now_ns, "master cannot draw a nonce");
+        return;
+    }
+    hs->pipe_id = pipe_id;
+    hs->t_ns = clock_now_ns();
+    hs->hello = m->u.hello;
+    memcpy(r.u.challenge.nonce, hs->nonce_m, PROTO_NONCE_LEN);
+    proto_proof(PROTO_LABEL_MASTER, f->token, f->token_len, m->u.hello.nonce,
+                hs->nonce_m, r.u.challenge.proof);
+    log_debug("AGENT-HELLO", "agent=%s host=%s pid=%u pipe=%u", hs->hello.name,
+              hs->hello.host, (unsigned)hs->hello.pid, (unsigned)pipe_id);
+    (void)reply(f, &r, m->now_ns);
+}
+
+/* The agent record for an authenticated HELLO: the same (name, host, pid)
+ * reconnecting keeps its id and state; anyone else is new. */
+static struct agent *
+admit(struct fleet *f, const struct proto_hello *h, uint32_t pipe_id)
+{
+    struct agent *a = NULL;
+
+    for (size_t i = 0; i < f->n_agents; i++) {
+        struct agent *x = &f->agents[i];
+        if (x->pid == h->pid && strcmp(x->name, h->name) == 0 &&
+            strcmp(x->host, h->host) == 0) {
+            a = x;
+            break;
+        }
+    }
+    if (a != NULL) {
+        if (a->lost) {
+            log_warn("AGENT-BACK", "agent=%s id=%u", a->name, (unsigned)a->id);
+        } else {
+            log_info("AGENT-REAUTH", "agent=%s id=%u", a->name,
+                     (unsigned)a->id);
+        }
+        a->lost = false;
+        a->pipe_id = pipe_id;
+        a->last_seen_ns = clock_now_ns();
+        return a;
+    }
+    if (f->n_agents >= FLEET_MAX_AGENTS) {
+        return NULL;
+    }
+    if (f->n_agents == f->cap_agents) {
+        size_t ncap = f->cap_agents ? f->cap_agents * 2 : 8;
+        struct agent *na = xrealloc(f->agents, ncap * sizeof(*na));
+        if (na == NULL) {
+            return NULL;
+        }
+        f->agents = na;
+        f->cap_agents = ncap;
+    }
+    a = &f->agents[f->n_agents];
+    memset(a, 0, sizeof(*a));
+    a->id = (uint32_t)f->n_agents + 1;
+    a->pipe_id = pipe_id;
+    memcpy(a->name, h->name, sizeof(a->name));
+    a->name[sizeof(a->name) - 1] = '\0';
+    memcpy(a->host, h->host, sizeof(a->host));
+    a->host[sizeof(a->host) - 1] = '\0';
+    a->pid = h->pid;
+    a->threads = h->threads;
+    a->last_seen_ns = clock_now_ns();
+    a->state = PROTO_ST_IDLE;
+    f->n_agents++;
+    log_info("AGENT-JOIN", "agent=%s id=%u host=%s pid=%u threads=%u", a->name,
+             (unsigned)a->id, a->host, (unsigned)a->pid, (unsigned)a->threads);
+    return a;
+}
+
+static void
+on_auth(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
+{
+    struct handshake *hs = hs_by_pipe(f, pipe_id);
+    uint8_t want[PROTO_MAC_LEN];
+    struct proto_msg r;
+    struct agent *a = NULL;
+
+    if (hs == NULL) {
+        log_warn("AUTH-NOHELLO", "pipe=%u sent AUTH without HELLO",
+                 (unsigned)pipe_id);
+        (void)reply_reject(f, m->now_ns, "not authenticated");
+        return;
+    }
+    proto_proof(PROTO_LABEL_AGENT, f->token, f->token_len, hs->nonce_m,
+                hs->hello.nonce, want);
+    if (!sha256_equal(want, m->u.auth.proof, PROTO_MAC_LEN)) {
+        log_warn("AUTH-FAILED", "agent=%s host=%s pid=%u", hs->hello.name,
+                 hs->hello.host, (unsigned)hs->hello.pid);
+        memset(hs, 0, sizeof(*hs));
+        (void)reply_reject(f, m->now_ns, "authentication failed");
+        return;
+    }
+    a = admit(f, &hs->hello, pipe_id);
+    memset(hs, 0, sizeof(*hs));
+    if (a == NULL) {
+        log_error("AGENT-FULL", "cannot admit another agent");
+        (void)reply_reject(f, m->now_ns, "master cannot take more agents");
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = PROTO_WELCOME;
+    r.u.welcome.agent_id = a->id;
+    r.u.welcome.heartbeat_ms = FLEET_HEARTBEAT_MS;
+    (void)reply(f, &r, m->now_ns);
+}
+
+/* Retires the agent's pending command once its state shows the effect. */
+static void
+settle_cmd(struct agent *a)
+{
+    switch (a->cmd) {
+    case CMD_ASSIGN:
+        if (a->state == PROTO_ST_READY || a->state == PROTO_ST_FAILED) {
+            a->cmd = CMD_NONE;
+        }
+        break;
+    case CMD_START:
+        if (a->state == PROTO_ST_RUNNING || a->state == PROTO_ST_DONE) {
+            a->cmd = CMD_NONE;
+        }
+        break;
+    case CMD_STOP:
+        if (a->state != PROTO_ST_RUNNING) {
+            a->cmd = CMD_NONE;
+        }
+        break;
+    case CMD_NONE:
+        break;
+    }
+}
+
+static void
+on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
+{
+    const struct proto_heartbeat *hb = &m->u.heartbeat;
+    struct proto_msg r;
+
+    if (hb->state != a->state) {
+        log_info("AGENT-STATE", "agent=%s state=%u%s%s", a->name,
+                 (unsigned)hb->state, hb->text[0] ? " text=" : "", hb->text);
+    }
+    a->state = hb->state;
+    a->users_active = hb->users_active;
+    (void)snprintf(a->text, sizeof(a->text), "%s", hb->text);
+    settle_cmd(a);
+
+    memset(&r, 0, sizeof(r));
+    switch (a->cmd) {
+    case CMD_ASSIGN:
+        r.type = PROTO_ASSIGN;
+        r.u.assign = a->assign;
+        break;
+    case CMD_START:
+        r.type = PROTO_START;
+        r.u.start.start_ns = a->start_ns;
+        break;
+    case CMD_STOP:
+        r.type = PROTO_STOP;
+        (void)snprintf(r.u.stop.reason, sizeof(r.u.stop.reason), "%s",
+                       a->stop_reason);
+        break;
+    case CMD_NONE:
+        r.type = PROTO_HEARTBEAT;
+        r.u.heartbeat.agent_id = 0;
+        r.u.heartbeat.state = a->state;
+        break;
+    }
+    (void)reply(f, &r, m->now_ns);
+}
+
+static void
+on_batch(struct fleet *f, struct agent *a, const struct proto_msg *m)
+{
+    struct proto_msg r;
+    int rv = 0;
+
+    if (f->agg == NULL) {
+        (void)reply_reject(f, m->now_ns, "no test running");
+        return;
+    }
+    if (m->u.batch.agent_id != a->id) {
+        log_warn("BATCH-ID", "agent=%s id=%u batch_agent_id=%u (ignored)",
+                 a->name, (unsigned)a->id, (unsigned)m->u.batch.agent_id);
+    }
+    rv = agg_merge(f->agg, a->id, &m->u.batch);
+    if (rv < 0) {
+        log_warn("BATCH-BAD", "agent=%s seq=%llu interval=%u: %s", a->name,
+                 (unsigned long long)m->u.batch.seq,
+                 (unsigned)m->u.batch.interval, err_str(rv));
+        (void)reply_reject(f, m->now_ns,
+                           rv == E_NOTFOUND ? "not part of this test"
+                                            : "invalid batch");
+        return;
+    }
+    if (rv == 1) {
+        log_debug("BATCH-DUP", "agent=%s seq=%llu", a->name,
+                  (unsigned long long)m->u.batch.seq);
+    }
+    a->users_active = m->u.batch.users_active;
+    memset(&r, 0, sizeof(r));
+    r.type = PROTO_ACK;
+    r.u.ack.seq = m->u.batch.seq;
+    (void)reply(f, &r, m->now_ns);
+}
+
+static void
+on_goodbye(struct fleet *f, struct agent *a, const struct proto_msg *m)
+{
+    struct proto_msg r;
+    int rv = 0;
+
+    if (f->agg == NULL) {
+        (void)reply_reject(f, m->now_ns, "no test running");
+        return;
+    }
+    rv = agg_goodbye(f->agg, a->id, &m->u.goodbye);
+    if (rv < 0) {
+        log_warn("GOODBYE-BAD", "agent=%s: %s", a->name, err_str(rv));
+        (void)reply_reject(f, m->now_ns, "not part of this test");
+        return;
+    }
+    if (!a->goodbye) {
+        log_info("AGENT-GOODBYE", "agent=%s last_seq=%llu totals=%s", a->name,
+                 (unsigned long long)m->u.goodbye.last_seq,
+                 rv == 0 ? "match" : "MISMATCH");
+    }
+    a->goodbye = true;
+    memset(&r, 0, sizeof(r));
+    r.type = PROTO_ACK;
+    r.u.ack.seq = m->u.goodbye.last_seq;
+    (void)reply(f, &r, m->now_ns);
+}
+
+/* Handles one received message; always answers it. */
+static void
+handle(struct fleet *f, nng_msg *msg)
+{
+    uint32_t pipe_id = (uint32_t)nng_pipe_id(nng_msg_get_pipe(msg));
+    const uint8_t *body = nng_msg_body(msg);
+    size_t len = nng_msg_len(msg);
+    struct proto_msg m;
+    struct agent *a = NULL;
+    char why[PROTO_TEXT_MAX];
+    int rv = 0;
+
+    memset(&m, 0, sizeof(m));
+    rv = proto_decode(body, len, &m);
+    a = agent_by_pipe(f, pipe_id);
+    if (rv == E_PROTO_VERSION) {
+        long v = peek_version(body, len);
+        log_warn("PROTO-VERSION", "pipe=%u agent=%s version=%ld",
+                 (unsigned)pipe_id, a ? a->name : "?", v);
+        (void)snprintf(why, sizeof(why),
+                       "protocol version %ld not supported (want %d)", v,
+                       PROTO_VERSION);
+        (void)reply_reject(f, 0, why);
+        return;
+    }
+    if (rv != 0) {
+        log_warn("PROTO-BAD", "pipe=%u agent=%s len=%zu: %s", (unsigned)pipe_id,
+                 a ? a->name : "?", len, err_str(rv));
+        (void)snprintf(why, sizeof(why), "malformed message: %s", err_str(rv));
+        (void)reply_reject(f, 0, why);
+        return;
+    }
+    if (m.type == PROTO_HELLO) {
+        on_hello(f, pipe_id, &m);
+        goto out;
+    }
+    if (m.type == PROTO_AUTH) {
+        on_auth(f, pipe_id, &m);
+        goto out;
+    }
+    if (a == NULL) {
+        log_warn("AUTH-REQUIRED", "pipe=%u sent %s before authenticating",
+                 (unsigned)pipe_id, proto_type_name(m.type));
+        (void)reply_reject(f, m.now_ns, "not authenticated");
+        goto out;
+    }
+    a->last_seen_ns = clock_now_ns();
+    if (a->lost) {
+        log_warn("AGENT-BACK", "agent=%s id=%u", a->name, (unsigned)a->id);
+        a->lost = false;
+    }
+    switch (m.type) {
+    case PROTO_HEARTBEAT:
+        on_heartbeat(f, a, &m);
+        break;
+    case PROTO_BATCH:
+        on_batch(f, a, &m);
+        break;
+    case PROTO_GOODBYE:
+        on_goodbye(f, a, &m);
+        break;
+    default:
+        log_warn("PROTO-UNEXPECTED", "agent=%s sent %s", a->name,
+                 proto_type_name(m.type));
+        (void)reply_reject(f, m.now_ns, "unexpected message");
+        break;
+    }
+out:
+    proto_msg_fini(&m);
+}
+
+static void
+check_lost(struct fleet *f)
+{
+    uint64_t now = clock_now_ns();
+
+    for (size_t i = 0; i < f->n_agents; i++) {
+        struct agent *a = &f->agents[i];
+        uint64_t silent = now - a->last_seen_ns;
+        if (!a->lost && silent >= FLEET_LOST_MS * CLOCK_NS_PER_MS) {
+            a->lost = true;
+            log_warn("AGENT-LOST", "agent=%s id=%u missing_ms=%llu", a->name,
+                     (unsigned)a->id,
+                     (unsigned long long)(silent / CLOCK_NS_PER_MS));
+        }
+    }
+}
+
+int
+fleet_poll(struct fleet *f)
+{
+    uint64_t t0 = clock_now_ns();
+    int handled = 0;
+
+    do {
+        nng_msg *msg = NULL;
+        int nrv = nng_recvmsg(f->sock, &msg, 0);
+        if (nrv == NNG_ETIMEDOUT) {
+            break;
+        }
+        if (nrv == NNG_ECLOSED) {
+            return E_NET;
+        }
+        if (nrv != 0) {
+            log_warn("NNG-RECV", "%s", nng_strerror(nrv));
+            break;
+        }
+        handle(f, msg);
+        nng_msg_free(msg);
+        handled++;
+    } while (clock_now_ns() - t0 < FLEET_POLL_MS * CLOCK_NS_PER_MS);
+    check_lost(f);
+    return handled;
+}

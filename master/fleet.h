@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The master's side of the control channel (proto/PROTOCOL.md sections 1-2):
+ * one nng rep0 socket that agents dial, the per-pipe challenge-response
+ * handshake, the per-agent command state machine (ASSIGN, START, STOP
+ * riding on heartbeat replies), liveness (an agent silent for
+ * FLEET_LOST_MS is declared lost) and the hand-off of BATCH and GOODBYE
+ * messages to the aggregate. It decides nothing about the test: the run
+ * flow (master/coord.c) queues commands and reads agent states.
+ *
+ * Thread-safety: none; one thread calls every function. nng's own threads
+ * never call back into this module.
+ */
+#ifndef MASTER_FLEET_H
+#define MASTER_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/proto.h"
+#include "aggregate.h"
+
+#define FLEET_HEARTBEAT_MS   200u  /* told to agents in WELCOME */
+#define FLEET_LOST_MS        3000u /* silence after which an agent is lost */
+#define FLEET_POLL_MS        50u   /* how long fleet_poll waits at most */
+#define FLEET_MAX_AGENTS     4096u /* authenticated agents kept */
+#define FLEET_MAX_HANDSHAKES 64u   /* pipes mid-handshake kept at once */
+
+struct fleet;
+
+/* One agent as the run flow sees it. Strings are borrowed from the fleet
+ * and valid until fleet_free. */
+struct fleet_agent_info {
+    uint32_t id; /* > 0, in join order */
+    const char *name;
+    const char *host;
+    uint32_t pid;
+    uint32_t threads;
+    uint32_t state;   /* enum proto_agent_state, last reported */
+    const char *text; /* last heartbeat text (FAILED: why) */
+    uint32_t users_active;
+    bool has_assign; /* takes part in the test */
+    bool lost;       /* silent for FLEET_LOST_MS (may come back) */
+    bool goodbye;    /* its GOODBYE arrived */
+};
+
+/*
+ * Opens the rep0 socket (NNG_OPT_RECVMAXSZ = PROTO_MAX_MSG, receive
+ * timeout FLEET_POLL_MS) and listens on url ("tcp://127.0.0.1:0" picks a
+ * free port). token[0..token_len) is the pre-shared key (copied). Returns
+ * 0, E_INVAL (a URL nng refuses, an empty token), E_NET (cannot listen,
+ * e.g. address in use; the nng error is logged) or E_NOMEM. *out is set on
+ * success only. Free with fleet_free.
+ */
+int fleet_new(struct fleet **out, const char *url, const uint8_t *token,
+              size_t token_len);
+
+/* Closes the socket and frees f; NULL is a no-op. Agents see the link
+ * drop (their dead-man switch stops any load). */
+void fleet_free(struct fleet *f);
+
+/* Writes the TCP port the listener is bound to. Returns 0 or E_NET (not a
+ * TCP listener). */
+int fleet_port(const struct fleet *f, uint16_t *port);
+
+/* Batches and GOODBYEs are merged into a (borrowed; NULL: refused with
+ * REJECT "no test running"). Set it before the first START. */
+void fleet_set_agg(struct fleet *f, struct agg *a);
+
+/*
+ * Receives and answers messages for about FLEET_POLL_MS (at least one
+ * receive attempt), then checks liveness. Never fails because of what a
+ * peer sent: malformed or unauthenticated input is logged and answered
+ * with REJECT. Returns the number of messages handled (>= 0), or E_NET
+ * when the socket itself failed (closed).
+ */
+int fleet_poll(struct fleet *f);
+
+/* Number of agents that authenticated so far (lost ones included), and
+ * the i-th in join order; fleet_agent returns 0 or E_RANGE. */
+size_t fleet_n_agents(const struct fleet *f);
+int fleet_agent(const struct fleet *f, size_t i, struct fleet_agent_info *out);
+
+/* Number of authenticated agents that are not lost. */
+size_t fleet_n_alive(const struct fleet *f);
+
+/*
+ * Queues ASSIGN *a (copied) for the i-th agent: it rides on every
+ * heartbeat reply until the agent reports READY or FAILED. Returns 0 or
+ * E_RANGE.
+ */
+int fleet_assign(struct fleet *f, size_t i, const struct proto_assign *a);
+
+/* Queues START {start_ns} (master clock) for every agent with an
+ * assignment, repeated until it reports RUNNING or DONE. */
+void fleet_start(struct fleet *f, uint64_t start_ns);
+
+/* Queues STOP {reason} for every agent with an assignment, repeated until
+ * it reports a state other than RUNNING. reason is copied (truncated). */
+void fleet_stop(struct fleet *f, const char *reason);
+
+#endif

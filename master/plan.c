@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test planner: config + options -> one assignment per agent. Pure
+ * computation; the fleet sends what this builds.
+ */
+#include "plan.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/err.h"
+#include "../common/poison.h"
+#include "../common/rng.h"
+
+static const char *const test_names[PLAN_TEST_COUNT] = {
+    "concurrent", "sustained", "burst", "pool", "memory", "recovery", "all",
+};
+
+static const char *const result_names[PLAN_TEST_COUNT] = {
+    "concurrent_requests", "sustained_load", "burst_traffic", "connection_pool",
+    "memory_leak",         "error_recovery", "all",
+};
+
+int
+plan_test_from_name(const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < PLAN_TEST_COUNT; i++) {
+        if (strcmp(test_names[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *
+plan_test_name(int t)
+{
+    return (t >= 0 && t < PLAN_TEST_COUNT) ? test_names[t] : NULL;
+}
+
+const char *
+plan_result_name(int t)
+{
+    return (t >= 0 && t < PLAN_TEST_COUNT) ? result_names[t] : NULL;
+}
+
+bool
+plan_test_implemented(int t)
+{
+    return t == PLAN_TEST_CONCURRENT;
+}
+
+int
+plan_share(uint32_t users, uint32_t n, uint32_t i, uint32_t *share,
+           uint32_t *base)
+{
+    uint32_t q = 0;
+    uint32_t r = 0;
+
+    if (n == 0 || i >= n || share == NULL || base == NULL) {
+        return E_INVAL;
+    }
+    q = users / n;
+    r = users % n;
+    *share = q + (i < r ? 1u : 0u);
+    /* Earlier agents: i of them have q, min(i, r) of those one more. */
+    *base = q * i + (i < r ? i : r);
+    return 0;
+}
+
+/* Copies src into a dst of dstlen bytes; E_RANGE when it does not fit. */
+static int
+copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= dstlen) {
+        return E_RANGE;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int
+plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
+           char *err, size_t errlen)
+{
+    int rv = 0;
+    struct plan np;
+    struct rng r;
+    double mix_sum = 0.0;
+    uint64_t dur_ms = 0;
+    uint32_t timeout_ms = 0;
+    uint32_t connect_ms = 0;
+
+    memset(&np, 0, sizeof(np));
+    if (o->test < 0 || o->test >= PLAN_TEST_COUNT ||
+        !plan_test_implemented(o->test)) {
+        (void)snprintf(err, errlen, "test '%s' is not implemented yet",
+                       plan_test_name(o->test) ? plan_test_name(o->test) : "?");
+        rv = E_INVAL;
+        goto out;
+    }
+    if (o->n_agents == 0 || o->n_agents > PLAN_MAX_AGENTS) {
+        (void)snprintf(err, errlen, "agent count %u is not in 1..%u",
+                       (unsigned)o->n_agents, (unsigned)PLAN_MAX_AGENTS);
+        rv = E_INVAL;
+        goto out;
+    }
+    if (c->concurrent.concurrent_users == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.concurrent.concurrent_users is 0");
+        rv = E_INVAL;
+        goto out;
+    }
+    if (c->concurrent.duration_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.concurrent.duration_seconds is 0");
+        rv = E_INVAL;
+        goto out;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        if (i != OP_SESSION && c->mix[i] > 0.0) {
+            mix_sum += c->mix[i];
+        }
+    }
+    if (!(mix_sum > 0.0)) {
+        (void)snprintf(err, errlen, "operations_mix has no operation");
+        rv = E_INVAL;
+        goto out;
+    }
+    /* Seconds to milliseconds: uint32 seconds always fit uint64 ms; the
+     * per-request timeouts travel as uint32 ms. */
+    dur_ms = (uint64_t)c->concurrent.duration_seconds * 1000u;
+    if (c->params.request_timeout_seconds > UINT32_MAX / 1000u ||
+        c->params.connection_timeout_seconds > UINT32_MAX / 1000u) {
+        (void)snprintf(err, errlen, "test_parameters: timeout too large");
+        rv = E_RANGE;
+        goto out;
+    }
+    timeout_ms = c->params.request_timeout_seconds * 1000u;
+    connect_ms = c->params.connection_timeout_seconds * 1000u;
+
+    np.assign = xcalloc(o->n_agents, sizeof(*np.assign));
+    np.has_assign = xcalloc(o->n_agents, sizeof(*np.has_assign));
+    if (np.assign == NULL || np.has_assign == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+        rv = E_NOMEM;
+        goto out;
+    }
+    np.test = o->test;
+    np.n_agents = o->n_agents;
+    np.total_users = c->concurrent.concurrent_users;
+    np.duration_ms = dur_ms;
+    np.timeout_ms = timeout_ms;
+    np.seed = o->seed;
+    /* One dimension for the whole node, reproducible from the seed. */
+    rng_seed(&r, o->seed);
+    np.vector_dim = (uint32_t)rng_range(&r, c->data.min_vector_size,
+                                        c->data.max_vector_size);
+
+    for (uint32_t i = 0; i < o->n_agents; i++) {
+        struct proto_assign *a = &np.assign[i];
+        uint32_t share = 0;
+        uint32_t base = 0;
+
+        rv = plan_share(np.total_users, o->n_agents, i, &share, &base);
+        if (rv != 0) {
+            (void)snprintf(err, errlen, "internal: bad share");
+            goto out;
+        }
+        if (copy_str(a->test, sizeof(a->test), test_names[o->test]) != 0 ||
+            copy_str(a->url, sizeof(a->url), c->env.kato_base_url) != 0) {
+            (void)snprintf(err, errlen,
+                           "environment.kato_base_url is longer than %u "
+                           "bytes",
+                           (unsigned)(PROTO_URL_MAX - 1));
+            rv = E_RANGE;
+            goto out;
+        }
+        if (copy_str(a->node_id, sizeof(a->node_id),
+                     c->env.kato_processor_id) != 0) {
+            (void)snprintf(err, errlen,
+                           "environment.kato_processor_id is longer than %u "
+                           "bytes",
+                           (unsigned)(PROTO_NAME_MAX - 1));
+            rv = E_RANGE;
+            goto out;
+        }
+        a->users = share;
+        a->user_base = base;
+        a->total_users = np.total_users;
+        a->duration_ms = dur_ms;
+        a->ramp_ms = 0;
+        a->rate_per_user = c->concurrent.requests_per_user_per_second;
+        a->think_ms = c->concurrent.think_time_ms;
+        a->timeout_ms = timeout_ms;
+        a->connect_timeout_ms = connect_ms;
+        for (int k = 0; k < OP_COUNT; k++) {
+            a->mix[k] = k == OP_SESSION ? 0.0 : c->mix[k];
+        }
+        a->data = c->data;
+        a->vector_dim = np.vector_dim;
+        a->seed = o->seed;
+        np.has_assign[i] = share > 0;
+        if (share > 0) {
+            np.n_active++;
+        }
+    }
+    *p = np;
+    memset(&np, 0, sizeof(np));
+out:
+    plan_fini(&np);
+    return rv;
+}
+
+void
+plan_fini(struct plan *p)
+{
+    xfree(p->assign);
+    xfree(p->has_assign);
+    memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test plan: from the loaded config and the master's options, what each
+ * agent is asked to do (one struct proto_assign per agent). Pure: no I/O, no
+ * clocks, no globals, so it is unit-tested exhaustively.
+ */
+#ifndef MASTER_PLAN_H
+#define MASTER_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/config.h"
+#include "../proto/proto.h"
+
+/* The tests the CLI knows. Only PLAN_TEST_CONCURRENT has a plan so far. */
+enum plan_test {
+    PLAN_TEST_CONCURRENT = 0,
+    PLAN_TEST_SUSTAINED = 1,
+    PLAN_TEST_BURST = 2,
+    PLAN_TEST_POOL = 3,
+    PLAN_TEST_MEMORY = 4,
+    PLAN_TEST_RECOVERY = 5,
+    PLAN_TEST_ALL = 6,
+    PLAN_TEST_COUNT = 7
+};
+
+/* Upper bound on agents in one run (also bounds the plan's allocation). */
+#define PLAN_MAX_AGENTS 4096
+
+/* Looks a --test name up ("concurrent", ..., "all"); returns the
+ * enum plan_test value or -1. */
+int plan_test_from_name(const char *name);
+
+/* The --test name of t ("concurrent", ...), NULL when out of range. */
+const char *plan_test_name(int t);
+
+/* The name of t's results in the JSON and summary ("concurrent_requests"),
+ * NULL when out of range. */
+const char *plan_result_name(int t);
+
+/* true when t can be run (only PLAN_TEST_CONCURRENT for now). */
+bool plan_test_implemented(int t);
+
+/* The share of `users` virtual users that agent i of n runs:
+ * floor(users / n) + (i < users % n). Over i = 0..n-1 the shares sum to
+ * users exactly, and *base (the global index of agent i's first user) is
+ * the sum of the earlier shares. n must be > 0 and i < n (else returns
+ * E_INVAL and writes nothing). */
+int plan_share(uint32_t users, uint32_t n, uint32_t i, uint32_t *share,
+               uint32_t *base);
+
+/*
+ * What main hands the planner besides the config.
+ */
+struct plan_opts {
+    int test;          /* enum plan_test; must be implemented */
+    uint32_t n_agents; /* agents that will take part, 1..PLAN_MAX_AGENTS */
+    uint64_t seed;     /* run seed: vector_dim and every user's stream */
+};
+
+/*
+ * A built plan. Fields are read-only for callers. assign[i] is for the
+ * i-th agent in join order. When total_users < n_agents, agents
+ * i >= total_users get a share of 0: has_assign[i] is false, they are sent
+ * no ASSIGN, take no part in the test and are not waited for.
+ */
+struct plan {
+    int test;             /* enum plan_test */
+    uint32_t n_agents;    /* entries in assign / has_assign */
+    uint32_t n_active;    /* agents with a share > 0 */
+    uint32_t total_users; /* all shares together */
+    uint64_t duration_ms; /* of the load */
+    uint32_t timeout_ms;  /* per request */
+    uint32_t vector_dim;  /* drawn once from the seed */
+    uint64_t seed;
+    struct proto_assign *assign; /* n_agents entries (owned) */
+    bool *has_assign;            /* n_agents entries (owned) */
+};
+
+/*
+ * Builds the plan for o->test from c into *p (caller storage, fully
+ * overwritten). Returns 0; E_INVAL (test not implemented, n_agents 0 or
+ * above PLAN_MAX_AGENTS, 0 users, 0 duration, a mix that is all zero);
+ * E_RANGE (a string that does not fit the wire: node_id above
+ * PROTO_NAME_MAX - 1 or url above PROTO_URL_MAX - 1 bytes, a duration or
+ * timeout that overflows milliseconds); E_NOMEM. On failure err holds one
+ * line saying why and *p is untouched. Borrows c and o.
+ */
+int plan_build(struct plan *p, const struct config *c,
+               const struct plan_opts *o, char *err, size_t errlen);
+
+/* Releases what plan_build allocated and zeroes p. Safe on a zeroed p. */
+void plan_fini(struct plan *p);
+
+#endif

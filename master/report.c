@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Threshold verdict, console summary and results JSON. The JSON is written
+ * by hand (escaping and finite numbers are this file's job); the files are
+ * replaced atomically by rename.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/ops.h"
+#include "../common/poison.h"
+
+#ifndef KS_VERSION
+#define KS_VERSION "unknown"
+#endif
+
+/* --- numbers ----------------------------------------------------------- */
+
+static double
+us_to_ms(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+static double
+ratio(uint64_t num, uint64_t den)
+{
+    return den == 0 ? 0.0 : (double)num / (double)den;
+}
+
+static double
+fin(double x)
+{
+    return isfinite(x) ? x : 0.0;
+}
+
+const char *
+report_thousands(uint64_t n, char *out, size_t outlen)
+{
+    char digits[32];
+    char tmp[48];
+    int nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+    size_t k = 0;
+
+    for (int i = 0; i < nd; i++) {
+        if (i > 0 && (nd - i) % 3 == 0) {
+            tmp[k++] = ',';
+        }
+        tmp[k++] = digits[i];
+    }
+    tmp[k] = '\0';
+    (void)snprintf(out, outlen, "%s", tmp);
+    return out;
+}
+
+/* --- verdict ----------------------------------------------------------- */
+
+static void add_violation(struct report_verdict *v, const char *metric,
+                          double value, double threshold, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+add_violation(struct report_verdict *v, const char *metric, double value,
+              double threshold, const char *fmt, ...)
+{
+    struct report_violation *x = NULL;
+    va_list ap;
+
+    if (v->n_violations >= REPORT_MAX_VIOLATIONS) {
+        return;
+    }
+    x = &v->v[v->n_violations++];
+    (void)snprintf(x->metric, sizeof(x->metric), "%s", metric);
+    x->value = fin(value);
+    x->threshold = fin(threshold);
+    va_start(ap, fmt);
+    (void)vsnprintf(x->message, sizeof(x->message), fmt, ap);
+    va_end(ap);
+}
+
+void
+report_check(const struct agg *a, const struct thresholds *t,
+             const char *test_name, struct report_verdict *out)
+{
+    struct agg_counts all = agg_op_counts(a, -1);
+
+    memset(out, 0, sizeof(*out));
+    out->p99_max_ms = fin(t->response_time_p99_max);
+    out->max_error_rate = fin(t->max_error_rate);
+    out->p99_ms = us_to_ms(hist_percentile(agg_latency(a, -1), 99.0));
+    out->error_rate = ratio(all.errors, all.requests);
+    if (all.requests == 0) {
+        add_violation(out, "requests", 0.0, 1.0, "%s: no request completed",
+                      test_name);
+        return;
+    }
+    if (out->p99_max_ms > 0.0 && out->p99_ms > out->p99_max_ms) {
+        add_violation(out, "response_time_p99", out->p99_ms, out->p99_max_ms,
+                      "%s: P99 response time (%.1fms) exceeds threshold "
+                      "(%gms)",
+                      test_name, out->p99_ms, out->p99_max_ms);
+    }
+    if (out->error_rate > out->max_error_rate) {
+        add_violation(out, "error_rate", out->error_rate, out->max_error_rate,
+                      "%s: Error rate (%.2f%%) exceeds threshold (%g%%)",
+                      test_name, out->error_rate * 100.0,
+                      out->max_error_rate * 100.0);
+    }
+}
+
+/* --- JSON writer --------------------------------------------------------- */
+
+/* Appends stop at the first error; rv carries it to the end. */
+struct jw {
+    struct buf *b;
+    int rv;
+};
+
+static void
+jraw(struct jw *w, const char *s)
+{
+    if (w->rv == 0) {
+        w->rv = buf_append(w->b, s, strlen(s));
+    }
+}
+
+static void jfmt(struct jw *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+jfmt(struct jw *w, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    int n = 0;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        if (w->rv == 0) {
+            w->rv = E_RANGE;
+        }
+        return;
+    }
+    jraw(w, tmp);
+}
+
+/* A JSON string: quotes, escapes, control characters as \u00XX. Bytes
+ * >= 0x80 pass through (the inputs are UTF-8 or ASCII). */
+static void
+jstr(struct jw *w, const char *s)
+{
+    jraw(w, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            jraw(w, "\\\"");
+            break;
+        case '\\':
+            jraw(w, "\\\\");
+            break;
+        case '\n':
+            jraw(w, "\\n");
+            break;
+        case '\r':
+            jraw(w, "\\r");
+            break;
+        case '\t':
+            jraw(w, "\\t");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                (void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            } else {
+                esc[0] = (char)*p;
+                esc[1] = '\0';
+            }
+            jraw(w, esc);
+            break;
+        }
+    }
+    jraw(w, "\"");
+}
+
+static void
+jkey(struct jw *w, bool *first, const char *k)
+{
+    if (!*first) {
+        jraw(w, ", ");
+    }
+    *first = false;
+    jstr(w, k);
+    jraw(w, ": ");
+}
+
+static void
+jkv_u64(struct jw *w, bool *first, const char *k, uint64_t v)
+{
+    jkey(w, first, k);
+    jfmt(w, "%llu", (unsigned long long)v);
+}
+
+/* A finite number with prec decimals (NaN and inf become 0). */
+static void
+jkv_num(struct jw *w, bool *first, const char *k, double v, int prec)
+{
+    jkey(w, first, k);
+    jfmt(w, "%.*f", prec, fin(v));
+}
+
+static void
+jkv_ms(struct jw *w, bool *first, const char *k, uint64_t us)
+{
+    jkv_num(w, first, k, us_to_ms(us), 3);
+}
+
+static void
+jkv_str(struct jw *w, bool *first, const char *k, const char *v)
+{
+    jkey(w, first, k);
+    jstr(w, v ? v : "");
+}
+
+static void
+jkv_bool(struct jw *w, bool *first, const char *k, bool v)
+{
+    jkey(w, first, k);
+    jraw(w, v ? "true" : "false");
+}
+
+/* {"http_404": n, ...} for op (or all ops when op is -1). */
+static void
+json_errors(struct jw *w, const struct agg *a, int op)
+{
+    bool first = true;
+
+    jraw(w, "{");
+    for (int slot = 0; slot < ERRK_SLOTS; slot++) {
+        uint32_t key = errk_from_slot(slot);
+        uint64_t n = 0;
+        char name[32];
+        if (!errk_valid(key)) {
+            continue;
+        }
+        n = agg_errors(a, op, key);
+        if (n > 0) {
+            jkv_u64(w, &first, errk_name(key, name, sizeof(name)), n);
+        }
+    }
+    jraw(w, "}");
+}
+
+static void
+json_op_stats(struct jw *w, const struct agg *a)
+{
+    bool first = true;
+
+    jraw(w, "{");
+    for (int op = 0; op < OP_COUNT; op++) {
+        struct agg_counts c = agg_op_counts(a, op);
+        const struct hist *h = agg_latency(a, op);
+        const struct hist *s = agg_service(a, op);
+        bool f2 = true;
+        if (c.requests == 0) {
+            continue;
+        }
+        jkey(w, &first, ops_name(op));
+        jraw(w, "{");
+        jkv_u64(w, &f2, "count", c.requests);
+        jkv_u64(w, &f2, "errors", c.errors);
+        jkv_num(w, &f2, "error_rate", ratio(c.errors, c.requests), 6);
+        jkv_num(w, &f2, "mean_ms", hist_mean(h) / 1000.0, 3);
+        jkv_ms(w, &f2, "p50_ms", hist_percentile(h, 50.0));
+        jkv_ms(w, &f2, "p95_ms", hist_percentile(h, 95.0));
+        jkv_ms(w, &f2, "p99_ms", hist_percentile(h, 99.0));
+        jkv_ms(w, &f2, "p99.9_ms", hist_percentile(h, 99.9));
+        jkv_ms(w, &f2, "max_ms", hist_max(h));
+        jkv_ms(w, &f2, "service_p99_ms", hist_percentile(s, 99.0));
+        jkv_u64(w, &f2, "bytes_sent", c.bytes_sent);
+        jkv_u64(w, &f2, "bytes_received", c.bytes_recv);
+        jraw(w, "}");
+    }
+    jraw(w, "}");
+}
+
+static void
+json_errors_by_op(struct jw *w, const struct agg *a)
+{
+    bool first = true;
+
+    jraw(w, "{");
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (agg_op_counts(a, op).errors == 0) {
+            continue;
+        }
+        jkey(w, &first, ops_name(op));
+        json_errors(w, a, op);
+    }
+    jraw(w, "}");
+}
+
+static void
+json_agents(struct jw *w, const struct agg *a)
+{
+    jraw(w, "[");
+    for (size_t i = 0; i < agg_n_agents(a); i++) {
+        struct agg_agent_info ai;
+        bool f2 = true;
+        size_t total = 0;
+        if (agg_agent(a, i, &ai) != 0) {
+            continue;
+        }
+        jraw(w, i ? ", {" : "{");
+        jkv_str(w, &f2, "name", ai.name);
+        jkv_u64(w, &f2, "id", ai.id);
+        jkv_u64(w, &f2, "users", ai.users);
+        jkv_u64(w, &f2, "requests", ai.requests);
+        jkv_u64(w, &f2, "errors", ai.errors);
+        jkv_u64(w, &f2, "batches", ai.batches);
+        jkv_u64(w, &f2, "duplicate_batches", ai.duplicates);
+        jkv_bool(w, &f2, "goodbye", ai.goodbye);
+        jkv_bool(w, &f2, "totals_match", ai.totals_match);
+        jkv_u64(w, &f2, "missing_batches", ai.n_missing_seq);
+        jkey(w, &f2, "missing_intervals");
+        jraw(w, "[");
+        total = agg_agent_missing(a, i, NULL, 0);
+        if (total > 0) {
+            uint32_t *miss = xcalloc(total, sizeof(*miss));
+            if (miss == NULL) {
+                w->rv = w->rv ? w->rv : E_NOMEM;
+            } else {
+                (void)agg_agent_missing(a, i, miss, total);
+                for (size_t k = 0; k < total; k++) {
+                    jfmt(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
+                }
+                xfree(miss);
+            }
+        }
+        jraw(w, "]}");
+    }
+    jraw(w, "]");
+}
+
+static void
+json_intervals(struct jw *w, const struct agg *a)
+{
+    jraw(w, "[");
+    for (uint32_t k = 0; k < agg_n_intervals(a); k++) {
+        uint64_t req = 0;
+        uint64_t err = 0;
+        bool f2 = true;
+        if (agg_interval(a, k, &req, &err) != 0) {
+            break;
+        }
+        jraw(w, k ? ", {" : "{");
+        jkv_u64(w, &f2, "t", k);
+        jkv_u64(w, &f2, "requests", req);
+        jkv_u64(w, &f2, "errors", err);
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+}
+
+static void
+json_thresholds(struct jw *w, const struct report_verdict *v)
+{
+    bool first = true;
+    bool f2 = true;
+
+    jraw(w, "{");
+    jkey(w, &first, "checked");
+    jraw(w, "{");
+    jkv_num(w, &f2, "response_time_p99_max", v->p99_max_ms, 3);
+    jkv_num(w, &f2, "max_error_rate", v->max_error_rate, 6);
+    jraw(w, "}");
+    jkey(w, &first, "violations");
+    jraw(w, "[");
+    for (size_t i = 0; i < v->n_violations; i++) {
+        bool f3 = true;
+        jraw(w, i ? ", {" : "{");
+        jkv_str(w, &f3, "metric", v->v[i].metric);
+        jkv_num(w, &f3, "value", v->v[i].value, 6);
+        jkv_num(w, &f3, "threshold", v->v[i].threshold, 6);
+        jkv_str(w, &f3, "message", v->v[i].message);
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+    jkv_bool(w, &first, "passed", v->n_violations == 0);
+    jraw(w, "}");
+}
+
+static void
+iso8601(uint64_t wall_ns, char *out, size_t outlen)
+{
+    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        (void)snprintf(out, outlen, "1970-01-01T00:00:00Z");
+    }
+}
+
+int
+report_json(struct buf *out, const struct agg *a, const struct report_run *r,
+            const struct report_verdict *v)
+{
+    struct jw w = {out, 0};
+    const struct hist *lat = agg_latency(a, -1);
+    const struct hist *svc = agg_service(a, -1);
+    struct agg_counts all = agg_op_counts(a, -1);
+    bool top = true;
+    bool f = true;
+    char when[40];
+
+    iso8601(r->started_wall_ns, when, sizeof(when));
+    jraw(&w, "{");
+    jkey(&w, &top, r->test_name);
+    jraw(&w, "{");
+    jkv_str(&w, &f, "status", r->status);
+    jkey(&w, &f, "results");
+    f = true;
+    jraw(&w, "{");
+    jkv_u64(&w, &f, "total_requests", all.requests);
+    jkv_u64(&w, &f, "total_successes", all.requests - all.errors);
+    jkv_u64(&w, &f, "total_failures", all.errors);
+    jkv_num(&w, &f, "error_rate", ratio(all.errors, all.requests), 6);
+    jkv_num(&w, &f, "throughput_rps",
+            r->duration_s > 0 ? (double)all.requests / r->duration_s : 0.0, 3);
+    jkv_num(&w, &f, "duration_seconds", r->duration_s, 3);
+    jkv_u64(&w, &f, "users", r->users);
+    jkv_num(&w, &f, "response_time_mean", hist_mean(lat) / 1000.0, 3);
+    jkv_ms(&w, &f, "response_time_min", hist_min(lat));
+    jkv_ms(&w, &f, "response_time_max", hist_max(lat));
+    jkv_ms(&w, &f, "response_time_p50", hist_percentile(lat, 50.0));
+    jkv_ms(&w, &f, "response_time_p75", hist_percentile(lat, 75.0));
+    jkv_ms(&w, &f, "response_time_p90", hist_percentile(lat, 90.0));
+    jkv_ms(&w, &f, "response_time_p95", hist_percentile(lat, 95.0));
+    jkv_ms(&w, &f, "response_time_p99", hist_percentile(lat, 99.0));
+    jkv_ms(&w, &f, "response_time_p99.9", hist_percentile(lat, 99.9));
+    jkv_ms(&w, &f, "response_time_p99.99", hist_percentile(lat, 99.99));
+    jkv_ms(&w, &f, "service_time_p50", hist_percentile(svc, 50.0));
+    jkv_ms(&w, &f, "service_time_p95", hist_percentile(svc, 95.0));
+    jkv_ms(&w, &f, "service_time_p99", hist_percentile(svc, 99.0));
+    jkv_ms(&w, &f, "service_time_p99.9", hist_percentile(svc, 99.9));
+    jkv_u64(&w, &f, "bytes_sent", all.bytes_sent);
+    jkv_u64(&w, &f, "bytes_received", all.bytes_recv);
+    jkey(&w, &f, "operation_stats");
+    json_op_stats(&w, a);
+    jkey(&w, &f, "errors");
+    json_errors(&w, a, -1);
+    jkey(&w, &f, "errors_by_operation");
+    json_errors_by_op(&w, a);
+    jkey(&w, &f, "agents");
+    json_agents(&w, a);
+    jkey(&w, &f, "intervals");
+    json_intervals(&w, a);
+    jkv_str(&w, &f, "target", r->target);
+    jkv_str(&w, &f, "config_file", r->config_file);
+    jkv_str(&w, &f, "started_at", when);
+    jkv_str(&w, &f, "tool_version", KS_VERSION);
+    jkv_u64(&w, &f, "seed", r->seed);
+    jkv_u64(&w, &f, "vector_dim", r->vector_dim);
+    jkv_bool(&w, &f, "data_complete", agg_complete(a));
+    jkv_u64(&w, &f, "rejected_batches", agg_rejected(a));
+    jkey(&w, &f, "thresholds");
+    json_thresholds(&w, v);
+    jraw(&w, "}}}\n");
+    return w.rv;
+}
+
+/* --- files --------------------------------------------------------------- */
+
+/* mkdir -p dir (mode 0755). */
+static int
+mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        return E_RANGE;
+    }
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                log_error("REPORT-MKDIR", "dir=%s errno=%d", tmp, e);
+                return E_IO;
+            }
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* Writes data to dir/<tmp>, then renames it to final. */
+static int
+write_atomic(const char *dir, const char *final, const uint8_t *data,
+             size_t len)
+{
+    char tmp[4096];
+    int fd = -1;
+    int rv = 0;
+    size_t off = 0;
+    int k = snprintf(tmp, sizeof(tmp), "%s/.results.XXXXXX", dir);
+
+    if (k < 0 || (size_t)k >= sizeof(tmp)) {
+        return E_RANGE;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        log_error("REPORT-WRITE", "mkstemp in %s: errno=%d", dir, e);
+        return E_IO;
+    }
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            int e = errno;
+            log_error("REPORT-WRITE", "file=%s errno=%d", tmp, e);
+            rv = E_IO;
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        log_error("REPORT-WRITE", "file=%s errno=%d", tmp, e);
+        rv = E_IO;
+        goto out;
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        fd = -1;
+        log_error("REPORT-WRITE", "close %s errno=%d", tmp, e);
+        rv = E_IO;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, final) != 0) {
+        int e = errno;
+        log_error("REPORT-WRITE", "rename %s -> %s errno=%d", tmp, final, e);
+        rv = E_IO;
+        goto out;
+    }
+out:
+    if (fd >= 0) {
+        (void)close(fd);
+    }
+    if (rv != 0) {
+        (void)unlink(tmp);
+    }
+    return rv;
+}
+
+int
+report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
+             char *path, size_t pathlen)
+{
+    int rv = 0;
+    char stamp[32];
+    char final[4096];
+    char latest[4096];
+    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
+    struct tm tm;
+    int k = 0;
+
+    if (localtime_r(&t, &tm) == NULL ||
+        strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm) == 0) {
+        return E_IO;
+    }
+    k = snprintf(final, sizeof(final), "%s/stress_test_results_%s.json", dir,
+                 stamp);
+    if (k < 0 || (size_t)k >= sizeof(final) || (size_t)k >= pathlen) {
+        return E_RANGE;
+    }
+    k = snprintf(latest, sizeof(latest), "%s/latest.json", dir);
+    if (k < 0 || (size_t)k >= sizeof(latest)) {
+        return E_RANGE;
+    }
+    if ((rv = mkdir_p(dir)) != 0 ||
+        (rv = write_atomic(dir, final, json, len)) != 0 ||
+        (rv = write_atomic(dir, latest, json, len)) != 0) {
+        return rv;
+    }
+    (void)snprintf(path, pathlen, "%s", final);
+    return 0;
+}
+
+/* --- console ---------------------------------------------------------------
+ */
+
+int
+report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
+               const struct report_verdict *v)
+{
+    struct agg_counts all = agg_op_counts(a, -1);
+    const struct hist *lat = agg_latency(a, -1);
+    char n1[40];
+    double rps = r->duration_s > 0 ? (double)all.requests / r->duration_s : 0.0;
+    int k = 0;
+
+    k |= fprintf(fp, "\n============================================\n"
+                     "STRESS TEST SUMMARY\n"
+                     "============================================\n\n");
+    k |= fprintf(fp, "%s:\n", r->test_name);
+    k |= fprintf(fp, "  Status: %s\n", r->status);
+    k |= fprintf(fp, "  Total Requests: %s\n",
+                 report_thousands(all.requests, n1, sizeof(n1)));
+    k |= fprintf(fp, "  Success Rate: %.2f%%\n",
+                 all.requests ? 100.0 * (1.0 - ratio(all.errors, all.requests))
+                              : 0.0);
+    k |= fprintf(fp, "  P99 Response Time: %.1fms\n",
+                 us_to_ms(hist_percentile(lat, 99.0)));
+    k |= fprintf(fp, "  Throughput: %.1f req/s\n", fin(rps));
+    for (int op = 0; op < OP_COUNT; op++) {
+        struct agg_counts c = agg_op_counts(a, op);
+        const struct hist *h = agg_latency(a, op);
+        if (c.requests == 0) {
+            continue;
+        }
+        k |= fprintf(fp,
+                     "    %-18s %s req, %.2f%% errors, p50 %.1fms, "
+                     "p99 %.1fms\n",
+                     ops_name(op), report_thousands(c.requests, n1, sizeof(n1)),
+                     100.0 * ratio(c.errors, c.requests),
+                     us_to_ms(hist_percentile(h, 50.0)),
+                     us_to_ms(hist_percentile(h, 99.0)));
+    }
+    if (!agg_complete(a)) {
+        k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "
+                         "in the JSON)\n");
+    }
+    if (v->n_violations > 0) {
+        k |= fprintf(fp, "\nThreshold Violations:\n");
+        for (size_t i = 0; i < v->n_violations; i++) {
+            k |= fprintf(fp, "  \xe2\x9a\xa0\xef\xb8\x8f  %s\n",
+                         v->v[i].message);
+        }
+    } else {
+        k |= fprintf(fp, "\n\xe2\x9c\x85 All performance thresholds met!\n");
+    }
+    if (k < 0 || fflush(fp) != 0) {
+        return E_IO;
+    }
+    return 0;
+}

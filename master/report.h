@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Results for people and for CI: the threshold verdict, the console
+ * summary in the seed's format, and the results JSON
+ * (<output_directory>/stress_test_results_YYYYmmdd_HHMMSS.json plus a copy
+ * latest.json, each written to a temp file and renamed). Reads the
+ * aggregate; never changes it.
+ */
+#ifndef MASTER_REPORT_H
+#define MASTER_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/buf.h"
+#include "../common/config.h"
+#include "aggregate.h"
+
+#define REPORT_MAX_VIOLATIONS 8
+#define REPORT_JSON_MAX       (64u * 1024u * 1024u) /* bytes */
+
+/* What the run flow knows that the aggregate does not. Borrowed strings. */
+struct report_run {
+    const char *test_name;    /* "concurrent_requests" */
+    const char *status;       /* "completed" | "failed" | "interrupted" */
+    const char *target;       /* base URL */
+    const char *config_file;  /* "" for the built-in defaults */
+    uint64_t started_wall_ns; /* CLOCK_REALTIME at the load's start */
+    double duration_s;        /* the load's duration, for throughput */
+    uint32_t users;
+    uint64_t seed;
+    uint32_t vector_dim;
+};
+
+struct report_violation {
+    char metric[32]; /* "response_time_p99", "error_rate", "requests" */
+    double value;
+    double threshold;
+    char message[192]; /* the summary's line, without the indent */
+};
+
+/* The thresholds checked and what broke them. */
+struct report_verdict {
+    double p99_max_ms;     /* performance_thresholds.response_time_p99_max */
+    double max_error_rate; /* performance_thresholds.max_error_rate */
+    double p99_ms;         /* measured, corrected latency */
+    double error_rate;     /* measured, errors / requests */
+    size_t n_violations;
+    struct report_violation v[REPORT_MAX_VIOLATIONS];
+};
+
+/*
+ * Checks the end-of-test thresholds for this issue against a:
+ * response_time_p99_max (ms; checked when > 0) and max_error_rate, plus
+ * "no request completed" (a test that measured nothing never passes).
+ * Fills *out (fully overwritten). Pure.
+ */
+void report_check(const struct agg *a, const struct thresholds *t,
+                  const char *test_name, struct report_verdict *out);
+
+/* Formats n with thousands separators ("5,000") into out; returns out. */
+const char *report_thousands(uint64_t n, char *out, size_t outlen);
+
+/*
+ * Appends the results JSON document (one object keyed by r->test_name)
+ * to out. Every string is escaped, every number finite. Returns 0,
+ * E_TOOBIG or E_NOMEM (out->len is then unspecified; reset it).
+ */
+int report_json(struct buf *out, const struct agg *a,
+                const struct report_run *r, const struct report_verdict *v);
+
+/*
+ * Writes json[0..len) as <dir>/stress_test_results_<local time of
+ * wall_ns as YYYYmmdd_HHMMSS>.json and <dir>/latest.json, creating dir
+ * (and its parents) when missing. Each file is written to a temp file in
+ * dir, then renamed over the final name. The first file's path goes to
+ * path (pathlen bytes). Returns 0, E_IO (errno logged) or E_RANGE (path
+ * too long).
+ */
+int report_write(const char *dir, const uint8_t *json, size_t len,
+                 uint64_t wall_ns, char *path, size_t pathlen);
+
+/* Prints the console summary (seed format) to fp. Returns 0 or E_IO. */
+int report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
+                   const struct report_verdict *v);
+
+#endif
