@@ -85,6 +85,18 @@ copy_str(char *dst, size_t dstlen, const char *src)
     return 0;
 }
 
+/* FNV-1a: a stable 64-bit hash of a name. */
+static uint64_t
+node_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 int
 plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
            char *err, size_t errlen)
@@ -158,8 +170,13 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     np.duration_ms = dur_ms;
     np.timeout_ms = timeout_ms;
     np.seed = o->seed;
-    /* One dimension for the whole node, reproducible from the seed. */
-    rng_seed(&r, o->seed);
+    /*
+     * One dimension for the whole node, from the node's name and not from
+     * the run's seed: KATO locks a node's vector dimension on the first
+     * vector it sees and answers 400 to any other, across runs too, so a
+     * second run against the same node must use the same dimension.
+     */
+    rng_seed(&r, node_hash(c->env.kato_processor_id));
     np.vector_dim = (uint32_t)rng_range(&r, c->data.min_vector_size,
                                         c->data.max_vector_size);
 

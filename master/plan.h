@@ -57,7 +57,7 @@ int plan_share(uint32_t users, uint32_t n, uint32_t i, uint32_t *share,
 struct plan_opts {
     int test;          /* enum plan_test; must be implemented */
     uint32_t n_agents; /* agents that will take part, 1..PLAN_MAX_AGENTS */
-    uint64_t seed;     /* run seed: vector_dim and every user's stream */
+    uint64_t seed;     /* run seed: every user's stream */
 };
 
 /*
@@ -73,7 +73,7 @@ struct plan {
     uint32_t total_users; /* all shares together */
     uint64_t duration_ms; /* of the load */
     uint32_t timeout_ms;  /* per request */
-    uint32_t vector_dim;  /* drawn once from the seed */
+    uint32_t vector_dim;  /* from the node's name: same node, same dim */
     uint64_t seed;
     struct proto_assign *assign; /* n_agents entries (owned) */
     bool *has_assign;            /* n_agents entries (owned) */
