@@ -39,6 +39,14 @@ buf_reset(struct buf *b)
  * is checked: with max near SIZE_MAX, len + n + 1 and the doubling could
  * otherwise wrap and "succeed" with a buffer too small.
  */
+void
+buf_truncate(struct buf *b, size_t len)
+{
+    if (len < b->len) {
+        b->len = len;
+    }
+}
+
 static int
 reserve(struct buf *b, size_t n)
 {

@@ -26,6 +26,10 @@ void buf_fini(struct buf *b);
 /* Empties b without freeing its storage. */
 void buf_reset(struct buf *b);
 
+/* Shrinks b to its first len bytes (no-op when len >= b->len); keeps the
+ * storage. For undoing a partial append. */
+void buf_truncate(struct buf *b, size_t len);
+
 /* Appends n bytes. Returns 0, E_TOOBIG (len + n > max) or E_NOMEM; on
  * failure b is unchanged. */
 int buf_append(struct buf *b, const void *p, size_t n);

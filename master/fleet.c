@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <arpa/inet.h>
-#include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
@@ -354,35 +353,6 @@ reply_reject(struct fleet *f, uint64_t echo_ns, const char *reason)
     return reply(f, &r, echo_ns);
 }
 
-/*
- * The version a message claims, for the REJECT text: decoding stops at
- * "v" mismatches, so look at the map ourselves. Returns -1 if unreadable.
- */
-static long
-peek_version(const uint8_t *data, size_t len)
-{
-    msgpack_unpacked u;
-    long v = -1;
-
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, (const char *)data, len, NULL) ==
-            MSGPACK_UNPACK_SUCCESS &&
-        u.data.type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-            if (kv->key.type == MSGPACK_OBJECT_STR &&
-                kv->key.via.str.size == 1 && kv->key.via.str.ptr[0] == 'v' &&
-                kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                kv->val.via.u64 <= 0x7fffffffu) {
-                v = (long)kv->val.via.u64;
-                break;
-            }
-        }
-    }
-    msgpack_unpacked_destroy(&u);
-    return v;
-}
-
 static void
 on_hello(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
 {
@@ -656,11 +626,11 @@ handle(struct fleet *f, nng_msg *msg)
     rv = proto_decode(body, len, &m);
     a = agent_by_pipe(f, pipe_id);
     if (rv == E_PROTO_VERSION) {
-        long v = peek_version(body, len);
-        log_warn("PROTO-VERSION", "pipe=%u agent=%s version=%ld",
+        unsigned long long v = (unsigned long long)m.version;
+        log_warn("PROTO-VERSION", "pipe=%u agent=%s version=%llu",
                  (unsigned)pipe_id, a ? a->name : "?", v);
         (void)snprintf(why, sizeof(why),
-                       "protocol version %ld not supported (want %d)", v,
+                       "protocol version %llu not supported (want %d)", v,
                        PROTO_VERSION);
         (void)reply_reject(f, 0, why);
         return;

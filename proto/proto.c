@@ -503,9 +503,7 @@ proto_encode(const struct proto_msg *m, struct buf *out)
 
 out:
     if (rv != 0) {
-        /* Drop the partial message. buf.h has no truncate call; shrinking
-         * len back to a length it had is always valid for a buf. */
-        out->len = e.start;
+        buf_truncate(out, e.start); /* drop the partial message */
     }
     return rv;
 }
@@ -1038,6 +1036,7 @@ proto_decode(const uint8_t *data, size_t len, struct proto_msg *m)
     unsigned dup;
     size_t off = 0;
     uint32_t version_type = 0;
+    uint64_t version_seen = 0;
     int rv = 0;
 
     memset(m, 0, sizeof(*m));
@@ -1087,6 +1086,7 @@ proto_decode(const uint8_t *data, size_t len, struct proto_msg *m)
         if (env[1] != NULL && get_u32(env[1], &type) == 0) {
             version_type = type;
         }
+        version_seen = v;
         rv = E_PROTO_VERSION;
         goto out;
     }
@@ -1110,6 +1110,7 @@ out:
     if (rv != 0) {
         proto_msg_fini(m);
         m->type = version_type;
+        m->version = version_seen;
     }
     return rv;
 }

@@ -168,6 +168,8 @@ struct proto_msg {
     uint32_t type;                      /* enum proto_type */
     uint64_t now_ns;   /* "ts": sender's monotonic clock at send; 0 absent */
     uint64_t echo_ns;  /* "echo": in a reply, the request's ts */
+    uint64_t version;  /* set by proto_decode only when it fails with
+                        * E_PROTO_VERSION: the version the peer claimed */
     union {
         struct proto_hello hello;
         struct proto_challenge challenge;
@@ -186,8 +188,10 @@ struct proto_msg {
 
 /*
  * Appends the msgpack encoding of m to out. Borrows m (a batch's arrays
- * stay the caller's). Returns 0, E_INVAL (unknown type, invalid error key,
- * unsorted or out-of-range histogram index), E_TOOBIG (above PROTO_MAX_MSG
+ * stay the caller's). Returns 0, E_INVAL (unknown type, invalid or
+ * duplicate error key, a zero histogram or error count, unsorted or
+ * out-of-range histogram index, a string not terminated within its array,
+ * a NaN or infinite double, n > 0 with a NULL array), E_TOOBIG (above PROTO_MAX_MSG
  * or out->max) or E_NOMEM. On failure out->len is restored.
  */
 int proto_encode(const struct proto_msg *m, struct buf *out);
@@ -196,8 +200,11 @@ int proto_encode(const struct proto_msg *m, struct buf *out);
  * Decodes one message from data[0..len) into *m (fully overwritten).
  * Returns 0; E_TOOBIG (len > PROTO_MAX_MSG or a count above its bound);
  * E_TRUNCATED (input ends early); E_PROTO_VERSION ("v" is not
- * PROTO_VERSION, m->type is still set when "t" was readable); E_PROTO
- * (anything else malformed); E_NOMEM. For a PROTO_BATCH, m owns the
+ * PROTO_VERSION: m->version holds the claimed one and m->type is still set
+ * when "t" was readable); E_PROTO (anything else malformed, including
+ * nesting deeper than 16); E_NOMEM. A length or count that claims more
+ * than PROTO_MAX_MSG also gives E_TOOBIG. The map keys are listed in
+ * PROTOCOL.md section 3. For a PROTO_BATCH, m owns the
  * arrays it allocated: release them with proto_msg_fini. On failure nothing
  * needs releasing.
  */

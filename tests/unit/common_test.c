@@ -108,6 +108,13 @@ test_buf_append(void **state)
     assert_int_equal(b->len, 7000);
     assert_true(b->cap >= 7000);
     assert_memory_equal(b->data, expect, 7000);
+    /* Truncation only shrinks, and keeps the storage. */
+    buf_truncate(b, 7001);
+    assert_int_equal(b->len, 7000);
+    buf_truncate(b, 3);
+    assert_int_equal(b->len, 3);
+    assert_true(b->cap >= 7000);
+    assert_memory_equal(b->data, expect, 3);
 }
 
 static void

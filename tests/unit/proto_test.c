@@ -1130,9 +1130,11 @@ test_version(void **state)
     g.data[3] = 2;
     assert_int_equal(proto_decode(g.data, g.len, &m), E_PROTO_VERSION);
     assert_int_equal(m.type, PROTO_HELLO);
+    assert_int_equal(m.version, 2);
     g.data[3] = 0;
     assert_int_equal(proto_decode(g.data, g.len, &m), E_PROTO_VERSION);
     assert_int_equal(m.type, PROTO_HELLO);
+    assert_int_equal(m.version, 0);
     g.data[3] = 0xc0; /* nil: not a version at all */
     assert_int_equal(proto_decode(g.data, g.len, &m), E_PROTO);
     assert_int_equal(m.type, 0);
@@ -1149,6 +1151,7 @@ test_version(void **state)
     mp_arr(&w, 0);
     assert_int_equal(mp_decode(&w, &m), E_PROTO_VERSION);
     assert_int_equal(m.type, 99);
+    assert_int_equal(m.version, 2);
     mp_fini(&w);
 
     /* Even with a repeated "t" or non-string keys. */
