@@ -1,0 +1,1034 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control thread: the REQ side of proto/PROTOCOL.md's conversation,
+ * the preflight health check, the clock-offset estimate, the batch queue
+ * and the dead-man switch. See control.h. It never touches HTTP load
+ * itself: it drives engine.h and ships what engine_collect hands it.
+ */
+#include "control.h"
+
+#include <curl/curl.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../common/alloc.h"
+#include "../common/buf.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/rng.h"
+#include "../common/sha256.h"
+#include "../proto/proto.h"
+#include "engine.h"
+#include "metrics.h"
+
+#include "../common/poison.h"
+
+#define CLOCK_SAMPLES     16
+#define RECV_TIMEOUT_MS   1000
+#define RESEND_MS         1000
+#define DEFAULT_HB_MS     200
+#define IDLE_SLICE_NS     (20 * CLOCK_NS_PER_MS)
+#define RETRY_NS          (1000 * CLOCK_NS_PER_MS)
+#define PREFLIGHT_MAX_MS  5000
+#define HOSTPORT_MAX      (PROTO_URL_MAX + 8)
+#define START_LATE_MAX_NS CLOCK_NS_PER_S
+
+/* One BATCH waiting for its ACK, already encoded. */
+struct pending {
+    uint64_t seq;
+    uint32_t agent_id; /* the id it was encoded with */
+    struct buf msg;
+};
+
+struct clock_sample {
+    uint64_t rtt_ns;
+    int64_t offset_ns; /* master clock - local clock */
+};
+
+struct control {
+    /* options (copies) */
+    char url[PROTO_URL_MAX];
+    uint8_t *token;
+    size_t token_len;
+    uint32_t threads;
+    char name[PROTO_NAME_MAX];
+    char host[PROTO_NAME_MAX];
+    size_t n_allow;
+    char allow[CONTROL_MAX_ALLOW][HOSTPORT_MAX];
+
+    atomic_bool stop; /* any thread sets; control_run reads */
+
+    /* transport */
+    nng_socket sock;
+    bool sock_open;
+    bool authed;
+    uint32_t agent_id;
+    uint32_t hb_ms;
+    uint64_t last_reply_ns;
+    uint64_t next_hb_ns;
+    struct buf enc;
+    struct clock_sample samples[CLOCK_SAMPLES];
+    size_t n_samples;
+    size_t next_sample;
+
+    /* the agent's state machine */
+    uint32_t state; /* enum proto_agent_state */
+    char text[PROTO_TEXT_MAX];
+    struct proto_assign assign; /* the accepted one (READY/RUNNING) */
+    struct engine *eng;
+    bool eng_finished;
+    bool deadman_fired;
+    struct metrics *agg;
+    struct metrics_export *exp;
+    uint64_t seq;       /* last BATCH seq queued */
+    uint64_t acked_seq; /* highest acknowledged */
+    struct pending *q;  /* FIFO of unacknowledged batches */
+    size_t q_head, q_len, q_cap;
+    uint64_t tot_req[OP_COUNT];
+    uint64_t tot_err[OP_COUNT];
+
+    /* preflight (GET {url}/health), driven from the idle waits */
+    CURLM *pm;
+    CURL *pe;
+    bool pf_active;
+    struct proto_assign pf_assign;
+    char pf_url[PROTO_URL_MAX + 16];
+};
+
+/* --- small helpers ------------------------------------------------------ */
+
+/* snprintf into a fixed text field where cutting a long URL short is the
+ * intended behaviour (the wire's text is bounded). */
+static void say(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+static int
+nng_to_err(int rv)
+{
+    switch (rv) {
+    case 0:
+        return 0;
+    case NNG_ENOMEM:
+        return E_NOMEM;
+    case NNG_ETIMEDOUT:
+        return E_TIMEOUT;
+    case NNG_EADDRINVAL:
+    case NNG_EINVAL:
+    case NNG_ENOTSUP:
+        return E_INVAL;
+    case NNG_ECLOSED:
+        return E_CLOSED;
+    default:
+        return E_NET;
+    }
+}
+
+static const char *
+state_name(uint32_t s)
+{
+    static const char *const names[] = {"idle", "ready", "running", "done",
+                                        "failed"};
+    return s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+static void
+set_state(struct control *c, uint32_t s, const char *text)
+{
+    if (c->state != s) {
+        log_info("AGENT-STATE", "from=%s to=%s%s%s", state_name(c->state),
+                 state_name(s), text && text[0] ? " text=" : "",
+                 text ? text : "");
+    }
+    c->state = s;
+    (void)snprintf(c->text, sizeof(c->text), "%s", text ? text : "");
+}
+
+static void
+add_sample(struct control *c, uint64_t t_send, uint64_t t_recv,
+           uint64_t master_ts)
+{
+    struct clock_sample *s = &c->samples[c->next_sample];
+    s->rtt_ns = t_recv - t_send;
+    s->offset_ns = (int64_t)master_ts - (int64_t)(t_send / 2 + t_recv / 2);
+    c->next_sample = (c->next_sample + 1) % CLOCK_SAMPLES;
+    if (c->n_samples < CLOCK_SAMPLES) {
+        c->n_samples++;
+    }
+}
+
+/* The offset of the sample with the smallest round trip (0 if none). */
+static int64_t
+best_offset(const struct control *c, uint64_t *rtt)
+{
+    int64_t off = 0;
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < c->n_samples; i++) {
+        if (c->samples[i].rtt_ns < best) {
+            best = c->samples[i].rtt_ns;
+            off = c->samples[i].offset_ns;
+        }
+    }
+    *rtt = best == UINT64_MAX ? 0 : best;
+    return off;
+}
+
+/* --- socket --------------------------------------------------------------- */
+
+static void
+close_socket(struct control *c)
+{
+    if (c->sock_open) {
+        (void)nng_close(c->sock);
+        c->sock_open = false;
+    }
+    c->authed = false;
+}
+
+static int
+open_socket(struct control *c)
+{
+    int rv;
+
+    rv = nng_req0_open(&c->sock);
+    if (rv != 0) {
+        log_error("AGENT-NNG", "req0_open: %s", nng_strerror(rv));
+        return nng_to_err(rv);
+    }
+    c->sock_open = true;
+    if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MSG)) !=
+            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS)) !=
+            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, RECV_TIMEOUT_MS)) !=
+            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, RECV_TIMEOUT_MS)) !=
+            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0) {
+        log_error("AGENT-NNG", "socket options: %s", nng_strerror(rv));
+        close_socket(c);
+        return nng_to_err(rv);
+    }
+    rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv != 0) {
+        log_error("AGENT-NNG", "dial url=%s: %s", c->url, nng_strerror(rv));
+        close_socket(c);
+        return nng_to_err(rv);
+    }
+    log_info("AGENT-DIAL", "master=%s", c->url);
+    return 0;
+}
+
+/*
+ * Sends one request and waits (at most RECV_TIMEOUT_MS) for its reply.
+ * m is encoded with ts = now unless pre (already encoded) is given.
+ * Returns 0 with *rep decoded (release with proto_msg_fini), E_TIMEOUT,
+ * E_PROTO (undecodable reply, logged) or E_NET/E_NOMEM.
+ */
+static int
+exchange(struct control *c, struct proto_msg *m, const struct buf *pre,
+         struct proto_msg *rep)
+{
+    nng_msg *msg = NULL, *r = NULL;
+    const struct buf *out = pre;
+    uint64_t t_send, t_recv;
+    int rv;
+
+    if (!c->sock_open && (rv = open_socket(c)) != 0) {
+        return rv;
+    }
+    t_send = clock_now_ns();
+    if (pre == NULL) {
+        m->now_ns = t_send;
+        buf_reset(&c->enc);
+        if ((rv = proto_encode(m, &c->enc)) != 0) {
+            log_error("AGENT-PROTO", "encode %s: %s", proto_type_name(m->type),
+                      err_str(rv));
+            return rv;
+        }
+        out = &c->enc;
+    }
+    if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
+        (rv = nng_msg_append(msg, out->data, out->len)) != 0) {
+        nng_msg_free(msg);
+        return nng_to_err(rv);
+    }
+    if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
+        nng_msg_free(msg); /* still ours when the send failed */
+        log_debug("AGENT-SEND", "%s: %s", proto_type_name(m->type),
+                  nng_strerror(rv));
+        return nng_to_err(rv);
+    }
+    rv = nng_recvmsg(c->sock, &r, 0);
+    if (rv != 0) {
+        log_debug("AGENT-RECV", "%s: %s", proto_type_name(m->type),
+                  nng_strerror(rv));
+        return nng_to_err(rv);
+    }
+    t_recv = clock_now_ns();
+    rv = proto_decode(nng_msg_body(r), nng_msg_len(r), rep);
+    nng_msg_free(r);
+    if (rv != 0) {
+        log_warn("AGENT-PROTO", "undecodable reply to %s: %s",
+                 proto_type_name(m->type), err_str(rv));
+        return E_PROTO;
+    }
+    c->last_reply_ns = t_recv;
+    if (pre == NULL && rep->echo_ns == t_send && rep->now_ns != 0) {
+        add_sample(c, t_send, t_recv, rep->now_ns);
+    }
+    return 0;
+}
+
+/* --- handshake ------------------------------------------------------------ */
+
+static int
+handshake(struct control *c)
+{
+    struct proto_msg m, rep;
+    uint8_t nonce_a[PROTO_NONCE_LEN], nonce_m[PROTO_NONCE_LEN];
+    uint8_t proof[PROTO_MAC_LEN];
+    int rv;
+
+    memset(&m, 0, sizeof(m));
+    memset(&rep, 0, sizeof(rep));
+    if ((rv = rng_secure_bytes(nonce_a, sizeof(nonce_a))) != 0) {
+        log_error("AGENT-RNG", "no random nonce: %s", err_str(rv));
+        return rv;
+    }
+    m.type = PROTO_HELLO;
+    (void)snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", c->name);
+    (void)snprintf(m.u.hello.host, sizeof(m.u.hello.host), "%s", c->host);
+    m.u.hello.pid = (uint32_t)getpid();
+    m.u.hello.threads = c->threads;
+    memcpy(m.u.hello.nonce, nonce_a, sizeof(nonce_a));
+    if ((rv = exchange(c, &m, NULL, &rep)) != 0) {
+        return rv;
+    }
+    if (rep.type == PROTO_REJECT) {
+        log_error("AGENT-REJECTED", "stage=hello reason=\"%s\"",
+                  rep.u.reject.reason);
+        proto_msg_fini(&rep);
+        return E_AUTH;
+    }
+    if (rep.type != PROTO_CHALLENGE) {
+        log_warn("AGENT-PROTO", "hello answered with %s",
+                 proto_type_name(rep.type));
+        proto_msg_fini(&rep);
+        return E_PROTO;
+    }
+    memcpy(nonce_m, rep.u.challenge.nonce, sizeof(nonce_m));
+    proto_proof(PROTO_LABEL_MASTER, c->token, c->token_len, nonce_a, nonce_m,
+                proof);
+    if (!sha256_equal(proof, rep.u.challenge.proof, PROTO_MAC_LEN)) {
+        /* Not our master (or not our token): hang up, dial again later. */
+        log_error("AUTH-MASTER",
+                  "master=%s proof does not match the token; "
+                  "hanging up",
+                  c->url);
+        proto_msg_fini(&rep);
+        close_socket(c);
+        return E_AUTH;
+    }
+    proto_msg_fini(&rep);
+
+    memset(&m, 0, sizeof(m));
+    m.type = PROTO_AUTH;
+    proto_proof(PROTO_LABEL_AGENT, c->token, c->token_len, nonce_m, nonce_a,
+                m.u.auth.proof);
+    if ((rv = exchange(c, &m, NULL, &rep)) != 0) {
+        return rv;
+    }
+    if (rep.type == PROTO_REJECT) {
+        log_error("AGENT-REJECTED", "stage=auth reason=\"%s\"",
+                  rep.u.reject.reason);
+        proto_msg_fini(&rep);
+        return E_AUTH;
+    }
+    if (rep.type != PROTO_WELCOME || rep.u.welcome.agent_id == 0) {
+        log_warn("AGENT-PROTO", "auth answered with %s",
+                 proto_type_name(rep.type));
+        proto_msg_fini(&rep);
+        return E_PROTO;
+    }
+    c->agent_id = rep.u.welcome.agent_id;
+    c->hb_ms =
+        rep.u.welcome.heartbeat_ms ? rep.u.welcome.heartbeat_ms : DEFAULT_HB_MS;
+    if (c->hb_ms > 1000) {
+        c->hb_ms = 1000; /* the dead-man switch needs replies within 3 s */
+    }
+    c->authed = true;
+    c->next_hb_ns = 0;
+    log_info("AGENT-WELCOME", "agent_id=%u heartbeat_ms=%u", c->agent_id,
+             c->hb_ms);
+    proto_msg_fini(&rep);
+    return 0;
+}
+
+/* --- preflight --------------------------------------------------------------
+ */
+
+static size_t
+discard(char *p, size_t size, size_t nmemb, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* Is the assignment's host:port in --allow-target? */
+static bool
+target_allowed(struct control *c, const char *url, char *hp, size_t hplen)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    bool ok = false;
+
+    hp[0] = '\0';
+    if (u == NULL) {
+        return false;
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+            CURLUE_OK) {
+        (void)snprintf(hp, hplen, "%s", url);
+        goto out;
+    }
+    (void)snprintf(hp, hplen, "%s:%s", host, port);
+    if (c->n_allow == 0) {
+        ok = true;
+    }
+    for (size_t i = 0; i < c->n_allow && !ok; i++) {
+        ok = strcasecmp(c->allow[i], hp) == 0;
+    }
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+static void
+preflight_start(struct control *c, const struct proto_assign *a)
+{
+    long cto =
+        a->connect_timeout_ms ? (long)a->connect_timeout_ms : PREFLIGHT_MAX_MS;
+    CURLcode rc = CURLE_OK;
+    CURLMcode mc;
+    char text[PROTO_TEXT_MAX];
+
+    if (cto > PREFLIGHT_MAX_MS) {
+        cto = PREFLIGHT_MAX_MS;
+    }
+    c->pf_assign = *a;
+    (void)snprintf(c->pf_url, sizeof(c->pf_url), "%s/health", a->url);
+#define SET(opt, val)                                   \
+    do {                                                \
+        if (rc == CURLE_OK) {                           \
+            rc = curl_easy_setopt(c->pe, (opt), (val)); \
+        }                                               \
+    } while (0)
+    SET(CURLOPT_URL, c->pf_url);
+    SET(CURLOPT_HTTPGET, 1L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_CONNECTTIMEOUT_MS, cto);
+    SET(CURLOPT_TIMEOUT_MS, (long)PREFLIGHT_MAX_MS);
+    SET(CURLOPT_WRITEFUNCTION, discard);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#undef SET
+    if (rc != CURLE_OK) {
+        say(text, sizeof(text), "target %s unusable: %s", c->pf_url,
+            curl_easy_strerror(rc));
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    mc = curl_multi_add_handle(c->pm, c->pe);
+    if (mc != CURLM_OK) {
+        say(text, sizeof(text), "preflight: %s", curl_multi_strerror(mc));
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    c->pf_active = true;
+    log_info("AGENT-PREFLIGHT", "url=%s", c->pf_url);
+}
+
+static void
+preflight_done(struct control *c, CURLcode res)
+{
+    char text[PROTO_TEXT_MAX], err[PROTO_TEXT_MAX];
+    long status = 0;
+    int rv;
+
+    (void)curl_multi_remove_handle(c->pm, c->pe);
+    c->pf_active = false;
+    if (res != CURLE_OK) {
+        say(text, sizeof(text), "target %s unreachable: %s", c->pf_url,
+            curl_easy_strerror(res));
+        log_error("AGENT-PREFLIGHT", "%s", text);
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    (void)curl_easy_getinfo(c->pe, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        say(text, sizeof(text), "target %s answered HTTP %ld", c->pf_url,
+            status);
+        log_error("AGENT-PREFLIGHT", "%s", text);
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    err[0] = '\0';
+    rv = engine_new(&c->eng, &c->pf_assign, c->threads, err, sizeof(err));
+    if (rv != 0) {
+        say(text, sizeof(text), "cannot run assignment: %s",
+            err[0] ? err : err_str(rv));
+        log_error("AGENT-ASSIGN", "%s", text);
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    c->assign = c->pf_assign;
+    set_state(c, PROTO_ST_READY, NULL);
+}
+
+/* Advances the preflight, waiting at most wait_ms for it. */
+static void
+preflight_poll(struct control *c, int wait_ms)
+{
+    CURLMsg *msg;
+    int running = 0, left = 0;
+
+    if (curl_multi_poll(c->pm, NULL, 0, wait_ms, NULL) != CURLM_OK ||
+        curl_multi_perform(c->pm, &running) != CURLM_OK) {
+        preflight_done(c, CURLE_FAILED_INIT);
+        return;
+    }
+    while ((msg = curl_multi_info_read(c->pm, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE) {
+            preflight_done(c, msg->data.result);
+            return;
+        }
+    }
+}
+
+/* --- commands ---------------------------------------------------------------
+ */
+
+static bool
+same_assign(const struct proto_assign *a, const struct proto_assign *b)
+{
+    return a->seed == b->seed && a->users == b->users &&
+           a->user_base == b->user_base && a->duration_ms == b->duration_ms &&
+           strcmp(a->test, b->test) == 0 && strcmp(a->url, b->url) == 0;
+}
+
+static void
+drop_engine(struct control *c)
+{
+    engine_free(c->eng);
+    c->eng = NULL;
+    c->eng_finished = false;
+}
+
+static void
+on_assign(struct control *c, const struct proto_assign *a)
+{
+    char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX];
+
+    if (c->state == PROTO_ST_RUNNING) {
+        log_debug("AGENT-ASSIGN", "ignored while running");
+        return;
+    }
+    if (c->state == PROTO_ST_READY && same_assign(a, &c->assign)) {
+        return; /* repeated: no-op */
+    }
+    if (c->pf_active) {
+        if (same_assign(a, &c->pf_assign)) {
+            return; /* the check is under way */
+        }
+        (void)curl_multi_remove_handle(c->pm, c->pe);
+        c->pf_active = false;
+    }
+    drop_engine(c);
+    log_info("AGENT-ASSIGN",
+             "test=%s url=%s users=%u user_base=%u total_users=%u "
+             "duration_ms=%llu",
+             a->test, a->url, a->users, a->user_base, a->total_users,
+             (unsigned long long)a->duration_ms);
+    set_state(c, PROTO_ST_IDLE, NULL);
+    if (!target_allowed(c, a->url, hp, sizeof(hp))) {
+        say(text, sizeof(text), "target %s refused: not in --allow-target", hp);
+        log_error("AGENT-ASSIGN", "%s", text);
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
+    preflight_start(c, a);
+}
+
+static void
+clear_queue(struct control *c)
+{
+    for (size_t i = 0; i < c->q_len; i++) {
+        buf_fini(&c->q[(c->q_head + i) % c->q_cap].msg);
+    }
+    c->q_head = 0;
+    c->q_len = 0;
+}
+
+static void
+on_start(struct control *c, const struct proto_start *s)
+{
+    uint64_t now = clock_now_ns(), rtt = 0, local;
+    int64_t off = best_offset(c, &rtt);
+    int rv;
+
+    if (c->state == PROTO_ST_RUNNING || c->state == PROTO_ST_DONE) {
+        return; /* repeated: no-op */
+    }
+    if (c->state != PROTO_ST_READY || c->eng == NULL) {
+        log_warn("AGENT-START", "ignored in state %s", state_name(c->state));
+        return;
+    }
+    local = (uint64_t)((int64_t)s->start_ns - off);
+    if (local + START_LATE_MAX_NS < now) {
+        log_warn("START-LATE", "late_ms=%llu; starting now",
+                 (unsigned long long)((now - local) / CLOCK_NS_PER_MS));
+        local = now;
+    }
+    clear_queue(c);
+    c->seq = 0;
+    c->acked_seq = 0;
+    memset(c->tot_req, 0, sizeof(c->tot_req));
+    memset(c->tot_err, 0, sizeof(c->tot_err));
+    c->deadman_fired = false;
+    c->eng_finished = false;
+    metrics_reset(c->agg);
+    rv = engine_start(c->eng, local);
+    if (rv != 0) {
+        log_error("AGENT-START", "engine: %s", err_str(rv));
+    }
+    c->last_reply_ns = now;
+    log_info("AGENT-START", "in_ms=%lld offset_us=%lld rtt_us=%llu",
+             (long long)((int64_t)local - (int64_t)now) /
+                 (long long)CLOCK_NS_PER_MS,
+             (long long)(off / 1000), (unsigned long long)(rtt / 1000));
+    set_state(c, PROTO_ST_RUNNING, NULL);
+}
+
+static void
+on_stop(struct control *c, const struct proto_stop *s)
+{
+    if (c->state != PROTO_ST_RUNNING || c->eng == NULL || c->eng_finished) {
+        return;
+    }
+    log_info("AGENT-STOP", "reason=\"%s\"", s->reason);
+    engine_stop(c->eng, ENGINE_STOP_DRAIN);
+}
+
+/* --- batches ----------------------------------------------------------------
+ */
+
+static int
+queue_batch(struct control *c, uint32_t k)
+{
+    struct proto_msg m;
+    struct pending *p;
+    int rv;
+
+    if (c->q_len == c->q_cap) {
+        size_t cap = c->q_cap ? c->q_cap * 2 : 16;
+        struct pending *nq = xcalloc(cap, sizeof(*nq));
+        if (nq == NULL) {
+            return E_NOMEM;
+        }
+        for (size_t i = 0; i < c->q_len; i++) {
+            nq[i] = c->q[(c->q_head + i) % c->q_cap];
+        }
+        xfree(c->q);
+        c->q = nq;
+        c->q_cap = cap;
+        c->q_head = 0;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = PROTO_BATCH;
+    m.u.batch.agent_id = c->agent_id;
+    m.u.batch.seq = c->seq + 1;
+    m.u.batch.interval = k;
+    if ((rv = metrics_to_batch(c->agg, c->exp, &m.u.batch)) != 0) {
+        return rv;
+    }
+    p = &c->q[(c->q_head + c->q_len) % c->q_cap];
+    buf_init(&p->msg, PROTO_MAX_MSG);
+    if ((rv = proto_encode(&m, &p->msg)) != 0) {
+        buf_fini(&p->msg);
+        return rv;
+    }
+    p->seq = m.u.batch.seq;
+    p->agent_id = c->agent_id;
+    c->q_len++;
+    c->seq++;
+    for (int op = 0; op < OP_COUNT; op++) {
+        c->tot_req[op] += m.u.batch.op[op].requests;
+        c->tot_err[op] += m.u.batch.op[op].errors;
+    }
+    log_debug("AGENT-BATCH", "seq=%llu interval=%u", (unsigned long long)p->seq,
+              k);
+    return 0;
+}
+
+/* Re-encodes a queued batch when the master gave us a new agent id. */
+static int
+refresh_agent_id(struct control *c, struct pending *p)
+{
+    struct proto_msg m;
+    struct buf nb;
+    int rv;
+
+    if (p->agent_id == c->agent_id) {
+        return 0;
+    }
+    if ((rv = proto_decode(p->msg.data, p->msg.len, &m)) != 0) {
+        return rv;
+    }
+    m.u.batch.agent_id = c->agent_id;
+    buf_init(&nb, PROTO_MAX_MSG);
+    rv = proto_encode(&m, &nb);
+    proto_msg_fini(&m);
+    if (rv != 0) {
+        buf_fini(&nb);
+        return rv;
+    }
+    buf_fini(&p->msg);
+    p->msg = nb;
+    p->agent_id = c->agent_id;
+    return 0;
+}
+
+/* Pulls finished intervals out of the engine; runs the dead-man switch. */
+static void
+service(struct control *c, uint64_t now)
+{
+    uint32_t k = 0;
+
+    if (c->pf_active) {
+        preflight_poll(c, 0);
+    }
+    if (c->eng == NULL || c->state != PROTO_ST_RUNNING || c->eng_finished) {
+        return;
+    }
+    for (;;) {
+        int r = engine_collect(c->eng, c->agg, &k);
+        if (r == ENGINE_INTERVAL) {
+            int rv = queue_batch(c, k);
+            if (rv != 0) {
+                /* Nothing may vanish silently: keep the interval's counts
+                 * in agg (merged into the next batch) and say so. */
+                log_error("AGENT-BATCH", "interval=%u not queued: %s", k,
+                          err_str(rv));
+                continue;
+            }
+            metrics_reset(c->agg);
+            continue;
+        }
+        if (r == ENGINE_FINISHED) {
+            c->eng_finished = true;
+            log_info("AGENT-LOAD-DONE", "batches=%llu overflows=%llu",
+                     (unsigned long long)c->seq,
+                     (unsigned long long)engine_ring_overflows(c->eng));
+        }
+        break;
+    }
+    if (!c->deadman_fired && !c->eng_finished &&
+        now - c->last_reply_ns > CONTROL_DEADMAN_MS * CLOCK_NS_PER_MS) {
+        c->deadman_fired = true;
+        log_warn(
+            "MASTER-LOST", "no reply for %llu ms: stopping the load",
+            (unsigned long long)((now - c->last_reply_ns) / CLOCK_NS_PER_MS));
+        engine_stop(c->eng, ENGINE_STOP_ABORT);
+    }
+}
+
+/* --- the loop
+ * ----------------------------------------------------------------- */
+
+static void
+idle_wait(struct control *c, uint64_t ns)
+{
+    if (ns > IDLE_SLICE_NS) {
+        ns = IDLE_SLICE_NS;
+    }
+    if (c->pf_active) {
+        preflight_poll(c, (int)(ns / CLOCK_NS_PER_MS));
+    } else if (ns > 0) {
+        clock_sleep_ns(ns);
+    }
+}
+
+static void
+handle_reply(struct control *c, uint32_t sent, const struct proto_msg *rep,
+             bool carried_terminal)
+{
+    switch (rep->type) {
+    case PROTO_HEARTBEAT:
+        if (carried_terminal &&
+            (c->state == PROTO_ST_DONE || c->state == PROTO_ST_FAILED)) {
+            set_state(c, PROTO_ST_IDLE, NULL);
+        }
+        break;
+    case PROTO_ASSIGN:
+        on_assign(c, &rep->u.assign);
+        break;
+    case PROTO_START:
+        on_start(c, &rep->u.start);
+        break;
+    case PROTO_STOP:
+        on_stop(c, &rep->u.stop);
+        break;
+    case PROTO_ACK:
+        if (sent == PROTO_BATCH && c->q_len > 0 &&
+            rep->u.ack.seq == c->q[c->q_head].seq) {
+            buf_fini(&c->q[c->q_head].msg);
+            c->q_head = (c->q_head + 1) % c->q_cap;
+            c->q_len--;
+            if (rep->u.ack.seq > c->acked_seq) {
+                c->acked_seq = rep->u.ack.seq;
+            }
+        } else if (sent == PROTO_GOODBYE && rep->u.ack.seq == c->seq) {
+            log_info("AGENT-GOODBYE", "acknowledged last_seq=%llu",
+                     (unsigned long long)c->seq);
+            drop_engine(c);
+            set_state(c, PROTO_ST_DONE, NULL);
+        } else {
+            log_warn("AGENT-PROTO", "unexpected ack seq=%llu to %s",
+                     (unsigned long long)rep->u.ack.seq, proto_type_name(sent));
+        }
+        break;
+    case PROTO_REJECT:
+        log_warn("AGENT-REJECTED", "reason=\"%s\": authenticating again",
+                 rep->u.reject.reason);
+        c->authed = false;
+        break;
+    default:
+        log_warn("AGENT-PROTO", "unexpected %s in reply to %s",
+                 proto_type_name(rep->type), proto_type_name(sent));
+        break;
+    }
+}
+
+/* Builds the next request, or returns false when none is due now. */
+static bool
+next_request(struct control *c, uint64_t now, struct proto_msg *m,
+             const struct buf **pre)
+{
+    memset(m, 0, sizeof(*m));
+    *pre = NULL;
+    if (c->q_len > 0) {
+        struct pending *p = &c->q[c->q_head];
+        if (refresh_agent_id(c, p) != 0) {
+            log_error("AGENT-BATCH", "cannot re-encode seq=%llu",
+                      (unsigned long long)p->seq);
+        }
+        m->type = PROTO_BATCH;
+        *pre = &p->msg;
+        return true;
+    }
+    if (c->state == PROTO_ST_RUNNING && c->eng_finished) {
+        m->type = PROTO_GOODBYE;
+        m->u.goodbye.agent_id = c->agent_id;
+        m->u.goodbye.last_seq = c->seq;
+        memcpy(m->u.goodbye.requests, c->tot_req, sizeof(c->tot_req));
+        memcpy(m->u.goodbye.errors, c->tot_err, sizeof(c->tot_err));
+        return true;
+    }
+    if (now >= c->next_hb_ns) {
+        struct proto_heartbeat *h = &m->u.heartbeat;
+        m->type = PROTO_HEARTBEAT;
+        h->agent_id = c->agent_id;
+        h->state = c->state;
+        if (c->eng != NULL && c->state == PROTO_ST_RUNNING) {
+            h->users_active = engine_users_active(c->eng);
+            h->in_flight = engine_in_flight(c->eng);
+        }
+        h->acked_seq = c->acked_seq;
+        (void)snprintf(h->text, sizeof(h->text), "%s", c->text);
+        c->next_hb_ns = now + (uint64_t)c->hb_ms * CLOCK_NS_PER_MS;
+        return true;
+    }
+    return false;
+}
+
+int
+control_run(struct control *c)
+{
+    uint64_t retry_at = 0, shutdown_at = 0;
+    bool shutting_down = false;
+
+    for (;;) {
+        uint64_t now = clock_now_ns();
+        struct proto_msg m, rep;
+        const struct buf *pre = NULL;
+        bool terminal;
+        int rv;
+
+        if (!shutting_down && atomic_load(&c->stop)) {
+            shutting_down = true;
+            shutdown_at = now + CONTROL_SHUTDOWN_MS * CLOCK_NS_PER_MS;
+            log_info("AGENT-SHUTDOWN", "state=%s", state_name(c->state));
+            if (c->eng != NULL && c->state == PROTO_ST_RUNNING) {
+                engine_stop(c->eng, ENGINE_STOP_ABORT);
+            }
+        }
+        if (shutting_down &&
+            (c->state != PROTO_ST_RUNNING || now >= shutdown_at)) {
+            break;
+        }
+        service(c, now);
+        if (!c->authed) {
+            if (now < retry_at) {
+                idle_wait(c, retry_at - now);
+                continue;
+            }
+            if (handshake(c) != 0) {
+                retry_at = clock_now_ns() + RETRY_NS;
+            }
+            continue;
+        }
+        if (!next_request(c, now, &m, &pre)) {
+            idle_wait(c, c->next_hb_ns > now ? c->next_hb_ns - now : 0);
+            continue;
+        }
+        terminal = m.type == PROTO_HEARTBEAT &&
+                   (c->state == PROTO_ST_DONE || c->state == PROTO_ST_FAILED);
+        memset(&rep, 0, sizeof(rep));
+        rv = exchange(c, &m, pre, &rep);
+        if (rv != 0) {
+            if (rv != E_TIMEOUT) {
+                idle_wait(c, 100 * CLOCK_NS_PER_MS); /* no busy retry */
+            }
+            continue;
+        }
+        handle_reply(c, m.type, &rep, terminal);
+        proto_msg_fini(&rep);
+    }
+    if (c->eng != NULL) {
+        engine_stop(c->eng, ENGINE_STOP_ABORT);
+    }
+    drop_engine(c);
+    if (c->q_len > 0 || c->state == PROTO_ST_RUNNING) {
+        log_warn("AGENT-SHUTDOWN", "undelivered batches=%zu", c->q_len);
+    }
+    return 0;
+}
+
+/* --- life cycle -------------------------------------------------------------
+ */
+
+void
+control_request_stop(struct control *c)
+{
+    atomic_store(&c->stop, true);
+}
+
+void
+control_free(struct control *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    close_socket(c);
+    drop_engine(c);
+    if (c->pm != NULL && c->pe != NULL && c->pf_active) {
+        (void)curl_multi_remove_handle(c->pm, c->pe);
+    }
+    if (c->pe != NULL) {
+        curl_easy_cleanup(c->pe);
+    }
+    if (c->pm != NULL) {
+        (void)curl_multi_cleanup(c->pm);
+    }
+    clear_queue(c);
+    xfree(c->q);
+    metrics_free(c->agg);
+    metrics_export_free(c->exp);
+    buf_fini(&c->enc);
+    if (c->token != NULL) {
+        memset(c->token, 0, c->token_len);
+        xfree(c->token);
+    }
+    xfree(c);
+}
+
+int
+control_new(struct control **out, const struct control_opts *o)
+{
+    struct control *c = NULL;
+    int rv = 0;
+
+    if (o->token_len == 0 || o->token_len > 4096 || o->threads == 0 ||
+        o->n_allow > CONTROL_MAX_ALLOW ||
+        strlen(o->master_url) >= PROTO_URL_MAX) {
+        return E_INVAL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    if (c == NULL) {
+        return E_NOMEM;
+    }
+    atomic_init(&c->stop, false);
+    buf_init(&c->enc, PROTO_MAX_MSG);
+    (void)snprintf(c->url, sizeof(c->url), "%s", o->master_url);
+    (void)snprintf(c->name, sizeof(c->name), "%s", o->name);
+    (void)snprintf(c->host, sizeof(c->host), "%s", o->host);
+    c->threads = o->threads;
+    c->hb_ms = DEFAULT_HB_MS;
+    c->state = PROTO_ST_IDLE;
+    c->n_allow = o->n_allow;
+    for (size_t i = 0; i < o->n_allow; i++) {
+        if (strlen(o->allow[i]) >= HOSTPORT_MAX) {
+            rv = E_INVAL;
+            goto out;
+        }
+        (void)snprintf(c->allow[i], sizeof(c->allow[i]), "%s", o->allow[i]);
+    }
+    c->token = xmalloc(o->token_len);
+    if (c->token == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    memcpy(c->token, o->token, o->token_len);
+    c->token_len = o->token_len;
+    if ((rv = metrics_new(&c->agg)) != 0 ||
+        (rv = metrics_export_new(&c->exp)) != 0) {
+        goto out;
+    }
+    c->pm = curl_multi_init();
+    c->pe = curl_easy_init();
+    if (c->pm == NULL || c->pe == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    if ((rv = open_socket(c)) != 0) {
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+out:
+    control_free(c);
+    return rv;
+}

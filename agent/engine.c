@@ -1,0 +1,1165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The load engine: worker threads running libcurl multi event loops over
+ * preallocated virtual users (closed model), and the lock-free hand-off of
+ * per-interval metrics to the control thread. See engine.h,
+ * docs/internals/worker-loop.md and docs/internals/scheduling.md. Not the
+ * control channel (control.c) nor the payloads (payload.c).
+ */
+#include "engine.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/rng.h"
+#include "payload.h"
+
+#include "../common/poison.h"
+
+#ifndef KS_VERSION
+#define KS_VERSION "dev"
+#endif
+
+#define SID_MAX            128  /* session ids longer than this are refused */
+#define RESP_KEEP          4096 /* response bytes kept for parsing */
+#define URL_CAP            (PROTO_URL_MAX + SID_MAX + 32)
+#define DRAIN_SLACK        (250 * CLOCK_NS_PER_MS) /* past the request timeout */
+#define DEFAULT_TIMEOUT_MS 10000u /* drain bound when the timeout is 0 */
+#define SESSION_RETRY_NS   CLOCK_NS_PER_S /* at least, after a failed create */
+
+/* --- single-producer single-consumer ring of buffer pointers ----------- */
+
+/*
+ * head is written only by the producer, tail only by the consumer. The
+ * producer writes the slot, then publishes it with a release store of head;
+ * the consumer reads head with acquire before it reads the slot, and
+ * releases the slot with a release store of tail. Capacity ENGINE_NBUF: a
+ * worker owns exactly that many buffers, so a push can never find it full.
+ */
+struct spsc {
+    _Atomic size_t head;
+    _Atomic size_t tail;
+    struct metrics *slot[ENGINE_NBUF];
+};
+
+static bool
+spsc_push(struct spsc *q, struct metrics *m)
+{
+    size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    if (h - t >= ENGINE_NBUF) {
+        return false;
+    }
+    q->slot[h % ENGINE_NBUF] = m;
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    return true;
+}
+
+static struct metrics *
+spsc_peek(struct spsc *q)
+{
+    size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    size_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    return h == t ? NULL : q->slot[t % ENGINE_NBUF];
+}
+
+static void
+spsc_drop(struct spsc *q)
+{
+    size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+}
+
+static struct metrics *
+spsc_pop(struct spsc *q)
+{
+    struct metrics *m = spsc_peek(q);
+    if (m != NULL) {
+        spsc_drop(q);
+    }
+    return m;
+}
+
+/* --- users and workers ---------------------------------------------------- */
+
+struct worker;
+
+/* One virtual user; owned by one worker thread. */
+struct user {
+    CURL *easy;
+    struct worker *w;
+    struct rng rng;
+    uint32_t gi; /* index within the whole run */
+    int op;      /* the request in flight (or last) */
+    bool has_session;
+    bool in_flight;
+    bool started;     /* has sent its first request */
+    uint32_t stm;     /* client-side STM count */
+    uint64_t due_ns;  /* intended start of the next (or current) one */
+    uint64_t sent_ns; /* handed to curl */
+    size_t heap_pos;
+    size_t prefix_len; /* url[0..prefix_len) = {url}/sessions/{sid} */
+    char url[URL_CAP];
+    char *body;          /* body_cap bytes */
+    size_t resp_len;     /* bytes kept in resp */
+    uint64_t resp_total; /* bytes received in the body */
+    char resp[RESP_KEEP];
+};
+
+struct engine;
+
+/*
+ * One worker thread's world. Everything above the "shared" line is touched
+ * only by the worker thread once it runs (and by the control thread only
+ * before engine_start and after the join). Shared fields say who writes.
+ */
+struct worker {
+    struct engine *e;
+    uint32_t idx;
+    pthread_t thread;
+    bool started;
+    bool joined;
+    CURLM *multi;
+    struct curl_slist *headers;
+    struct user *users;
+    uint32_t n_users;
+    struct user **heap; /* min-heap by due_ns of idle users */
+    size_t heap_len;
+    struct metrics *bufs[ENGINE_NBUF]; /* all of them, for freeing */
+    struct metrics *live;              /* recording now */
+    uint32_t live_k;                   /* interval of now */
+    uint32_t n_in_flight;
+    uint32_t n_active;
+
+    /* --- shared --- */
+    struct spsc full;         /* worker -> control: finished buffers */
+    struct spsc empty;        /* control -> worker: reset buffers */
+    atomic_bool done;         /* worker: set (release) after its last publish */
+    atomic_uint users_active; /* worker writes, anyone reads (relaxed) */
+    atomic_uint in_flight;    /* worker writes, anyone reads (relaxed) */
+    _Atomic uint64_t overflows; /* worker writes, anyone reads */
+
+    /* --- control thread only --- */
+    int64_t through; /* last interval covered by a merged buffer, -1 */
+};
+
+struct engine {
+    struct proto_assign a;
+    struct payload_gen *gen;
+    size_t body_cap;
+    char sessions_url[PROTO_URL_MAX + 16];
+    char session_body[2 * PROTO_NAME_MAX + 32];
+    size_t session_body_len;
+    double cum_mix[OP_COUNT]; /* cumulative, over OP_OBSERVE.. */
+    uint64_t start_ns;
+    uint64_t end_ns;
+    uint64_t pace_ns; /* 1 / rate_per_user; 0: unpaced */
+    uint64_t think_ns;
+    uint64_t timeout_ns;
+    uint32_t n_workers;
+    struct worker *w;
+    atomic_int stop; /* 0, ENGINE_STOP_DRAIN or ENGINE_STOP_ABORT */
+    bool started;
+    bool finished;
+    uint32_t next_k; /* control: next interval to return */
+};
+
+/* --- the min-heap of idle users ------------------------------------------ */
+
+static void
+heap_swap(struct user **h, size_t i, size_t j)
+{
+    struct user *t = h[i];
+    h[i] = h[j];
+    h[j] = t;
+    h[i]->heap_pos = i;
+    h[j]->heap_pos = j;
+}
+
+static void
+heap_push(struct worker *w, struct user *u)
+{
+    size_t i = w->heap_len++;
+    w->heap[i] = u;
+    u->heap_pos = i;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (w->heap[p]->due_ns <= w->heap[i]->due_ns) {
+            break;
+        }
+        heap_swap(w->heap, i, p);
+        i = p;
+    }
+}
+
+static struct user *
+heap_pop(struct worker *w)
+{
+    struct user *top = w->heap[0];
+    size_t i = 0;
+
+    w->heap_len--;
+    if (w->heap_len > 0) {
+        w->heap[0] = w->heap[w->heap_len];
+        w->heap[0]->heap_pos = 0;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->heap_len && w->heap[l]->due_ns < w->heap[m]->due_ns) {
+            m = l;
+        }
+        if (r < w->heap_len && w->heap[r]->due_ns < w->heap[m]->due_ns) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        heap_swap(w->heap, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* --- helpers ----------------------------------------------------------------
+ */
+
+static uint32_t
+interval_of(const struct engine *e, uint64_t now)
+{
+    if (now <= e->start_ns) {
+        return 0;
+    }
+    return (uint32_t)((now - e->start_ns) / CLOCK_NS_PER_S);
+}
+
+static uint32_t
+map_curl_error(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT:
+        return ERRK_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ERRK_TIMEOUT;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return ERRK_RESET;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return ERRK_DNS;
+    default:
+        return ERRK_OTHER;
+    }
+}
+
+static bool
+sid_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+           c == '~';
+}
+
+/*
+ * Finds "session_id": "<value>" in the first bytes of a reply. The value
+ * must be 1..SID_MAX-1 URL-safe characters, since it goes into URLs as is.
+ * Returns the length copied into out, or 0.
+ */
+static size_t
+parse_session_id(const char *s, size_t n, char *out)
+{
+    static const char key[] = "\"session_id\"";
+    const size_t klen = sizeof(key) - 1;
+
+    for (size_t i = 0; i + klen <= n; i++) {
+        size_t j, len = 0;
+        if (s[i] != '"' || memcmp(s + i, key, klen) != 0) {
+            continue;
+        }
+        j = i + klen;
+        while (j < n &&
+               (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) {
+            j++;
+        }
+        if (j >= n || s[j] != ':') {
+            continue;
+        }
+        j++;
+        while (j < n &&
+               (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) {
+            j++;
+        }
+        if (j >= n || s[j] != '"') {
+            continue;
+        }
+        j++;
+        while (j + len < n && s[j + len] != '"') {
+            if (!sid_char_ok(s[j + len]) || len + 1 >= SID_MAX) {
+                return 0;
+            }
+            len++;
+        }
+        if (j + len >= n || len == 0) {
+            return 0;
+        }
+        memcpy(out, s + j, len);
+        return len;
+    }
+    return 0;
+}
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct user *u = ud;
+    size_t n = size * nmemb;
+
+    if (u->resp_len < RESP_KEEP) {
+        size_t k = RESP_KEEP - u->resp_len;
+        if (k > n) {
+            k = n;
+        }
+        memcpy(u->resp + u->resp_len, p, k);
+        u->resp_len += k;
+    }
+    u->resp_total += n;
+    return n;
+}
+
+/* --- the worker loop ------------------------------------------------------ */
+
+static int
+draw_op(struct engine *e, struct user *u)
+{
+    double x = rng_double(&u->rng);
+    for (int op = OP_OBSERVE; op < OP_COUNT; op++) {
+        if (x < e->cum_mix[op]) {
+            return op;
+        }
+    }
+    return OP_OBSERVE; /* rounding left a sliver, as the original did */
+}
+
+static void
+set_suffix(struct user *u, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    memcpy(u->url + u->prefix_len, suffix, n + 1);
+}
+
+/* Prepares u's next request on its easy handle. Returns 0 or E_NET. */
+static int
+prepare(struct engine *e, struct user *u)
+{
+    CURL *h = u->easy;
+    CURLcode c = CURLE_OK;
+    size_t len = 0;
+    int op;
+
+    if (!u->has_session) {
+        op = OP_SESSION;
+    } else {
+        op = draw_op(e, u);
+        if (op == OP_LEARN && u->stm == 0) {
+            op = OP_OBSERVE; /* a real user observes before learning */
+        }
+    }
+    u->op = op;
+    switch (op) {
+    case OP_SESSION:
+        c = curl_easy_setopt(h, CURLOPT_URL, e->sessions_url);
+        if (c == CURLE_OK) {
+            c = curl_easy_setopt(h, CURLOPT_POSTFIELDS, e->session_body);
+        }
+        if (c == CURLE_OK) {
+            c = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+                                 (long)e->session_body_len);
+        }
+        return c == CURLE_OK ? 0 : E_NET;
+    case OP_OBSERVE:
+        set_suffix(u, "/observe");
+        if (payload_write(e->gen, &u->rng, u->body, e->body_cap, &len) != 0) {
+            return E_NET; /* cannot happen: body_cap is the bound */
+        }
+        break;
+    case OP_LEARN:
+        set_suffix(u, "/learn");
+        break;
+    case OP_PREDICTIONS:
+        set_suffix(u, "/predictions");
+        break;
+    case OP_STM:
+        set_suffix(u, "/stm");
+        break;
+    default:
+        set_suffix(u, "/clear-stm");
+        break;
+    }
+    c = curl_easy_setopt(h, CURLOPT_URL, u->url);
+    if (c != CURLE_OK) {
+        return E_NET;
+    }
+    if (op == OP_PREDICTIONS || op == OP_STM) {
+        c = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (op != OP_OBSERVE) {
+            u->body[0] = '\0';
+        }
+        c = curl_easy_setopt(h, CURLOPT_POSTFIELDS, u->body);
+        if (c == CURLE_OK) {
+            c = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+        }
+    }
+    return c == CURLE_OK ? 0 : E_NET;
+}
+
+static void
+publish_live(struct worker *w)
+{
+    w->live->users_active = w->n_active;
+    if (!spsc_push(&w->full, w->live)) {
+        /* Impossible: the worker owns ENGINE_NBUF buffers in all. */
+        log_error("AGENT-RING", "worker=%u full ring refused a buffer", w->idx);
+    }
+    w->live = NULL;
+}
+
+/* Hands the live buffer over when time has left its interval. */
+static void
+flush_if_due(struct worker *w, uint64_t now)
+{
+    uint32_t k = interval_of(w->e, now);
+    struct metrics *nb;
+
+    if (k <= w->live_k) {
+        return;
+    }
+    nb = spsc_pop(&w->empty);
+    if (nb == NULL) {
+        /* The control thread is behind: keep recording here, say so. */
+        atomic_fetch_add_explicit(&w->overflows, 1, memory_order_relaxed);
+        w->live_k = k;
+        return;
+    }
+    w->live->last = k - 1;
+    publish_live(w);
+    w->live = nb;
+    nb->first = k;
+    nb->last = k;
+    w->live_k = k;
+}
+
+static void
+set_counters(struct worker *w)
+{
+    atomic_store_explicit(&w->in_flight, w->n_in_flight, memory_order_relaxed);
+    atomic_store_explicit(&w->users_active, w->n_active, memory_order_relaxed);
+}
+
+static void
+start_request(struct worker *w, struct user *u, uint64_t now)
+{
+    struct engine *e = w->e;
+    CURLMcode mc;
+
+    if (!u->started) {
+        u->started = true;
+        w->n_active++;
+    }
+    u->resp_len = 0;
+    u->resp_total = 0;
+    if (prepare(e, u) != 0) {
+        goto fail;
+    }
+    u->sent_ns = clock_now_ns();
+    mc = curl_multi_add_handle(w->multi, u->easy);
+    if (mc != CURLM_OK) {
+        log_warn("AGENT-CURL", "worker=%u add_handle: %s", w->idx,
+                 curl_multi_strerror(mc));
+        goto fail;
+    }
+    u->in_flight = true;
+    w->n_in_flight++;
+    return;
+fail:
+    /* Counted, never silently lost; retried a second later. */
+    metrics_record(w->live, u->op, ERRK_OTHER, false, 0, 0, 0, 0);
+    u->due_ns = now + SESSION_RETRY_NS;
+    heap_push(w, u);
+}
+
+static void
+start_due(struct worker *w, uint64_t now)
+{
+    while (w->heap_len > 0 && w->heap[0]->due_ns <= now) {
+        start_request(w, heap_pop(w), now);
+    }
+}
+
+static void
+finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
+{
+    struct engine *e = w->e;
+    uint32_t err = 0;
+    long status = 0, req_size = 0, hdr_size = 0;
+    curl_off_t up = 0, down = 0;
+    uint64_t next;
+    int op = u->op;
+
+    if (res == CURLE_OK) {
+        (void)curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status > 299) {
+            err = (status >= 100 && status <= 599) ? (uint32_t)status
+                                                   : ERRK_OTHER;
+        }
+    } else {
+        err = map_curl_error(res);
+    }
+    (void)curl_easy_getinfo(u->easy, CURLINFO_REQUEST_SIZE, &req_size);
+    (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+    (void)curl_easy_getinfo(u->easy, CURLINFO_HEADER_SIZE, &hdr_size);
+    (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+
+    switch (op) {
+    case OP_SESSION:
+        if (err == 0) {
+            char sid[SID_MAX];
+            size_t n = parse_session_id(u->resp, u->resp_len, sid);
+            size_t base = strlen(e->sessions_url);
+            if (n == 0 || base + 1 + n + 16 >= URL_CAP) {
+                err = ERRK_OTHER; /* 2xx without a usable session id */
+            } else {
+                memcpy(u->url, e->sessions_url, base);
+                u->url[base] = '/';
+                memcpy(u->url + base + 1, sid, n);
+                u->prefix_len = base + 1 + n;
+                u->url[u->prefix_len] = '\0';
+                u->has_session = true;
+                u->stm = 0;
+            }
+        }
+        break;
+    case OP_OBSERVE:
+        if (err == 0) {
+            u->stm++;
+        }
+        break;
+    case OP_LEARN:
+        if (err == 0 || err == 400) {
+            u->stm = 0; /* 400: the server's STM was empty after all */
+        }
+        break;
+    case OP_CLEAR:
+        if (err == 0) {
+            u->stm = 0;
+        }
+        break;
+    default:
+        break;
+    }
+    if (op != OP_SESSION && err == 404) {
+        u->has_session = false; /* gone (expired, wiped): make a new one */
+    }
+    metrics_record(w->live, op, err, true, (now - u->due_ns) / CLOCK_NS_PER_US,
+                   (now - u->sent_ns) / CLOCK_NS_PER_US,
+                   (uint64_t)req_size + (uint64_t)(up > 0 ? up : 0),
+                   (uint64_t)hdr_size + (uint64_t)(down > 0 ? down : 0));
+    u->in_flight = false;
+    w->n_in_flight--;
+
+    /* Closed model: the next intended start is the later of the pace
+     * (intended + 1/rate) and the think time after this completion. */
+    next = now + e->think_ns;
+    if (op == OP_SESSION && err != 0) {
+        next = now + (e->think_ns > SESSION_RETRY_NS ? e->think_ns
+                                                     : SESSION_RETRY_NS);
+    } else if (e->pace_ns > 0 && u->due_ns + e->pace_ns > next) {
+        next = u->due_ns + e->pace_ns;
+    }
+    u->due_ns = next;
+    heap_push(w, u);
+}
+
+static void
+drain_done(struct worker *w, uint64_t now)
+{
+    CURLMsg *msg;
+    int left = 0;
+
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+        CURL *easy = msg->easy_handle;
+        CURLcode res = msg->data.result;
+        char *priv = NULL;
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        (void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        (void)curl_multi_remove_handle(w->multi, easy);
+        if (priv != NULL) {
+            finish_request(w, (struct user *)(void *)priv, res, now);
+        }
+    }
+}
+
+/* Removes every in-flight request and counts it as aborted. */
+static void
+abort_all(struct worker *w, uint64_t now)
+{
+    drain_done(w, now); /* finished ones are not aborted */
+    flush_if_due(w, now);
+    for (uint32_t i = 0; i < w->n_users; i++) {
+        struct user *u = &w->users[i];
+        if (!u->in_flight) {
+            continue;
+        }
+        (void)curl_multi_remove_handle(w->multi, u->easy);
+        metrics_record(w->live, u->op, ERRK_ABORTED, false, 0, 0, 0, 0);
+        u->in_flight = false;
+        w->n_in_flight--;
+    }
+}
+
+static int
+poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
+                uint64_t drain_deadline, uint64_t *sub_ms)
+{
+    struct engine *e = w->e;
+    uint64_t wake = now + ENGINE_POLL_MAX_MS * CLOCK_NS_PER_MS;
+    uint64_t boundary;
+
+    if (!draining && w->heap_len > 0 && w->heap[0]->due_ns < wake) {
+        wake = w->heap[0]->due_ns;
+    }
+    boundary = e->start_ns + (uint64_t)(w->live_k + 1) * CLOCK_NS_PER_S;
+    if (boundary < wake) {
+        wake = boundary;
+    }
+    if (draining && drain_deadline < wake) {
+        wake = drain_deadline;
+    }
+    if (!draining && e->end_ns < wake) {
+        wake = e->end_ns;
+    }
+    *sub_ms = 0;
+    if (wake <= now) {
+        return 0;
+    }
+    if (wake - now < CLOCK_NS_PER_MS) {
+        *sub_ms = wake - now; /* poll() has ms resolution: sleep instead */
+        return 0;
+    }
+    return (int)((wake - now) / CLOCK_NS_PER_MS);
+}
+
+static void
+worker_run(struct worker *w)
+{
+    struct engine *e = w->e;
+    bool draining = false;
+    uint64_t drain_deadline = 0;
+
+    w->live_k = 0;
+    w->live->first = 0;
+    w->live->last = 0;
+    for (uint32_t i = 0; i < w->n_users; i++) {
+        struct user *u = &w->users[i];
+        double frac = e->a.total_users > 0
+                          ? (double)u->gi / (double)e->a.total_users
+                          : 0.0;
+        u->due_ns = e->start_ns +
+                    (uint64_t)((double)e->a.ramp_ms * CLOCK_NS_PER_MS * frac);
+        heap_push(w, u);
+    }
+    for (;;) {
+        uint64_t now = clock_now_ns(), sub_ms = 0;
+        int stop = atomic_load_explicit(&e->stop, memory_order_acquire);
+        int running = 0, timeout;
+        CURLMcode mc;
+
+        if (stop == ENGINE_STOP_ABORT) {
+            abort_all(w, now);
+            break;
+        }
+        if (!draining && (stop == ENGINE_STOP_DRAIN || now >= e->end_ns)) {
+            draining = true;
+            drain_deadline = now + e->timeout_ns + DRAIN_SLACK;
+            w->n_active = 0;
+        }
+        if (draining) {
+            if (w->n_in_flight == 0) {
+                break;
+            }
+            if (now >= drain_deadline) {
+                abort_all(w, now);
+                break;
+            }
+        }
+        flush_if_due(w, now);
+        if (!draining) {
+            start_due(w, now);
+        }
+        set_counters(w);
+        timeout = poll_timeout_ms(w, now, draining, drain_deadline, &sub_ms);
+        if (sub_ms > 0) {
+            clock_sleep_ns(sub_ms);
+        }
+        mc = curl_multi_poll(w->multi, NULL, 0, timeout, NULL);
+        if (mc == CURLM_OK) {
+            mc = curl_multi_perform(w->multi, &running);
+        }
+        if (mc != CURLM_OK) {
+            log_error("AGENT-CURL", "worker=%u multi: %s", w->idx,
+                      curl_multi_strerror(mc));
+            abort_all(w, clock_now_ns());
+            break;
+        }
+        now = clock_now_ns();
+        flush_if_due(w, now);
+        drain_done(w, now);
+    }
+    {
+        uint64_t now = clock_now_ns();
+        flush_if_due(w, now);
+        w->n_active = 0;
+        set_counters(w);
+        w->live->last = w->live_k;
+        publish_live(w);
+    }
+    atomic_store_explicit(&w->done, true, memory_order_release);
+}
+
+static void *
+worker_main(void *arg)
+{
+    worker_run(arg);
+    return NULL;
+}
+
+/* --- construction ------------------------------------------------------- */
+
+/* Writes {"node_id":"<id>"} with JSON escaping. Returns 0 or E_INVAL. */
+static int
+build_session_body(struct engine *e)
+{
+    char *p = e->session_body;
+    size_t n = 0, cap = sizeof(e->session_body);
+    static const char head[] = "{\"node_id\":\"";
+
+    memcpy(p, head, sizeof(head) - 1);
+    n = sizeof(head) - 1;
+    for (const char *s = e->a.node_id; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20) {
+            return E_INVAL;
+        }
+        if (n + 4 >= cap) {
+            return E_INVAL;
+        }
+        if (*s == '"' || *s == '\\') {
+            p[n++] = '\\';
+        }
+        p[n++] = *s;
+    }
+    p[n++] = '"';
+    p[n++] = '}';
+    p[n] = '\0';
+    e->session_body_len = n;
+    return 0;
+}
+
+static int
+check_assign(struct engine *e, char *err, size_t errlen)
+{
+    const struct proto_assign *a = &e->a;
+    double sum = 0;
+
+    if (strncmp(a->url, "http://", 7) != 0 &&
+        strncmp(a->url, "https://", 8) != 0) {
+        (void)snprintf(err, errlen, "url '%s' is not http(s)", a->url);
+        return E_INVAL;
+    }
+    if (a->users > ENGINE_MAX_USERS) {
+        (void)snprintf(err, errlen, "%u users: at most %u per agent", a->users,
+                       ENGINE_MAX_USERS);
+        return E_RANGE;
+    }
+    if (!(a->rate_per_user >= 0.0) || !isfinite(a->rate_per_user)) {
+        (void)snprintf(err, errlen, "invalid rate_per_user");
+        return E_INVAL;
+    }
+    for (int op = OP_OBSERVE; op < OP_COUNT; op++) {
+        if (!(a->mix[op] >= 0.0) || !isfinite(a->mix[op])) {
+            (void)snprintf(err, errlen, "invalid mix for %s", ops_name(op));
+            return E_INVAL;
+        }
+        sum += a->mix[op];
+        e->cum_mix[op] = sum;
+    }
+    if (build_session_body(e) != 0) {
+        (void)snprintf(err, errlen, "node_id is not printable or too long");
+        return E_INVAL;
+    }
+    return 0;
+}
+
+static int
+setup_easy(struct worker *w, struct user *u)
+{
+    struct engine *e = w->e;
+    CURL *h = curl_easy_init();
+    CURLcode c = CURLE_OK;
+
+    if (h == NULL) {
+        return E_NOMEM;
+    }
+    u->easy = h;
+#define SET(opt, val)                              \
+    do {                                           \
+        if (c == CURLE_OK) {                       \
+            c = curl_easy_setopt(h, (opt), (val)); \
+        }                                          \
+    } while (0)
+    SET(CURLOPT_PRIVATE, (void *)u);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, (void *)u);
+    SET(CURLOPT_HTTPHEADER, w->headers);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    SET(CURLOPT_TIMEOUT_MS, (long)e->a.timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)e->a.connect_timeout_ms);
+    SET(CURLOPT_PROXY, ""); /* never through an environment proxy */
+    SET(CURLOPT_USERAGENT, "kato-stress/" KS_VERSION);
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#undef SET
+    if (c != CURLE_OK) {
+        log_error("AGENT-CURL", "setopt: %s", curl_easy_strerror(c));
+        return E_NET;
+    }
+    return 0;
+}
+
+static int
+setup_worker(struct engine *e, struct worker *w)
+{
+    int rv = 0;
+    struct curl_slist *l;
+
+    w->e = e;
+    w->through = -1;
+    atomic_init(&w->done, false);
+    atomic_init(&w->users_active, 0);
+    atomic_init(&w->in_flight, 0);
+    atomic_init(&w->overflows, 0);
+    atomic_init(&w->full.head, 0);
+    atomic_init(&w->full.tail, 0);
+    atomic_init(&w->empty.head, 0);
+    atomic_init(&w->empty.tail, 0);
+    for (int i = 0; i < ENGINE_NBUF; i++) {
+        if ((rv = metrics_new(&w->bufs[i])) != 0) {
+            return rv;
+        }
+    }
+    w->live = w->bufs[0];
+    for (int i = 1; i < ENGINE_NBUF; i++) {
+        (void)spsc_push(&w->empty, w->bufs[i]);
+    }
+    w->multi = curl_multi_init();
+    if (w->multi == NULL) {
+        return E_NOMEM;
+    }
+    if (curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
+                          (long)w->n_users + 8) != CURLM_OK) {
+        return E_NET;
+    }
+    l = curl_slist_append(NULL, "Content-Type: application/json");
+    if (l == NULL) {
+        return E_NOMEM;
+    }
+    w->headers = l;
+    l = curl_slist_append(w->headers, "Expect:");
+    if (l == NULL) {
+        return E_NOMEM;
+    }
+    w->headers = l;
+    if (w->n_users > 0) {
+        w->users = xcalloc(w->n_users, sizeof(*w->users));
+        w->heap = xcalloc(w->n_users, sizeof(*w->heap));
+        if (w->users == NULL || w->heap == NULL) {
+            return E_NOMEM;
+        }
+    }
+    for (uint32_t i = 0; i < w->n_users; i++) {
+        struct user *u = &w->users[i];
+        u->w = w;
+        u->gi = e->a.user_base + w->idx + i * e->n_workers;
+        rng_seed(&u->rng,
+                 e->a.seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)u->gi + 1)));
+        u->body = xmalloc(e->body_cap);
+        if (u->body == NULL) {
+            return E_NOMEM;
+        }
+        u->body[0] = '\0';
+        if ((rv = setup_easy(w, u)) != 0) {
+            return rv;
+        }
+    }
+    return 0;
+}
+
+static void
+join_workers(struct engine *e)
+{
+    for (uint32_t i = 0; e->w != NULL && i < e->n_workers; i++) {
+        struct worker *w = &e->w[i];
+        if (w->started && !w->joined) {
+            (void)pthread_join(w->thread, NULL);
+            w->joined = true;
+        }
+    }
+}
+
+void
+engine_free(struct engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    engine_stop(e, ENGINE_STOP_ABORT);
+    join_workers(e);
+    for (uint32_t i = 0; e->w != NULL && i < e->n_workers; i++) {
+        struct worker *w = &e->w[i];
+        for (uint32_t j = 0; w->users != NULL && j < w->n_users; j++) {
+            struct user *u = &w->users[j];
+            if (u->easy != NULL) {
+                if (u->in_flight && w->multi != NULL) {
+                    (void)curl_multi_remove_handle(w->multi, u->easy);
+                }
+                curl_easy_cleanup(u->easy);
+            }
+            xfree(u->body);
+        }
+        if (w->multi != NULL) {
+            (void)curl_multi_cleanup(w->multi);
+        }
+        curl_slist_free_all(w->headers);
+        for (int k = 0; k < ENGINE_NBUF; k++) {
+            metrics_free(w->bufs[k]);
+        }
+        xfree(w->users);
+        xfree(w->heap);
+    }
+    xfree(e->w);
+    payload_gen_free(e->gen);
+    xfree(e);
+}
+
+int
+engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
+           char *err, size_t errlen)
+{
+    struct engine *e = NULL;
+    uint32_t nw;
+    int rv = 0;
+
+    if (threads == 0 || threads > ENGINE_MAX_THREADS) {
+        (void)snprintf(err, errlen, "threads must be 1..%d",
+                       ENGINE_MAX_THREADS);
+        return E_INVAL;
+    }
+    e = xcalloc(1, sizeof(*e));
+    if (e == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    e->a = *a;
+    atomic_init(&e->stop, 0);
+    if ((rv = check_assign(e, err, errlen)) != 0) {
+        goto out;
+    }
+    rv = payload_gen_new(&e->gen, &a->data, a->vector_dim, a->seed);
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "payload configuration: %s", err_str(rv));
+        goto out;
+    }
+    e->body_cap = payload_gen_max_size(e->gen);
+    (void)snprintf(e->sessions_url, sizeof(e->sessions_url), "%s/sessions",
+                   a->url);
+    if (e->a.total_users == 0) {
+        e->a.total_users = a->users;
+    }
+    e->pace_ns =
+        a->rate_per_user > 0.0 ? (uint64_t)(1e9 / a->rate_per_user) : 0;
+    e->think_ns = (uint64_t)a->think_ms * CLOCK_NS_PER_MS;
+    e->timeout_ns =
+        (uint64_t)(a->timeout_ms ? a->timeout_ms : DEFAULT_TIMEOUT_MS) *
+        CLOCK_NS_PER_MS;
+    nw = threads;
+    if (nw > a->users) {
+        nw = a->users > 0 ? a->users : 1;
+    }
+    e->n_workers = nw;
+    e->w = xcalloc(nw, sizeof(*e->w));
+    if (e->w == NULL) {
+        rv = E_NOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < nw; i++) {
+        e->w[i].idx = i;
+        /* round-robin: user j goes to worker j % nw */
+        e->w[i].n_users = a->users / nw + (i < a->users % nw ? 1 : 0);
+    }
+    for (uint32_t i = 0; i < nw; i++) {
+        if ((rv = setup_worker(e, &e->w[i])) != 0) {
+            (void)snprintf(err, errlen, "worker set-up: %s", err_str(rv));
+            goto out;
+        }
+    }
+    *out = e;
+    e = NULL;
+out:
+    engine_free(e);
+    return rv;
+}
+
+/* --- control-thread side -------------------------------------------------- */
+
+int
+engine_start(struct engine *e, uint64_t start_ns)
+{
+    int rv = 0;
+
+    if (e->started) {
+        return E_STATE;
+    }
+    e->started = true;
+    e->start_ns = start_ns;
+    e->end_ns = start_ns + e->a.duration_ms * CLOCK_NS_PER_MS;
+    for (uint32_t i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->w[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            log_error("AGENT-THREAD", "cannot start worker %u", i);
+            rv = E_NOMEM;
+            break;
+        }
+        w->started = true;
+    }
+    if (rv != 0) {
+        engine_stop(e, ENGINE_STOP_ABORT);
+        join_workers(e);
+        /* Workers that never ran publish their (empty) buffer here: no
+         * other thread touches them. */
+        for (uint32_t i = 0; i < e->n_workers; i++) {
+            struct worker *w = &e->w[i];
+            if (!w->started) {
+                w->live->first = w->live->last = 0;
+                publish_live(w);
+                atomic_store_explicit(&w->done, true, memory_order_release);
+            }
+        }
+    }
+    return rv;
+}
+
+void
+engine_stop(struct engine *e, enum engine_stop how)
+{
+    int cur = atomic_load(&e->stop);
+
+    while (cur < (int)how &&
+           !atomic_compare_exchange_weak(&e->stop, &cur, (int)how)) {
+    }
+    for (uint32_t i = 0; e->w != NULL && i < e->n_workers; i++) {
+        if (e->w[i].multi != NULL) {
+            (void)curl_multi_wakeup(e->w[i].multi);
+        }
+    }
+}
+
+int
+engine_collect(struct engine *e, struct metrics *agg, uint32_t *k)
+{
+    bool all_past = true, all_done = true;
+    int64_t last = -1;
+
+    if (e->finished || !e->started) {
+        return e->finished ? ENGINE_FINISHED : ENGINE_NOTHING;
+    }
+    for (uint32_t i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->w[i];
+        bool done = atomic_load_explicit(&w->done, memory_order_acquire);
+        struct metrics *b;
+
+        /* Merge every buffer that starts at or before the interval we
+         * are building; later ones wait for their turn. */
+        while ((b = spsc_peek(&w->full)) != NULL &&
+               (int64_t)b->first <= (int64_t)e->next_k) {
+            spsc_drop(&w->full);
+            metrics_add(agg, b);
+            if ((int64_t)b->last > w->through) {
+                w->through = b->last;
+            }
+            metrics_reset(b);
+            (void)spsc_push(&w->empty, b);
+        }
+        if (w->through < (int64_t)e->next_k && b == NULL) {
+            /* Neither merged past next_k nor a later buffer waiting:
+             * this worker may still record into next_k, unless done. */
+            all_past = all_past && done;
+        }
+        if (!(done && spsc_peek(&w->full) == NULL)) {
+            all_done = false;
+        }
+        if (w->through > last) {
+            last = w->through;
+        }
+    }
+    if (all_done && (int64_t)e->next_k > last) {
+        join_workers(e);
+        e->finished = true;
+        return ENGINE_FINISHED;
+    }
+    if (all_past) {
+        *k = e->next_k++;
+        return ENGINE_INTERVAL;
+    }
+    return ENGINE_NOTHING;
+}
+
+uint32_t
+engine_users_active(const struct engine *e)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->n_workers; i++) {
+        n += atomic_load_explicit(&e->w[i].users_active, memory_order_relaxed);
+    }
+    return n;
+}
+
+uint32_t
+engine_in_flight(const struct engine *e)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->n_workers; i++) {
+        n += atomic_load_explicit(&e->w[i].in_flight, memory_order_relaxed);
+    }
+    return n;
+}
+
+uint64_t
+engine_ring_overflows(const struct engine *e)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < e->n_workers; i++) {
+        n += atomic_load_explicit(&e->w[i].overflows, memory_order_relaxed);
+    }
+    return n;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-interval, per-operation measurements and their export; see
+ * metrics.h. */
+#include "metrics.h"
+
+#include <string.h>
+
+#include "../common/alloc.h"
+#include "../common/err.h"
+#include "../common/poison.h"
+
+int
+metrics_new(struct metrics **out)
+{
+    struct metrics *m = xcalloc(1, sizeof(*m));
+    int rv = 0;
+
+    if (m == NULL) {
+        return E_NOMEM;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        if ((rv = hist_new(&m->op[i].latency)) != 0 ||
+            (rv = hist_new(&m->op[i].service)) != 0) {
+            goto out;
+        }
+    }
+    *out = m;
+    m = NULL;
+out:
+    metrics_free(m);
+    return rv;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        hist_free(m->op[i].latency);
+        hist_free(m->op[i].service);
+    }
+    xfree(m);
+}
+
+void
+metrics_reset(struct metrics *m)
+{
+    m->first = 0;
+    m->last = 0;
+    m->users_active = 0;
+    for (int i = 0; i < OP_COUNT; i++) {
+        struct metrics_op *o = &m->op[i];
+        o->requests = 0;
+        o->errors = 0;
+        o->bytes_sent = 0;
+        o->bytes_recv = 0;
+        hist_reset(o->latency);
+        hist_reset(o->service);
+        memset(o->err, 0, sizeof(o->err));
+    }
+}
+
+void
+metrics_record(struct metrics *m, int op, uint32_t err_key, bool record_latency,
+               uint64_t latency_us, uint64_t service_us, uint64_t bytes_sent,
+               uint64_t bytes_recv)
+{
+    struct metrics_op *o = &m->op[op];
+
+    o->requests++;
+    o->bytes_sent += bytes_sent;
+    o->bytes_recv += bytes_recv;
+    if (err_key != 0) {
+        int slot = errk_slot(err_key);
+        if (slot < 0) {
+            slot = errk_slot(ERRK_OTHER);
+        }
+        o->errors++;
+        o->err[slot]++;
+    }
+    if (record_latency) {
+        hist_record(o->latency, latency_us);
+        hist_record(o->service, service_us);
+    }
+}
+
+void
+metrics_add(struct metrics *dst, const struct metrics *src)
+{
+    dst->users_active += src->users_active;
+    for (int i = 0; i < OP_COUNT; i++) {
+        struct metrics_op *d = &dst->op[i];
+        const struct metrics_op *s = &src->op[i];
+        if (s->requests == 0 && hist_count(s->latency) == 0) {
+            continue; /* the common case for rare ops: skip the adds */
+        }
+        d->requests += s->requests;
+        d->errors += s->errors;
+        d->bytes_sent += s->bytes_sent;
+        d->bytes_recv += s->bytes_recv;
+        hist_add(d->latency, s->latency);
+        hist_add(d->service, s->service);
+        if (s->errors > 0) {
+            for (int k = 0; k < ERRK_SLOTS; k++) {
+                d->err[k] += s->err[k];
+            }
+        }
+    }
+}
+
+struct export_op {
+    struct hist_bucket *lat;
+    size_t lat_cap;
+    struct hist_bucket *svc;
+    size_t svc_cap;
+    struct proto_err_count *err; /* ERRK_SLOTS entries */
+};
+
+struct metrics_export {
+    struct export_op op[OP_COUNT];
+};
+
+void
+metrics_export_free(struct metrics_export *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        xfree(x->op[i].lat);
+        xfree(x->op[i].svc);
+        xfree(x->op[i].err);
+    }
+    xfree(x);
+}
+
+int
+metrics_export_new(struct metrics_export **out)
+{
+    struct metrics_export *x = xcalloc(1, sizeof(*x));
+    int rv = 0;
+
+    if (x == NULL) {
+        return E_NOMEM;
+    }
+    for (int i = 0; i < OP_COUNT; i++) {
+        x->op[i].err = xcalloc(ERRK_SLOTS, sizeof(*x->op[i].err));
+        if (x->op[i].err == NULL) {
+            rv = E_NOMEM;
+            goto out;
+        }
+    }
+    *out = x;
+    x = NULL;
+out:
+    metrics_export_free(x);
+    return rv;
+}
+
+/* Exports h into *arr, growing it to the number of non-empty buckets. */
+static int
+export_hist(const struct hist *h, struct hist_bucket **arr, size_t *cap,
+            size_t *n)
+{
+    size_t need = hist_nonzero(h);
+
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 64;
+        struct hist_bucket *p;
+        while (c < need) {
+            c *= 2;
+        }
+        p = xrealloc(*arr, c * sizeof(**arr));
+        if (p == NULL) {
+            return E_NOMEM;
+        }
+        *arr = p;
+        *cap = c;
+    }
+    *n = need > 0 ? hist_export(h, *arr, *cap) : 0;
+    return 0;
+}
+
+int
+metrics_to_batch(const struct metrics *m, struct metrics_export *x,
+                 struct proto_batch *b)
+{
+    int rv = 0;
+
+    b->users_active = m->users_active;
+    for (int i = 0; i < OP_COUNT; i++) {
+        const struct metrics_op *o = &m->op[i];
+        struct export_op *e = &x->op[i];
+        struct proto_op_batch *ob = &b->op[i];
+        size_t ne = 0;
+
+        ob->requests = o->requests;
+        ob->errors = o->errors;
+        ob->bytes_sent = o->bytes_sent;
+        ob->bytes_recv = o->bytes_recv;
+        rv = export_hist(o->latency, &e->lat, &e->lat_cap, &ob->n_latency);
+        if (rv != 0) {
+            goto out;
+        }
+        rv = export_hist(o->service, &e->svc, &e->svc_cap, &ob->n_service);
+        if (rv != 0) {
+            goto out;
+        }
+        ob->latency = e->lat;
+        ob->service = e->svc;
+        if (o->errors > 0) {
+            for (int k = 0; k < ERRK_SLOTS; k++) {
+                if (o->err[k] > 0) {
+                    e->err[ne].key = errk_from_slot(k);
+                    e->err[ne].count = o->err[k];
+                    ne++;
+                }
+            }
+        }
+        ob->n_errors = ne;
+        ob->err = e->err;
+    }
+out:
+    return rv;
+}
