@@ -51,6 +51,7 @@ struct opts {
     size_t n_allow;
     const char *allow[CONTROL_MAX_ALLOW];
     int verbose;
+    int quiet;
 };
 
 static void
@@ -70,6 +71,7 @@ usage(FILE *f)
            "  --allow-target H:P    accept only assignments against H:P\n"
            "                        (repeatable; default: any target)\n"
            "  --verbose             debug logging\n"
+           "  --quiet               warnings and errors only\n"
            "  -h, --help            this text\n"
            "\n"
            "Runs until SIGINT or SIGTERM. Exit: 0 stopped, 2 usage error,\n"
@@ -151,7 +153,8 @@ parse_args(int argc, char **argv, struct opts *o)
         OPT_THREADS,
         OPT_NAME,
         OPT_ALLOW,
-        OPT_VERBOSE
+        OPT_VERBOSE,
+        OPT_QUIET
     };
     static const struct option longopts[] = {
         {"master", required_argument, NULL, OPT_MASTER},
@@ -160,6 +163,7 @@ parse_args(int argc, char **argv, struct opts *o)
         {"name", required_argument, NULL, OPT_NAME},
         {"allow-target", required_argument, NULL, OPT_ALLOW},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -204,6 +208,9 @@ parse_args(int argc, char **argv, struct opts *o)
             break;
         case OPT_VERBOSE:
             o->verbose = 1;
+            break;
+        case OPT_QUIET:
+            o->quiet = 1;
             break;
         case 'h':
             usage(stdout);
@@ -277,7 +284,7 @@ main(int argc, char **argv)
         (void)snprintf(prefix, sizeof(prefix), "agent %s", o.name);
         log_set_prefix(prefix);
     }
-    log_set_level(o.verbose ? LOG_DEBUG : LOG_INFO);
+    log_set_level(o.verbose ? LOG_DEBUG : o.quiet ? LOG_WARN : LOG_INFO);
     if (o.token_file != NULL) {
         token_len = read_token(o.token_file, token, sizeof(token));
         if (token_len == 0) {

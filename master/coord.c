@@ -241,13 +241,15 @@ spawn_local(struct run *r)
     (void)snprintf(master, sizeof(master), "tcp://127.0.0.1:%u",
                    (unsigned)port);
     (void)snprintf(threads, sizeof(threads), "%u", (unsigned)r->o->threads);
-    log_info("LOCAL-AGENTS", "count=%u exe=%s master=%s",
-             (unsigned)r->o->local_agents, exe, master);
+    log_debug("LOCAL-AGENTS", "count=%u exe=%s master=%s",
+              (unsigned)r->o->local_agents, exe, master);
     for (uint32_t i = 0; i < r->o->local_agents; i++) {
         char o_master[] = "--master";
         char o_token[] = "--token-file";
         char o_name[] = "--name";
         char o_threads[] = "--threads";
+        char o_log[] = "--quiet";
+        char o_verbose[] = "--verbose";
         char *argv[16];
         int k = 0;
         (void)snprintf(name, sizeof(name), "local-%u", (unsigned)(i + 1));
@@ -262,6 +264,9 @@ spawn_local(struct run *r)
             argv[k++] = o_threads;
             argv[k++] = threads;
         }
+        /* Local agents speak up only for warnings: their progress is the
+         * master's to tell, unless the user asked for everything. */
+        argv[k++] = r->o->verbose ? o_verbose : o_log;
         argv[k] = NULL;
         if ((rv = spawn_start(&r->sp, argv)) != 0) {
             return rv;
@@ -288,8 +293,8 @@ wait_join(struct run *r, uint32_t want)
         clock_now_ns() + (uint64_t)r->o->agent_timeout_s * CLOCK_NS_PER_S;
     bool local = r->o->agents == 0;
 
-    log_info("AGENTS-WAIT", "want=%u timeout_s=%u", (unsigned)want,
-             (unsigned)r->o->agent_timeout_s);
+    log_msg(local ? LOG_DEBUG : LOG_INFO, "AGENTS-WAIT", "want=%u timeout_s=%u",
+            (unsigned)want, (unsigned)r->o->agent_timeout_s);
     while (fleet_n_alive(r->fleet) < want) {
         if (stopping(r)) {
             return COORD_EXIT_INTERRUPTED;
@@ -341,9 +346,9 @@ assign_all(struct run *r)
                                     r->plan.assign[n].users)) != 0) {
                 return rv;
             }
-            log_info("ASSIGN", "agent=%s users=%u user_base=%u", ai.name,
-                     (unsigned)r->plan.assign[n].users,
-                     (unsigned)r->plan.assign[n].user_base);
+            log_debug("ASSIGN", "agent=%s users=%u user_base=%u", ai.name,
+                      (unsigned)r->plan.assign[n].users,
+                      (unsigned)r->plan.assign[n].user_base);
         } else {
             log_info("AGENT-IDLE",
                      "agent=%s gets no users (%u users, %u "

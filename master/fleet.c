@@ -515,8 +515,8 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
     struct proto_msg r;
 
     if (hb->state != a->state) {
-        log_info("AGENT-STATE", "agent=%s state=%u%s%s", a->name,
-                 (unsigned)hb->state, hb->text[0] ? " text=" : "", hb->text);
+        log_debug("AGENT-STATE", "agent=%s state=%u%s%s", a->name,
+                  (unsigned)hb->state, hb->text[0] ? " text=" : "", hb->text);
     }
     a->state = hb->state;
     a->users_active = hb->users_active;
