@@ -127,10 +127,10 @@ struct environment {
 
 /* test_scenarios.concurrent: N users at once for the duration. */
 struct concurrent_cfg {
-    uint32_t concurrent_users;             /* default 50 */
-    uint32_t duration_seconds;             /* default 60 */
-    double requests_per_user_per_second;   /* default 1.0 */
-    uint32_t think_time_ms;                /* default 100 */
+    uint32_t concurrent_users;           /* default 50 */
+    uint32_t duration_seconds;           /* default 60 */
+    double requests_per_user_per_second; /* default 1.0 */
+    uint32_t think_time_ms;              /* default 100 */
 };
 
 struct config {
@@ -158,8 +158,7 @@ void config_defaults(struct config *c);
  * line, "PATH:LINE:COL: what is wrong" (or "PATH: reason" for I/O), and c
  * is unchanged.
  */
-int config_load(struct config *c, const char *path, char *err,
-                size_t errlen);
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
 /* Same as config_load, from a memory buffer; name is used in messages. */
 int config_load_string(struct config *c, const char *name, const char *yaml,

@@ -8,22 +8,22 @@
 #ifndef COMMON_ERR_H
 #define COMMON_ERR_H
 
-#define ERR_MAP(XX)                                                            \
-    XX(OK, 0, "success")                                                       \
-    XX(NOMEM, -1, "out of memory")                                             \
-    XX(INVAL, -2, "invalid argument")                                          \
-    XX(RANGE, -3, "value out of range")                                        \
-    XX(PROTO, -4, "malformed protocol message")                                \
-    XX(PROTO_VERSION, -5, "unsupported protocol version")                      \
-    XX(TOOBIG, -6, "input too large")                                          \
-    XX(TRUNCATED, -7, "input truncated")                                       \
-    XX(IO, -8, "input/output error")                                           \
-    XX(CONFIG, -9, "configuration error")                                      \
-    XX(AUTH, -10, "authentication failed")                                     \
-    XX(TIMEOUT, -11, "timed out")                                              \
-    XX(CLOSED, -12, "peer closed")                                             \
-    XX(NOTFOUND, -13, "not found")                                             \
-    XX(NET, -14, "network error")                                              \
+#define ERR_MAP(XX)                                       \
+    XX(OK, 0, "success")                                  \
+    XX(NOMEM, -1, "out of memory")                        \
+    XX(INVAL, -2, "invalid argument")                     \
+    XX(RANGE, -3, "value out of range")                   \
+    XX(PROTO, -4, "malformed protocol message")           \
+    XX(PROTO_VERSION, -5, "unsupported protocol version") \
+    XX(TOOBIG, -6, "input too large")                     \
+    XX(TRUNCATED, -7, "input truncated")                  \
+    XX(IO, -8, "input/output error")                      \
+    XX(CONFIG, -9, "configuration error")                 \
+    XX(AUTH, -10, "authentication failed")                \
+    XX(TIMEOUT, -11, "timed out")                         \
+    XX(CLOSED, -12, "peer closed")                        \
+    XX(NOTFOUND, -13, "not found")                        \
+    XX(NET, -14, "network error")                         \
     XX(STATE, -15, "not allowed in this state")
 
 enum err_code {

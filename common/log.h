@@ -28,9 +28,9 @@ void log_set_prefix(const char *who);
 void log_msg(enum log_level lvl, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_debug(id, ...)  log_msg(LOG_DEBUG, (id), __VA_ARGS__)
-#define log_info(id, ...)   log_msg(LOG_INFO, (id), __VA_ARGS__)
-#define log_warn(id, ...)   log_msg(LOG_WARN, (id), __VA_ARGS__)
-#define log_error(id, ...)  log_msg(LOG_ERROR, (id), __VA_ARGS__)
+#define log_debug(id, ...) log_msg(LOG_DEBUG, (id), __VA_ARGS__)
+#define log_info(id, ...)  log_msg(LOG_INFO, (id), __VA_ARGS__)
+#define log_warn(id, ...)  log_msg(LOG_WARN, (id), __VA_ARGS__)
+#define log_error(id, ...) log_msg(LOG_ERROR, (id), __VA_ARGS__)
 
 #endif

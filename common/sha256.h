@@ -13,10 +13,10 @@
 #define SHA256_LEN 32
 
 struct sha256 {
-    uint32_t h[8];      /* private */
-    uint64_t nbytes;    /* private */
-    uint8_t block[64];  /* private */
-    size_t used;        /* private */
+    uint32_t h[8];     /* private */
+    uint64_t nbytes;   /* private */
+    uint8_t block[64]; /* private */
+    size_t used;       /* private */
 };
 
 void sha256_init(struct sha256 *c);
@@ -27,8 +27,8 @@ void sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN]);
 void sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 
 /* HMAC-SHA-256 of msg under key (any key length). */
-void hmac_sha256(const void *key, size_t keylen, const void *msg,
-                 size_t msglen, uint8_t out[SHA256_LEN]);
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+                 uint8_t out[SHA256_LEN]);
 
 /* Compares n bytes in time independent of where they differ. Returns 1
  * when equal, else 0. */

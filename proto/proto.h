@@ -52,11 +52,11 @@ enum proto_type {
 
 /* Agent states, reported in heartbeats. Explicit and append-only. */
 enum proto_agent_state {
-    PROTO_ST_IDLE = 0,     /* authenticated, no assignment */
-    PROTO_ST_READY = 1,    /* assignment accepted, target checked OK */
-    PROTO_ST_RUNNING = 2,  /* generating load */
-    PROTO_ST_DONE = 3,     /* load finished, batches flushed */
-    PROTO_ST_FAILED = 4    /* assignment refused (text says why) */
+    PROTO_ST_IDLE = 0,    /* authenticated, no assignment */
+    PROTO_ST_READY = 1,   /* assignment accepted, target checked OK */
+    PROTO_ST_RUNNING = 2, /* generating load */
+    PROTO_ST_DONE = 3,    /* load finished, batches flushed */
+    PROTO_ST_FAILED = 4   /* assignment refused (text says why) */
 };
 
 /* HMAC inputs: the proofs are HMAC-SHA-256(token, label || n1 || n2). */
@@ -64,25 +64,25 @@ enum proto_agent_state {
 #define PROTO_LABEL_AGENT  "kato-stress/1 agent"
 
 struct proto_hello {
-    char name[PROTO_NAME_MAX];          /* agent's name, e.g. "local-1" */
-    char host[PROTO_NAME_MAX];          /* hostname */
+    char name[PROTO_NAME_MAX]; /* agent's name, e.g. "local-1" */
+    char host[PROTO_NAME_MAX]; /* hostname */
     uint32_t pid;
-    uint32_t threads;                   /* worker threads it will run */
-    uint8_t nonce[PROTO_NONCE_LEN];     /* agent's challenge to the master */
+    uint32_t threads;               /* worker threads it will run */
+    uint8_t nonce[PROTO_NONCE_LEN]; /* agent's challenge to the master */
 };
 
 struct proto_challenge {
-    uint8_t nonce[PROTO_NONCE_LEN];     /* master's challenge to the agent */
-    uint8_t proof[PROTO_MAC_LEN];       /* HMAC(token, MASTER||a_nonce||m_nonce) */
+    uint8_t nonce[PROTO_NONCE_LEN]; /* master's challenge to the agent */
+    uint8_t proof[PROTO_MAC_LEN];   /* HMAC(token, MASTER||a_nonce||m_nonce) */
 };
 
 struct proto_auth {
-    uint8_t proof[PROTO_MAC_LEN];       /* HMAC(token, AGENT||m_nonce||a_nonce) */
+    uint8_t proof[PROTO_MAC_LEN]; /* HMAC(token, AGENT||m_nonce||a_nonce) */
 };
 
 struct proto_welcome {
-    uint32_t agent_id;                  /* > 0, unique within the master */
-    uint32_t heartbeat_ms;              /* how often the agent should call */
+    uint32_t agent_id;     /* > 0, unique within the master */
+    uint32_t heartbeat_ms; /* how often the agent should call */
 };
 
 struct proto_reject {
@@ -90,35 +90,35 @@ struct proto_reject {
 };
 
 struct proto_heartbeat {
-    uint32_t agent_id;                  /* 0 in the master's replies */
-    uint32_t state;                     /* enum proto_agent_state */
+    uint32_t agent_id; /* 0 in the master's replies */
+    uint32_t state;    /* enum proto_agent_state */
     uint32_t users_active;
     uint32_t in_flight;
-    uint64_t acked_seq;                 /* highest batch seq acknowledged */
-    char text[PROTO_TEXT_MAX];          /* FAILED: why (e.g. target refused) */
+    uint64_t acked_seq;        /* highest batch seq acknowledged */
+    char text[PROTO_TEXT_MAX]; /* FAILED: why (e.g. target refused) */
 };
 
 struct proto_assign {
-    char test[PROTO_NAME_MAX];          /* "concurrent", ... */
-    char url[PROTO_URL_MAX];            /* target base URL, no trailing / */
-    char node_id[PROTO_NAME_MAX];       /* KATO node all users share */
-    uint32_t users;                     /* this agent's share */
-    uint32_t user_base;                 /* global index of its first user */
-    uint32_t total_users;               /* all agents together */
+    char test[PROTO_NAME_MAX];    /* "concurrent", ... */
+    char url[PROTO_URL_MAX];      /* target base URL, no trailing / */
+    char node_id[PROTO_NAME_MAX]; /* KATO node all users share */
+    uint32_t users;               /* this agent's share */
+    uint32_t user_base;           /* global index of its first user */
+    uint32_t total_users;         /* all agents together */
     uint64_t duration_ms;
-    uint64_t ramp_ms;                   /* 0: all users at once */
-    double rate_per_user;               /* requests/s per user; 0: unpaced */
-    uint32_t think_ms;                  /* minimum pause after a response */
-    uint32_t timeout_ms;                /* per request */
+    uint64_t ramp_ms;     /* 0: all users at once */
+    double rate_per_user; /* requests/s per user; 0: unpaced */
+    uint32_t think_ms;    /* minimum pause after a response */
+    uint32_t timeout_ms;  /* per request */
     uint32_t connect_timeout_ms;
-    double mix[OP_COUNT];               /* mix[OP_SESSION] = 0; sums to 1 */
+    double mix[OP_COUNT]; /* mix[OP_SESSION] = 0; sums to 1 */
     struct payload_cfg data;
-    uint32_t vector_dim;                /* the node's fixed dimension */
-    uint64_t seed;                      /* run seed; users derive theirs */
+    uint32_t vector_dim; /* the node's fixed dimension */
+    uint64_t seed;       /* run seed; users derive theirs */
 };
 
 struct proto_start {
-    uint64_t start_ns;                  /* in the master's clock */
+    uint64_t start_ns; /* in the master's clock */
 };
 
 struct proto_stop {
@@ -127,7 +127,7 @@ struct proto_stop {
 
 /* One operation's figures for one interval. */
 struct proto_op_batch {
-    uint64_t requests;                  /* completed (ok + errors) */
+    uint64_t requests; /* completed (ok + errors) */
     uint64_t errors;
     uint64_t bytes_sent;
     uint64_t bytes_recv;
@@ -142,14 +142,14 @@ struct proto_op_batch {
     struct proto_err_count {
         uint32_t key;
         uint64_t count;
-    } *err;
+    } * err;
 };
 
 struct proto_batch {
     uint32_t agent_id;
-    uint64_t seq;                       /* 1, 2, 3, ... per agent and run */
-    uint32_t interval;                  /* seconds since start (0-based) */
-    uint32_t users_active;              /* at the end of the interval */
+    uint64_t seq;          /* 1, 2, 3, ... per agent and run */
+    uint32_t interval;     /* seconds since start (0-based) */
+    uint32_t users_active; /* at the end of the interval */
     struct proto_op_batch op[OP_COUNT];
 };
 
@@ -159,17 +159,17 @@ struct proto_ack {
 
 struct proto_goodbye {
     uint32_t agent_id;
-    uint64_t last_seq;                  /* seq of its last batch */
-    uint64_t requests[OP_COUNT];        /* its own totals, all intervals */
+    uint64_t last_seq;           /* seq of its last batch */
+    uint64_t requests[OP_COUNT]; /* its own totals, all intervals */
     uint64_t errors[OP_COUNT];
 };
 
 struct proto_msg {
-    uint32_t type;                      /* enum proto_type */
-    uint64_t now_ns;   /* "ts": sender's monotonic clock at send; 0 absent */
-    uint64_t echo_ns;  /* "echo": in a reply, the request's ts */
-    uint64_t version;  /* set by proto_decode only when it fails with
-                        * E_PROTO_VERSION: the version the peer claimed */
+    uint32_t type;    /* enum proto_type */
+    uint64_t now_ns;  /* "ts": sender's monotonic clock at send; 0 absent */
+    uint64_t echo_ns; /* "echo": in a reply, the request's ts */
+    uint64_t version; /* set by proto_decode only when it fails with
+                       * E_PROTO_VERSION: the version the peer claimed */
     union {
         struct proto_hello hello;
         struct proto_challenge challenge;
@@ -191,8 +191,8 @@ struct proto_msg {
  * stay the caller's). Returns 0, E_INVAL (unknown type, invalid or
  * duplicate error key, a zero histogram or error count, unsorted or
  * out-of-range histogram index, a string not terminated within its array,
- * a NaN or infinite double, n > 0 with a NULL array), E_TOOBIG (above PROTO_MAX_MSG
- * or out->max) or E_NOMEM. On failure out->len is restored.
+ * a NaN or infinite double, n > 0 with a NULL array), E_TOOBIG (above
+ * PROTO_MAX_MSG or out->max) or E_NOMEM. On failure out->len is restored.
  */
 int proto_encode(const struct proto_msg *m, struct buf *out);
 
@@ -226,7 +226,6 @@ const char *proto_type_name(uint32_t type);
  */
 void proto_proof(const char *label, const uint8_t *token, size_t token_len,
                  const uint8_t n1[PROTO_NONCE_LEN],
-                 const uint8_t n2[PROTO_NONCE_LEN],
-                 uint8_t out[PROTO_MAC_LEN]);
+                 const uint8_t n2[PROTO_NONCE_LEN], uint8_t out[PROTO_MAC_LEN]);
 
 #endif

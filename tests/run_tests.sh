@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Runs the unit tests (cmocka) and the integration tests (real processes on
 # loopback) and ends with one line "N passed, N failed".
-#   tests/run_tests.sh OUT [unit|integration]
+#   tests/run_tests.sh OUT [unit|static|integration]
 # OUT is the build folder holding stress-master, stress-agent, katosim and
 # unit-tests. Each integration script prints "ok - ..." / "not ok - ..."
 # lines and exits non-zero on failure; every line counts as one test.
@@ -54,6 +54,24 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
         failed=$((failed + 1))
         failures+=("unit: no test ran")
     fi
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = static ]; then
+    echo "== static checks"
+    f=$LOGDIR/static.log
+    : >"$f"
+    if make --no-print-directory format-check >"$LOGDIR/format.log" 2>&1; then
+        echo "ok - sources are clang-formatted (.clang-format)" >>"$f"
+    else
+        echo "not ok - sources are clang-formatted: $(grep -c 'error:' "$LOGDIR/format.log") places (make format)" >>"$f"
+    fi
+    if make --no-print-directory lint >"$LOGDIR/lint.log" 2>&1; then
+        echo "ok - cppcheck finds nothing (make lint)" >>"$f"
+    else
+        echo "not ok - cppcheck: $(grep -v '^cppcheck' "$LOGDIR/lint.log" | head -n 3)" >>"$f"
+    fi
+    cat "$f"
+    count_lines "$f" static
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
