@@ -40,6 +40,11 @@
 #define PREFLIGHT_MAX_MS  5000
 #define HOSTPORT_MAX      (PROTO_URL_MAX + 8)
 #define START_LATE_MAX_NS CLOCK_NS_PER_S
+#define REJECT_BACKOFF_NS (200 * CLOCK_NS_PER_MS)
+/* A master that refuses a run's BATCH or GOODBYE this many times in a
+ * row, each time right after authenticating us again, does not know the
+ * run (it was restarted, or has finished the test): the run is dropped. */
+#define DATA_REJECT_MAX 3
 
 /* One BATCH waiting for its ACK, already encoded. */
 struct pending {
@@ -74,6 +79,9 @@ struct control {
     uint32_t hb_ms;
     uint64_t last_reply_ns;
     uint64_t next_hb_ns;
+    uint64_t retry_at;     /* no handshake before this instant */
+    bool probe;            /* send a HEARTBEAT before any run data */
+    uint32_t data_rejects; /* REJECTs of BATCH/GOODBYE in a row */
     struct buf enc;
     struct clock_sample samples[CLOCK_SAMPLES];
     size_t n_samples;
@@ -309,6 +317,10 @@ handshake(struct control *c)
 
     memset(&m, 0, sizeof(m));
     memset(&rep, 0, sizeof(rep));
+    /* A new handshake may be with another master (a restarted one, on
+     * another host): offsets measured against the old one are void. */
+    c->n_samples = 0;
+    c->next_sample = 0;
     if ((rv = rng_secure_bytes(nonce_a, sizeof(nonce_a))) != 0) {
         log_error("AGENT-RNG", "no random nonce: %s", err_str(rv));
         return rv;
@@ -376,6 +388,9 @@ handshake(struct control *c)
     }
     c->authed = true;
     c->next_hb_ns = 0;
+    /* Holding a run's data, ask first: the master's answer to a RUNNING
+     * heartbeat shows whether it still knows the run (see on_assign). */
+    c->probe = c->state == PROTO_ST_RUNNING;
     log_info("AGENT-WELCOME", "agent_id=%u heartbeat_ms=%u", c->agent_id,
              c->hb_ms);
     proto_msg_fini(&rep);
@@ -548,13 +563,58 @@ drop_engine(struct control *c)
 }
 
 static void
+clear_queue(struct control *c)
+{
+    for (size_t i = 0; i < c->q_len; i++) {
+        buf_fini(&c->q[(c->q_head + i) % c->q_cap].msg);
+    }
+    c->q_head = 0;
+    c->q_len = 0;
+}
+
+/*
+ * Gives up the current run: aborts the load, drops the batches the master
+ * never acknowledged and goes back to IDLE, so that the master we talk to
+ * now can use this agent. Only for a master that does not know the run;
+ * the loss is logged with its size, never silent.
+ */
+static void
+abandon_run(struct control *c, const char *why)
+{
+    uint64_t req = 0;
+
+    for (int op = 0; op < OP_COUNT; op++) {
+        req += c->tot_req[op];
+    }
+    log_error("RUN-ABANDONED",
+              "why=\"%s\" undelivered_batches=%zu last_acked_seq=%llu "
+              "run_requests=%llu",
+              why, c->q_len, (unsigned long long)c->acked_seq,
+              (unsigned long long)req);
+    if (c->eng != NULL) {
+        engine_stop(c->eng, ENGINE_STOP_ABORT);
+    }
+    drop_engine(c);
+    clear_queue(c);
+    c->probe = false;
+    c->data_rejects = 0;
+    set_state(c, PROTO_ST_IDLE, NULL);
+}
+
+static void
 on_assign(struct control *c, const struct proto_assign *a)
 {
     char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX];
 
     if (c->state == PROTO_ST_RUNNING) {
-        log_debug("AGENT-ASSIGN", "ignored while running");
-        return;
+        if (same_assign(a, &c->assign)) {
+            log_debug("AGENT-ASSIGN", "ignored while running");
+            return;
+        }
+        /* The master retires ASSIGN once we report READY and never sends
+         * one during its run: a different assignment now means it is not
+         * the master of our run (it was restarted) or it has moved on. */
+        abandon_run(c, "master assigned a new test while running");
     }
     if (c->state == PROTO_ST_READY && same_assign(a, &c->assign)) {
         return; /* repeated: no-op */
@@ -580,16 +640,6 @@ on_assign(struct control *c, const struct proto_assign *a)
         return;
     }
     preflight_start(c, a);
-}
-
-static void
-clear_queue(struct control *c)
-{
-    for (size_t i = 0; i < c->q_len; i++) {
-        buf_fini(&c->q[(c->q_head + i) % c->q_cap].msg);
-    }
-    c->q_head = 0;
-    c->q_len = 0;
 }
 
 static void
@@ -785,6 +835,14 @@ static void
 handle_reply(struct control *c, uint32_t sent, const struct proto_msg *rep,
              bool carried_terminal)
 {
+    bool data = sent == PROTO_BATCH || sent == PROTO_GOODBYE;
+
+    if (data && rep->type != PROTO_REJECT) {
+        c->data_rejects = 0;
+    }
+    if (sent == PROTO_HEARTBEAT) {
+        c->probe = false; /* answered: what it says is handled below */
+    }
     switch (rep->type) {
     case PROTO_HEARTBEAT:
         if (carried_terminal &&
@@ -821,9 +879,13 @@ handle_reply(struct control *c, uint32_t sent, const struct proto_msg *rep,
         }
         break;
     case PROTO_REJECT:
-        log_warn("AGENT-REJECTED", "reason=\"%s\": authenticating again",
-                 rep->u.reject.reason);
+        log_warn("AGENT-REJECTED", "reason=\"%s\" to=%s: authenticating again",
+                 rep->u.reject.reason, proto_type_name(sent));
         c->authed = false;
+        c->retry_at = clock_now_ns() + REJECT_BACKOFF_NS; /* no busy loop */
+        if (data && ++c->data_rejects >= DATA_REJECT_MAX) {
+            abandon_run(c, "master refuses the run's batches");
+        }
         break;
     default:
         log_warn("AGENT-PROTO", "unexpected %s in reply to %s",
@@ -839,7 +901,10 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
 {
     memset(m, 0, sizeof(*m));
     *pre = NULL;
-    if (c->q_len > 0) {
+    if (c->probe) {
+        /* A heartbeat now, before any run data, until one is answered. */
+        c->next_hb_ns = now;
+    } else if (c->q_len > 0) {
         struct pending *p = &c->q[c->q_head];
         if (refresh_agent_id(c, p) != 0) {
             log_error("AGENT-BATCH", "cannot re-encode seq=%llu",
@@ -848,8 +913,7 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
         m->type = PROTO_BATCH;
         *pre = &p->msg;
         return true;
-    }
-    if (c->state == PROTO_ST_RUNNING && c->eng_finished) {
+    } else if (c->state == PROTO_ST_RUNNING && c->eng_finished) {
         m->type = PROTO_GOODBYE;
         m->u.goodbye.agent_id = c->agent_id;
         m->u.goodbye.last_seq = c->seq;
@@ -877,7 +941,7 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
 int
 control_run(struct control *c)
 {
-    uint64_t retry_at = 0, shutdown_at = 0;
+    uint64_t shutdown_at = 0;
     bool shutting_down = false;
 
     for (;;) {
@@ -901,12 +965,12 @@ control_run(struct control *c)
         }
         service(c, now);
         if (!c->authed) {
-            if (now < retry_at) {
-                idle_wait(c, retry_at - now);
+            if (now < c->retry_at) {
+                idle_wait(c, c->retry_at - now);
                 continue;
             }
             if (handshake(c) != 0) {
-                retry_at = clock_now_ns() + RETRY_NS;
+                c->retry_at = clock_now_ns() + RETRY_NS;
             }
             continue;
         }

@@ -261,6 +261,24 @@ map_curl_error(CURLcode c)
     }
 }
 
+/*
+ * Request bytes on the wire. CURLINFO_REQUEST_SIZE counts what went out
+ * in the request's first write, and libcurl (7.88) puts a POSTFIELDS body
+ * under 64 KiB into it; CURLINFO_SIZE_UPLOAD_T counts that body again, so
+ * adding the two counted small bodies twice. A body sent after the head is
+ * at least 64 KiB, larger than any head we send: then (and only then)
+ * req < up, and the two add up. (A short first write on a full socket
+ * makes either figure off by the unsent part; it is not told apart.)
+ */
+static uint64_t
+sent_bytes(long req, curl_off_t up)
+{
+    uint64_t r = req > 0 ? (uint64_t)req : 0;
+    uint64_t b = up > 0 ? (uint64_t)up : 0;
+
+    return r >= b ? r : r + b;
+}
+
 static bool
 sid_char_ok(char c)
 {
@@ -512,7 +530,7 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     uint32_t err = 0;
     long status = 0, req_size = 0, hdr_size = 0;
     curl_off_t up = 0, down = 0;
-    uint64_t next;
+    uint64_t next, sent;
     int op = u->op;
 
     if (res == CURLE_OK) {
@@ -528,6 +546,7 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &up);
     (void)curl_easy_getinfo(u->easy, CURLINFO_HEADER_SIZE, &hdr_size);
     (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    sent = sent_bytes(req_size, up);
 
     switch (op) {
     case OP_SESSION:
@@ -570,9 +589,9 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
         u->has_session = false; /* gone (expired, wiped): make a new one */
     }
     metrics_record(w->live, op, err, true, (now - u->due_ns) / CLOCK_NS_PER_US,
-                   (now - u->sent_ns) / CLOCK_NS_PER_US,
-                   (uint64_t)req_size + (uint64_t)(up > 0 ? up : 0),
-                   (uint64_t)hdr_size + (uint64_t)(down > 0 ? down : 0));
+                   (now - u->sent_ns) / CLOCK_NS_PER_US, sent,
+                   (uint64_t)(hdr_size > 0 ? hdr_size : 0) +
+                       (uint64_t)(down > 0 ? down : 0));
     u->in_flight = false;
     w->n_in_flight--;
 
@@ -614,8 +633,10 @@ drain_done(struct worker *w, uint64_t now)
 static void
 abort_all(struct worker *w, uint64_t now)
 {
-    drain_done(w, now); /* finished ones are not aborted */
+    /* Hand over first, so requests that finished after the boundary
+     * count in the interval of now, like every other completion. */
     flush_if_due(w, now);
+    drain_done(w, now); /* finished ones are not aborted */
     for (uint32_t i = 0; i < w->n_users; i++) {
         struct user *u = &w->users[i];
         if (!u->in_flight) {
@@ -795,6 +816,15 @@ check_assign(struct engine *e, char *err, size_t errlen)
         (void)snprintf(err, errlen, "invalid rate_per_user");
         return E_INVAL;
     }
+    if (a->users == 0) {
+        (void)snprintf(err, errlen, "no users assigned");
+        return E_INVAL;
+    }
+    if (a->mix[OP_SESSION] != 0.0) {
+        (void)snprintf(err, errlen, "mix for %s must be 0",
+                       ops_name(OP_SESSION));
+        return E_INVAL;
+    }
     for (int op = OP_OBSERVE; op < OP_COUNT; op++) {
         if (!(a->mix[op] >= 0.0) || !isfinite(a->mix[op])) {
             (void)snprintf(err, errlen, "invalid mix for %s", ops_name(op));
@@ -802,6 +832,12 @@ check_assign(struct engine *e, char *err, size_t errlen)
         }
         sum += a->mix[op];
         e->cum_mix[op] = sum;
+    }
+    /* PROTOCOL.md section 3.8: the agent checks the meaning; the config
+     * loader enforces the same bound, summing in the same order. */
+    if (fabs(sum - 1.0) > 1e-6) {
+        (void)snprintf(err, errlen, "mix sums to %.9g, not 1", sum);
+        return E_INVAL;
     }
     if (build_session_body(e) != 0) {
         (void)snprintf(err, errlen, "node_id is not printable or too long");

@@ -21,5 +21,6 @@ int config_tests(void);
 int plan_tests(void);
 int payload_tests(void);
 int common_tests(void);
+int metrics_tests(void);
 
 #endif
