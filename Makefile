@@ -28,6 +28,10 @@ CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
             $(WARN) $(WERROR) $(OPT) -pthread -MMD -MP $(PKG_CFLAGS)
 LDLIBS   := -lnng $(PKG_LIBS) -lm -pthread
 
+ifeq ($(VARIANT),tsan)
+CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=thread
+endif
 ifeq ($(VARIANT),asan)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -62,7 +66,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps run test test-unit test-integration asan valgrind bench \
+.PHONY: all deps run test test-unit test-integration asan tsan valgrind bench \
         format format-check lint clean
 
 all: $(BINS)
@@ -125,13 +129,22 @@ asan:
 		$(O)/asan/unit-tests
 	@ASAN_OPTIONS=detect_leaks=1 bash tests/run_tests.sh $(O)/asan
 
+# ThreadSanitizer over the unit tests and the end-to-end run (the agent's
+# workers and control thread are where races would live).
+tsan:
+	@$(MAKE) --no-print-directory VARIANT=tsan OPT="-O1 -g" all \
+		$(O)/tsan/unit-tests
+	@TSAN_OPTIONS=halt_on_error=1 bash tests/run_tests.sh $(O)/tsan unit
+	@TSAN_OPTIONS=halt_on_error=1 KS_OUT=$(CURDIR)/$(O)/tsan \
+		bash tests/integration/e2e_test.sh
+
 valgrind: all $(UNIT_BIN)
 	valgrind --error-exitcode=1 --leak-check=full $(UNIT_BIN)
 
 bench: all
 	@bash bench/bench_wrk.sh $(OUT)
 
-FORMAT_SRC := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FORMAT_SRC := $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
