@@ -496,6 +496,11 @@ enum ftype {
     F_MAP,      /* a nested section */
     F_PROFILES, /* load_profiles */
     F_MIX,      /* operations_mix */
+    F_NUM_POS,  /* finite number > 0 */
+    F_FRAC,     /* number in [0, 1] (a margin, not a probability) */
+    F_RATIO,    /* number >= 1 */
+    F_ENUM,     /* a name of enum_defs[size] (an enum member) */
+    F_STAGES,   /* test_scenarios.sustained.stages */
 };
 
 struct section;
@@ -515,12 +520,52 @@ struct pair {
     const char *hi;
 };
 
+/* A rule between fields of one section that pairs cannot say; runs after
+ * the section was walked (and its pairs checked), with base holding the
+ * merged values and seen the key node of every field the file set. */
+typedef int section_check_fn(struct loader *ld, const struct node *map,
+                             const char *path, const void *base,
+                             const struct node *const *seen);
+
 struct section {
     const struct field *fields;
     size_t n;
     const struct pair *pairs;
     size_t npairs;
+    section_check_fn *check; /* may be NULL */
 };
+
+/* The enum-valued fields: their names, indexed by the enum's value. */
+enum enum_kind { EK_PATTERN, EK_MODEL, EK_MEMORY_SOURCE };
+
+static const char *const pattern_names[] = {
+    "constant", "ramp_up", "ramp_down", "spike", "wave",
+    "random",   "poisson", "burst",     "step",  "custom",
+};
+static const char *const model_names[] = {"closed", "open"};
+static const char *const memory_source_names[] = {"auto", "pid", "cgroup",
+                                                  "docker", "metrics"};
+
+struct enum_def {
+    const char *const *names;
+    size_t n;
+};
+
+static const struct enum_def enum_defs[] = {
+    [EK_PATTERN] = {pattern_names, CONFIG_PATTERN_COUNT},
+    [EK_MODEL] = {model_names, CONFIG_MODEL_COUNT},
+    [EK_MEMORY_SOURCE] = {memory_source_names, CONFIG_MEMORY_SOURCE_COUNT},
+};
+
+_Static_assert(sizeof(pattern_names) / sizeof(pattern_names[0]) ==
+                   CONFIG_PATTERN_COUNT,
+               "a pattern without a name");
+_Static_assert(sizeof(model_names) / sizeof(model_names[0]) ==
+                   CONFIG_MODEL_COUNT,
+               "a model without a name");
+_Static_assert(sizeof(memory_source_names) / sizeof(memory_source_names[0]) ==
+                   CONFIG_MEMORY_SOURCE_COUNT,
+               "a memory source without a name");
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define CO(m)    offsetof(struct config, m)
@@ -542,8 +587,8 @@ static const struct field profile_fields[] = {
      0, NULL},
     {"think_time_ms", F_U32, PO(think_time_ms), 0, 0, NULL},
 };
-static const struct section profile_sec = {profile_fields,
-                                           NELEM(profile_fields), NULL, 0};
+static const struct section profile_sec = {
+    profile_fields, NELEM(profile_fields), NULL, 0, NULL};
 
 static const struct field params_fields[] = {
     {"connection_timeout_seconds", F_U32_POS,
@@ -571,7 +616,7 @@ static const struct field params_fields[] = {
      NULL},
 };
 static const struct section params_sec = {params_fields, NELEM(params_fields),
-                                          NULL, 0};
+                                          NULL, 0, NULL};
 
 static const struct field data_fields[] = {
     {"min_strings_per_observation", F_U32, CO(data.min_strings_per_observation),
@@ -600,7 +645,7 @@ static const struct pair data_pairs[] = {
     {"min_emotives", "max_emotives"},
 };
 static const struct section data_sec = {data_fields, NELEM(data_fields),
-                                        data_pairs, NELEM(data_pairs)};
+                                        data_pairs, NELEM(data_pairs), NULL};
 
 static const struct field container_fields[] = {
     {"enabled", F_BOOL, CO(monitoring.container_monitoring_enabled), 0, 0,
@@ -611,8 +656,8 @@ static const struct field container_fields[] = {
     LISTF("log_error_patterns", F_NAMES, monitoring.log_error_patterns,
           monitoring.n_log_error_patterns),
 };
-static const struct section container_sec = {container_fields,
-                                             NELEM(container_fields), NULL, 0};
+static const struct section container_sec = {
+    container_fields, NELEM(container_fields), NULL, 0, NULL};
 
 static const struct field monitoring_fields[] = {
     {"metrics_sample_interval_seconds", F_U32_POS,
@@ -626,7 +671,7 @@ static const struct field monitoring_fields[] = {
     {"container_monitoring", F_MAP, 0, 0, 0, &container_sec},
 };
 static const struct section monitoring_sec = {
-    monitoring_fields, NELEM(monitoring_fields), NULL, 0};
+    monitoring_fields, NELEM(monitoring_fields), NULL, 0, NULL};
 
 static const struct field thresholds_fields[] = {
     {"response_time_p50_max", F_NUM, CO(thresholds.response_time_p50_max), 0, 0,
@@ -648,7 +693,7 @@ static const struct field thresholds_fields[] = {
      CO(thresholds.max_connection_pool_usage), 0, 0, NULL},
 };
 static const struct section thresholds_sec = {
-    thresholds_fields, NELEM(thresholds_fields), NULL, 0};
+    thresholds_fields, NELEM(thresholds_fields), NULL, 0, NULL};
 
 static const struct field baseline_fields[] = {
     {"enabled", F_BOOL, CO(reporting.baseline_enabled), 0, 0, NULL},
@@ -656,8 +701,8 @@ static const struct field baseline_fields[] = {
     {"deviation_threshold", F_NUM, CO(reporting.baseline_deviation_threshold),
      0, 0, NULL},
 };
-static const struct section baseline_sec = {baseline_fields,
-                                            NELEM(baseline_fields), NULL, 0};
+static const struct section baseline_sec = {
+    baseline_fields, NELEM(baseline_fields), NULL, 0, NULL};
 
 static const struct field reporting_fields[] = {
     LISTF("formats", F_FORMATS, reporting.formats, reporting.n_formats),
@@ -666,8 +711,8 @@ static const struct field reporting_fields[] = {
           reporting.n_include_in_report),
     {"baseline_comparison", F_MAP, 0, 0, 0, &baseline_sec},
 };
-static const struct section reporting_sec = {reporting_fields,
-                                             NELEM(reporting_fields), NULL, 0};
+static const struct section reporting_sec = {
+    reporting_fields, NELEM(reporting_fields), NULL, 0, NULL};
 
 static const struct field env_fields[] = {
     STRF("kato_base_url", F_URL, env.kato_base_url),
@@ -682,7 +727,8 @@ static const struct field env_fields[] = {
     {"cooldown_duration_seconds", F_U32, CO(env.cooldown_duration_seconds), 0,
      0, NULL},
 };
-static const struct section env_sec = {env_fields, NELEM(env_fields), NULL, 0};
+static const struct section env_sec = {env_fields, NELEM(env_fields), NULL, 0,
+                                       NULL};
 
 static const struct field concurrent_fields[] = {
     {"concurrent_users", F_U32_POS, CO(concurrent.concurrent_users), 0, 0,
@@ -694,13 +740,118 @@ static const struct field concurrent_fields[] = {
     {"think_time_ms", F_U32, CO(concurrent.think_time_ms), 0, 0, NULL},
 };
 static const struct section concurrent_sec = {
-    concurrent_fields, NELEM(concurrent_fields), NULL, 0};
+    concurrent_fields, NELEM(concurrent_fields), NULL, 0, NULL};
+
+#define STO(m) offsetof(struct config_stage, m)
+
+static const struct field stage_fields[] = {
+    {"duration_seconds", F_U32_POS, STO(duration_seconds), 0, 0, NULL},
+    {"target", F_U32, STO(target), 0, 0, NULL},
+};
+static const struct section stage_sec = {stage_fields, NELEM(stage_fields),
+                                         NULL, 0, NULL};
+
+static section_check_fn check_sustained;
+static section_check_fn check_burst;
+static section_check_fn check_memory;
+
+static const struct field sustained_fields[] = {
+    {"pattern", F_ENUM, CO(sustained.pattern), 0, EK_PATTERN, NULL},
+    {"model", F_ENUM, CO(sustained.model), 0, EK_MODEL, NULL},
+    {"arrival_rate", F_NUM, CO(sustained.arrival_rate), 0, 0, NULL},
+    {"initial_users", F_U32, CO(sustained.initial_users), 0, 0, NULL},
+    {"spike_interval_seconds", F_U32_POS, CO(sustained.spike_interval_seconds),
+     0, 0, NULL},
+    {"spike_duration_seconds", F_U32_POS, CO(sustained.spike_duration_seconds),
+     0, 0, NULL},
+    {"wave_period_seconds", F_U32_POS, CO(sustained.wave_period_seconds), 0, 0,
+     NULL},
+    {"step_seconds", F_U32_POS, CO(sustained.step_seconds), 0, 0, NULL},
+    {"step_size", F_U32_POS, CO(sustained.step_size), 0, 0, NULL},
+    {"stages", F_STAGES, CO(sustained.stages), CO(sustained.n_stages), 0, NULL},
+    {"max_degradation", F_RATIO, CO(sustained.max_degradation), 0, 0, NULL},
+    LISTF("profiles_for_all", F_NAMES, sustained.profiles_for_all,
+          sustained.n_profiles_for_all),
+};
+static const struct pair sustained_pairs[] = {
+    {"spike_duration_seconds", "spike_interval_seconds"},
+};
+static const struct section sustained_sec = {
+    sustained_fields, NELEM(sustained_fields), sustained_pairs,
+    NELEM(sustained_pairs), check_sustained};
+
+static const struct field burst_fields[] = {
+    {"burst_size", F_U32_POS, CO(burst.burst_size), 0, 0, NULL},
+    {"burst_duration_ms", F_U32_POS, CO(burst.burst_duration_ms), 0, 0, NULL},
+    {"burst_count", F_U32_POS, CO(burst.burst_count), 0, 0, NULL},
+    {"interval_seconds", F_U32_POS, CO(burst.interval_seconds), 0, 0, NULL},
+    {"baseline_users", F_U32_POS, CO(burst.baseline_users), 0, 0, NULL},
+    {"recovery_margin", F_FRAC, CO(burst.recovery_margin), 0, 0, NULL},
+};
+static const struct section burst_sec = {burst_fields, NELEM(burst_fields),
+                                         NULL, 0, check_burst};
+
+static const struct field pool_fields[] = {
+    {"probe_users", F_U32_POS, CO(pool.probe_users), 0, 0, NULL},
+    {"probe_seconds", F_U32_POS, CO(pool.probe_seconds), 0, 0, NULL},
+    {"large_strings", F_U32_POS, CO(pool.large_strings), 0, 0, NULL},
+};
+static const struct section pool_sec = {pool_fields, NELEM(pool_fields), NULL,
+                                        0, NULL};
+
+static const struct field memory_fields[] = {
+    {"duration_minutes", F_U32_POS, CO(memory.duration_minutes), 0, 0, NULL},
+    {"concurrent_users", F_U32_POS, CO(memory.concurrent_users), 0, 0, NULL},
+    {"requests_per_user_per_second", F_NUM,
+     CO(memory.requests_per_user_per_second), 0, 0, NULL},
+    {"think_time_ms", F_U32, CO(memory.think_time_ms), 0, 0, NULL},
+    {"sample_interval_seconds", F_U32_POS, CO(memory.sample_interval_seconds),
+     0, 0, NULL},
+    {"warmup_seconds", F_U32, CO(memory.warmup_seconds), 0, 0, NULL},
+    {"memory_source", F_ENUM, CO(memory.memory_source), 0, EK_MEMORY_SOURCE,
+     NULL},
+    {"pid", F_U32, CO(memory.pid), 0, 0, NULL},
+    STRF("cgroup_path", F_STR, memory.cgroup_path),
+    {"leak_threshold_mb_per_min", F_NUM_POS,
+     CO(memory.leak_threshold_mb_per_min), 0, 0, NULL},
+};
+static const struct section memory_sec = {memory_fields, NELEM(memory_fields),
+                                          NULL, 0, check_memory};
+
+static const struct field recovery_fields[] = {
+    {"concurrent_users", F_U32_POS, CO(recovery.concurrent_users), 0, 0, NULL},
+    {"requests_per_user_per_second", F_NUM,
+     CO(recovery.requests_per_user_per_second), 0, 0, NULL},
+    {"think_time_ms", F_U32, CO(recovery.think_time_ms), 0, 0, NULL},
+    {"baseline_seconds", F_U32_POS, CO(recovery.baseline_seconds), 0, 0, NULL},
+    {"invalid_requests", F_U32_POS, CO(recovery.invalid_requests), 0, 0, NULL},
+    {"invalid_concurrency", F_U32_POS, CO(recovery.invalid_concurrency), 0, 0,
+     NULL},
+    {"max_recovery_seconds", F_U32_POS, CO(recovery.max_recovery_seconds), 0, 0,
+     NULL},
+    {"window_seconds", F_U32_POS, CO(recovery.window_seconds), 0, 0, NULL},
+    {"margin", F_FRAC, CO(recovery.margin), 0, 0, NULL},
+};
+/* The rolling window must fit in the baseline it is measured on and in
+ * the time allowed to recover. */
+static const struct pair recovery_pairs[] = {
+    {"window_seconds", "baseline_seconds"},
+    {"window_seconds", "max_recovery_seconds"},
+};
+static const struct section recovery_sec = {
+    recovery_fields, NELEM(recovery_fields), recovery_pairs,
+    NELEM(recovery_pairs), NULL};
 
 static const struct field scenarios_fields[] = {
     {"concurrent", F_MAP, 0, 0, 0, &concurrent_sec},
+    {"sustained", F_MAP, 0, 0, 0, &sustained_sec},
+    {"burst", F_MAP, 0, 0, 0, &burst_sec},
+    {"pool", F_MAP, 0, 0, 0, &pool_sec},
+    {"memory", F_MAP, 0, 0, 0, &memory_sec},
+    {"recovery", F_MAP, 0, 0, 0, &recovery_sec},
 };
-static const struct section scenarios_sec = {scenarios_fields,
-                                             NELEM(scenarios_fields), NULL, 0};
+static const struct section scenarios_sec = {
+    scenarios_fields, NELEM(scenarios_fields), NULL, 0, NULL};
 
 static const struct field root_fields[] = {
     {"load_profiles", F_PROFILES, 0, 0, 0, NULL},
@@ -714,7 +865,7 @@ static const struct field root_fields[] = {
     {"test_scenarios", F_MAP, 0, 0, 0, &scenarios_sec},
 };
 static const struct section root_sec = {root_fields, NELEM(root_fields), NULL,
-                                        0};
+                                        0, NULL};
 
 static const char *const report_formats[] = {"json", "html", "csv", "junit"};
 
@@ -922,6 +1073,153 @@ walk_range(struct loader *ld, const struct node *val, const char *path,
 static int walk_section(struct loader *ld, const struct node *map,
                         const char *path, const struct section *sec, void *base,
                         const struct node **seen);
+
+/* The numbers with a lower bound other than 0: F_NUM_POS (> 0), F_FRAC
+ * ([0, 1]: margins, which are fractions but not probabilities) and
+ * F_RATIO (>= 1). */
+static int
+get_bounded(struct loader *ld, const struct node *nd, const char *path,
+            enum ftype type, double *out)
+{
+    double v = 0;
+    int rv = get_double(ld, nd, path, &v);
+
+    if (rv != 0) {
+        return rv;
+    }
+    if (type == F_NUM_POS && !(v > 0)) {
+        return fail(ld, nd, "%s must be positive, got %s", path, nd->s);
+    }
+    if (type == F_FRAC && !(v >= 0 && v <= 1)) {
+        return fail(ld, nd, "%s must be a fraction in [0, 1], got %s", path,
+                    nd->s);
+    }
+    if (type == F_RATIO && !(v >= 1)) {
+        return fail(ld, nd, "%s must be a ratio of at least 1, got %s", path,
+                    nd->s);
+    }
+    *out = v;
+    return 0;
+}
+
+/* "a, b, c" from a name table, for messages. */
+static void
+name_list(const char *const *names, size_t n, char *out, size_t outlen)
+{
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && off < outlen; i++) {
+        int w =
+            snprintf(out + off, outlen - off, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0) {
+            break;
+        }
+        off += (size_t)w;
+    }
+}
+
+static int
+lookup_name(const char *const *names, size_t n, const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* An enum-valued key: one of enum_defs[f->size]'s names, stored as that
+ * enum (each enum has its own type, so each is written as itself). */
+static int
+walk_enum(struct loader *ld, const struct node *val, const char *path,
+          const struct field *f, void *base)
+{
+    const struct enum_def *def = &enum_defs[f->size];
+    void *p = member(base, f->off);
+    char valid[160];
+    char got[64];
+    int v = -1;
+
+    if (val->kind == NODE_SCALAR && strlen(val->s) == val->len) {
+        v = lookup_name(def->names, def->n, val->s);
+    }
+    if (v < 0) {
+        describe(val, got, sizeof(got));
+        name_list(def->names, def->n, valid, sizeof(valid));
+        return fail(ld, val, "unknown value %s for %s (valid: %s)", got, path,
+                    valid);
+    }
+    switch ((enum enum_kind)f->size) {
+    case EK_PATTERN:
+        *(enum config_pattern *)p = (enum config_pattern)v;
+        break;
+    case EK_MODEL:
+        *(enum config_model *)p = (enum config_model)v;
+        break;
+    case EK_MEMORY_SOURCE:
+        *(enum config_memory_source *)p = (enum config_memory_source)v;
+        break;
+    }
+    return 0;
+}
+
+/* sustained.stages: a list of {duration_seconds, target}, both required,
+ * at most CONFIG_MAX_STAGES. The list in the file replaces the default
+ * (empty) one whole. */
+static int
+walk_stages(struct loader *ld, const struct node *val, const char *path,
+            const struct field *f, void *base)
+{
+    struct config_stage tmp[CONFIG_MAX_STAGES];
+    struct config_stage *stages = member(base, f->off);
+    size_t *count = member(base, f->off2);
+    char ipath[PATH_MAX_ + 24];
+    int rv = 0;
+
+    if (is_null(val)) {
+        *count = 0;
+        return 0;
+    }
+    rv = expect_kind(ld, val, NODE_SEQ, path);
+    if (rv != 0) {
+        return rv;
+    }
+    for (size_t i = 0; i < val->n; i++) {
+        const struct node *it = val->kids[i];
+        const struct node *seen[NELEM(stage_fields)] = {NULL};
+
+        (void)snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        if (i == CONFIG_MAX_STAGES) {
+            return fail(ld, it, "too many stages in %s (at most %d)", path,
+                        CONFIG_MAX_STAGES);
+        }
+        rv = expect_kind(ld, it, NODE_MAP, ipath);
+        if (rv != 0) {
+            return rv;
+        }
+        memset(&tmp[i], 0, sizeof(tmp[i]));
+        rv = walk_section(ld, it, ipath, &stage_sec, &tmp[i], seen);
+        if (rv != 0) {
+            return rv;
+        }
+        for (size_t k = 0; k < NELEM(stage_fields); k++) {
+            if (seen[k] == NULL) {
+                return fail(ld, it,
+                            "%s lacks '%s' (a stage is {duration_seconds, "
+                            "target})",
+                            ipath, stage_fields[k].key);
+            }
+        }
+    }
+    memcpy(stages, tmp, val->n * sizeof(tmp[0]));
+    *count = val->n;
+    return 0;
+}
 static int walk_profiles(struct loader *ld, const struct node *val,
                          struct config *c);
 static int walk_mix(struct loader *ld, const struct node *key,
@@ -982,6 +1280,14 @@ walk_value(struct loader *ld, const struct node *key, const struct node *val,
         return walk_profiles(ld, val, (struct config *)base);
     case F_MIX:
         return walk_mix(ld, key, val, (struct config *)base);
+    case F_NUM_POS:
+    case F_FRAC:
+    case F_RATIO:
+        return get_bounded(ld, val, path, f->type, (double *)p);
+    case F_ENUM:
+        return walk_enum(ld, val, path, f, base);
+    case F_STAGES:
+        return walk_stages(ld, val, path, f, base);
     }
     return E_INVAL;
 }
@@ -1015,7 +1321,7 @@ static int
 walk_section(struct loader *ld, const struct node *map, const char *path,
              const struct section *sec, void *base, const struct node **seen)
 {
-    const struct node *local[16] = {NULL};
+    const struct node *local[24] = {NULL};
     char kpath[PATH_MAX_];
     int rv = 0;
 
@@ -1067,7 +1373,130 @@ walk_section(struct loader *ld, const struct node *map, const char *path,
                         (unsigned)vhi);
         }
     }
+    if (sec->check != NULL) {
+        return sec->check(ld, map, path, base, seen);
+    }
     return 0;
+}
+
+/* The value of key in a mapping the walk accepted (keys are unique), or
+ * NULL when the file does not set it. */
+static const struct node *
+value_of(const struct node *map, const char *key)
+{
+    if (map == NULL || map->kind != NODE_MAP) {
+        return NULL;
+    }
+    for (size_t i = 0; i + 1 < map->n; i += 2) {
+        if (strcmp(map->kids[i]->s, key) == 0) {
+            return map->kids[i + 1];
+        }
+    }
+    return NULL;
+}
+
+/* A custom pattern needs its stages: point at the (empty) stages when the
+ * file has them, else at the pattern that asked for them. */
+static int
+check_sustained(struct loader *ld, const struct node *map, const char *path,
+                const void *base, const struct node *const *seen)
+{
+    const struct config *c = base;
+    const struct node *at = value_of(map, "stages");
+
+    (void)seen;
+    if (c->sustained.pattern != CONFIG_PATTERN_CUSTOM ||
+        c->sustained.n_stages > 0) {
+        return 0;
+    }
+    if (at == NULL) {
+        at = value_of(map, "pattern");
+    }
+    if (at == NULL) {
+        return E_INVAL; /* custom is never the default: a bug */
+    }
+    return fail(ld, at,
+                "%s.pattern is custom but %s.stages is empty (give a list "
+                "of {duration_seconds, target}, at most %d)",
+                path, path, CONFIG_MAX_STAGES);
+}
+
+/* A burst must be released before the next one is due. */
+static int
+check_burst(struct loader *ld, const struct node *map, const char *path,
+            const void *base, const struct node *const *seen)
+{
+    const struct config *c = base;
+    const struct node *at = seen[field_index(&burst_sec, "burst_duration_ms")];
+    uint64_t interval_ms = (uint64_t)c->burst.interval_seconds * 1000;
+
+    (void)map;
+    if (c->burst.burst_duration_ms <= interval_ms) {
+        return 0;
+    }
+    if (at == NULL) {
+        at = seen[field_index(&burst_sec, "interval_seconds")];
+    }
+    if (at == NULL) {
+        return E_INVAL; /* the defaults are consistent: a bug */
+    }
+    return fail(ld, at,
+                "%s.burst_duration_ms (%u) is longer than %s.interval_seconds "
+                "(%u s = %llu ms): a burst must end before the next starts",
+                path, (unsigned)c->burst.burst_duration_ms, path,
+                (unsigned)c->burst.interval_seconds,
+                (unsigned long long)interval_ms);
+}
+
+/*
+ * The memory source's own key must be set (pid > 0 for pid, a path for
+ * cgroup; the message points at memory_source), and the run must leave at
+ * least two samples after the warmup for the slope.
+ */
+static int
+check_memory(struct loader *ld, const struct node *map, const char *path,
+             const void *base, const struct node *const *seen)
+{
+    static const char *const timing[] = {
+        "warmup_seconds", "sample_interval_seconds", "duration_minutes"};
+    const struct memory_cfg *m = &((const struct config *)base)->memory;
+    const struct node *src = value_of(map, "memory_source");
+    uint64_t run_s = (uint64_t)m->duration_minutes * 60;
+    uint64_t need_s =
+        (uint64_t)m->warmup_seconds + 2 * (uint64_t)m->sample_interval_seconds;
+
+    if (src != NULL && m->memory_source == CONFIG_MEMORY_SOURCE_PID &&
+        m->pid == 0) {
+        return fail(ld, src,
+                    "%s.memory_source pid needs %s.pid, the target's process "
+                    "id (> 0)",
+                    path, path);
+    }
+    if (src != NULL && m->memory_source == CONFIG_MEMORY_SOURCE_CGROUP &&
+        m->cgroup_path[0] == '\0') {
+        return fail(ld, src,
+                    "%s.memory_source cgroup needs %s.cgroup_path, the "
+                    "target's cgroup v2 folder",
+                    path, path);
+    }
+    if (need_s <= run_s) {
+        return 0;
+    }
+    for (size_t i = 0; i < NELEM(timing); i++) {
+        const struct node *at = seen[field_index(&memory_sec, timing[i])];
+        if (at != NULL) {
+            return fail(ld, at,
+                        "%s: warmup_seconds (%u) + 2 x "
+                        "sample_interval_seconds (%u) is more than the "
+                        "duration (%u min = %llu s): the slope needs at least "
+                        "two samples after the warmup",
+                        path, (unsigned)m->warmup_seconds,
+                        (unsigned)m->sample_interval_seconds,
+                        (unsigned)m->duration_minutes,
+                        (unsigned long long)run_s);
+        }
+    }
+    return E_INVAL; /* the defaults are consistent: a bug */
 }
 
 static bool
@@ -1233,6 +1662,60 @@ walk_mix(struct loader *ld, const struct node *key, const struct node *val,
     return 0;
 }
 
+/*
+ * Rules between sections, checked once the whole document is walked (a
+ * section may come before the one it refers to): every name in
+ * sustained.profiles_for_all is a profile, once; a docker memory source
+ * has a container name. Only what the file set can break them (the
+ * built-in profiles cannot be removed), so the nodes come from the file.
+ */
+static int
+check_cross(struct loader *ld, const struct node *root, const struct config *c)
+{
+    static const char path[] = "test_scenarios.sustained.profiles_for_all";
+    const struct node *sc = value_of(root, "test_scenarios");
+    const struct node *list =
+        value_of(value_of(sc, "sustained"), "profiles_for_all");
+    const struct node *src = value_of(value_of(sc, "memory"), "memory_source");
+
+    for (size_t i = 0; list != NULL && list->kind == NODE_SEQ && i < list->n;
+         i++) {
+        const struct node *it = list->kids[i];
+
+        if (config_profile(c, it->s) == NULL) {
+            char known[CONFIG_MAX_PROFILES * (CONFIG_NAME_MAX + 2)];
+            size_t off = 0;
+            known[0] = '\0';
+            for (size_t j = 0; j < c->n_profiles && off < sizeof(known); j++) {
+                int w = snprintf(known + off, sizeof(known) - off, "%s%s",
+                                 j ? ", " : "", c->profiles[j].name);
+                if (w < 0) {
+                    break;
+                }
+                off += (size_t)w;
+            }
+            return fail(ld, it, "%s[%zu]: unknown profile '%s' (known: %s)",
+                        path, i, it->s, known);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(list->kids[j]->s, it->s) == 0) {
+                return fail(ld, it,
+                            "%s[%zu]: profile '%s' is listed twice (first "
+                            "at %zu:%zu; each run has its own results entry)",
+                            path, i, it->s, list->kids[j]->line,
+                            list->kids[j]->col);
+            }
+        }
+    }
+    if (src != NULL && c->memory.memory_source == CONFIG_MEMORY_SOURCE_DOCKER &&
+        c->env.docker_container_name[0] == '\0') {
+        return fail(ld, src,
+                    "test_scenarios.memory.memory_source docker needs "
+                    "environment.docker_container_name");
+    }
+    return 0;
+}
+
 /* --- public API ---------------------------------------------------------- */
 
 static void
@@ -1268,6 +1751,7 @@ config_defaults(struct config *c)
         "resource_usage_graphs", "bottleneck_analysis",
         "recommendations",
     };
+    static const char *const for_all[] = {"light", "moderate"};
 
     memset(c, 0, sizeof(*c));
     memcpy(c->profiles, profiles, sizeof(profiles));
@@ -1359,6 +1843,52 @@ config_defaults(struct config *c)
     c->concurrent.duration_seconds = 60;
     c->concurrent.requests_per_user_per_second = 1.0;
     c->concurrent.think_time_ms = 100;
+
+    c->sustained.pattern = CONFIG_PATTERN_RAMP_UP;
+    c->sustained.model = CONFIG_MODEL_CLOSED;
+    c->sustained.arrival_rate = 0;
+    c->sustained.initial_users = 1;
+    c->sustained.spike_interval_seconds = 60;
+    c->sustained.spike_duration_seconds = 10;
+    c->sustained.wave_period_seconds = 120;
+    c->sustained.step_seconds = 30;
+    c->sustained.step_size = 10;
+    c->sustained.n_stages = 0;
+    c->sustained.max_degradation = 1.5;
+    set_names(c->sustained.profiles_for_all, &c->sustained.n_profiles_for_all,
+              for_all, NELEM(for_all));
+
+    c->burst.burst_size = 1000;
+    c->burst.burst_duration_ms = 100;
+    c->burst.burst_count = 5;
+    c->burst.interval_seconds = 10;
+    c->burst.baseline_users = 5;
+    c->burst.recovery_margin = 0.2;
+
+    c->pool.probe_users = 2;
+    c->pool.probe_seconds = 10;
+    c->pool.large_strings = 100;
+
+    c->memory.duration_minutes = 10;
+    c->memory.concurrent_users = 10;
+    c->memory.requests_per_user_per_second = 2;
+    c->memory.think_time_ms = 500;
+    c->memory.sample_interval_seconds = 5;
+    c->memory.warmup_seconds = 30;
+    c->memory.memory_source = CONFIG_MEMORY_SOURCE_AUTO;
+    c->memory.pid = 0;
+    c->memory.cgroup_path[0] = '\0';
+    c->memory.leak_threshold_mb_per_min = 1.0;
+
+    c->recovery.concurrent_users = 10;
+    c->recovery.requests_per_user_per_second = 1;
+    c->recovery.think_time_ms = 100;
+    c->recovery.baseline_seconds = 30;
+    c->recovery.invalid_requests = 100;
+    c->recovery.invalid_concurrency = 50;
+    c->recovery.max_recovery_seconds = 60;
+    c->recovery.window_seconds = 5;
+    c->recovery.margin = 0.2;
 }
 
 int
@@ -1401,6 +1931,10 @@ config_load_string(struct config *c, const char *name, const char *yaml,
             goto out;
         }
         rv = walk_section(&ld, root, "", &root_sec, tmp, NULL);
+        if (rv != 0) {
+            goto out;
+        }
+        rv = check_cross(&ld, root, tmp);
         if (rv != 0) {
             goto out;
         }
@@ -1548,4 +2082,61 @@ config_apply_quick(struct config *c)
     c->concurrent.concurrent_users =
         min_u32(c->concurrent.concurrent_users, 10);
     c->concurrent.duration_seconds = min_u32(c->concurrent.duration_seconds, 5);
+
+    c->burst.burst_count = min_u32(c->burst.burst_count, 2);
+    c->burst.interval_seconds = min_u32(c->burst.interval_seconds, 3);
+    c->burst.burst_size = min_u32(c->burst.burst_size, 200);
+    /* interval_seconds is at most 3 here, so this cannot overflow. */
+    c->burst.burst_duration_ms =
+        min_u32(c->burst.burst_duration_ms, c->burst.interval_seconds * 1000);
+
+    c->pool.probe_seconds = min_u32(c->pool.probe_seconds, 3);
+
+    c->memory.duration_minutes = min_u32(c->memory.duration_minutes, 1);
+    c->memory.sample_interval_seconds =
+        min_u32(c->memory.sample_interval_seconds, 2);
+    c->memory.warmup_seconds = min_u32(c->memory.warmup_seconds, 5);
+
+    c->recovery.baseline_seconds = min_u32(c->recovery.baseline_seconds, 5);
+    c->recovery.max_recovery_seconds =
+        min_u32(c->recovery.max_recovery_seconds, 15);
+    c->recovery.window_seconds = min_u32(c->recovery.window_seconds, 2);
+    c->recovery.invalid_requests = min_u32(c->recovery.invalid_requests, 50);
+}
+
+const char *
+config_pattern_name(int p)
+{
+    return p >= 0 && p < CONFIG_PATTERN_COUNT ? pattern_names[p] : NULL;
+}
+
+int
+config_pattern_from_name(const char *name)
+{
+    return lookup_name(pattern_names, CONFIG_PATTERN_COUNT, name);
+}
+
+const char *
+config_model_name(int m)
+{
+    return m >= 0 && m < CONFIG_MODEL_COUNT ? model_names[m] : NULL;
+}
+
+int
+config_model_from_name(const char *name)
+{
+    return lookup_name(model_names, CONFIG_MODEL_COUNT, name);
+}
+
+const char *
+config_memory_source_name(int s)
+{
+    return s >= 0 && s < CONFIG_MEMORY_SOURCE_COUNT ? memory_source_names[s]
+                                                    : NULL;
+}
+
+int
+config_memory_source_from_name(const char *name)
+{
+    return lookup_name(memory_source_names, CONFIG_MEMORY_SOURCE_COUNT, name);
 }

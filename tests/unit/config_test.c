@@ -108,6 +108,58 @@ check_std_profile(const struct config *c, const char *name, uint32_t users,
     assert_int_equal(p->think_time_ms, think);
 }
 
+/* The test scenarios' defaults (docs/tests-design.md section 5). */
+static void
+check_scenario_defaults(const struct config *c)
+{
+    assert_int_equal(c->sustained.pattern, CONFIG_PATTERN_RAMP_UP);
+    assert_int_equal(c->sustained.model, CONFIG_MODEL_CLOSED);
+    assert_true(c->sustained.arrival_rate == 0);
+    assert_int_equal(c->sustained.initial_users, 1);
+    assert_int_equal(c->sustained.spike_interval_seconds, 60);
+    assert_int_equal(c->sustained.spike_duration_seconds, 10);
+    assert_int_equal(c->sustained.wave_period_seconds, 120);
+    assert_int_equal(c->sustained.step_seconds, 30);
+    assert_int_equal(c->sustained.step_size, 10);
+    assert_int_equal(c->sustained.n_stages, 0);
+    assert_true(c->sustained.max_degradation == 1.5);
+    assert_int_equal(c->sustained.n_profiles_for_all, 2);
+    assert_string_equal(c->sustained.profiles_for_all[0], "light");
+    assert_string_equal(c->sustained.profiles_for_all[1], "moderate");
+
+    assert_int_equal(c->burst.burst_size, 1000);
+    assert_int_equal(c->burst.burst_duration_ms, 100);
+    assert_int_equal(c->burst.burst_count, 5);
+    assert_int_equal(c->burst.interval_seconds, 10);
+    assert_int_equal(c->burst.baseline_users, 5);
+    assert_true(c->burst.recovery_margin == 0.2);
+
+    assert_int_equal(c->pool.probe_users, 2);
+    assert_int_equal(c->pool.probe_seconds, 10);
+    assert_int_equal(c->pool.large_strings, 100);
+
+    assert_int_equal(c->memory.duration_minutes, 10);
+    assert_int_equal(c->memory.concurrent_users, 10);
+    assert_true(c->memory.requests_per_user_per_second == 2);
+    assert_int_equal(c->memory.think_time_ms, 500);
+    assert_int_equal(c->memory.sample_interval_seconds, 5);
+    assert_int_equal(c->memory.warmup_seconds, 30);
+    assert_int_equal(c->memory.memory_source, CONFIG_MEMORY_SOURCE_AUTO);
+    assert_int_equal(c->memory.pid, 0);
+    assert_string_equal(c->memory.cgroup_path, "");
+    assert_true(c->memory.leak_threshold_mb_per_min == 1.0);
+
+    assert_int_equal(c->recovery.concurrent_users, 10);
+    assert_true(c->recovery.requests_per_user_per_second == 1);
+    assert_int_equal(c->recovery.think_time_ms, 100);
+    assert_int_equal(c->recovery.baseline_seconds, 30);
+    assert_int_equal(c->recovery.invalid_requests, 100);
+    assert_int_equal(c->recovery.invalid_concurrency, 50);
+    assert_int_equal(c->recovery.max_recovery_seconds, 60);
+    assert_int_equal(c->recovery.window_seconds, 5);
+    assert_true(c->recovery.margin == 0.2);
+}
+
 /* Everything config_defaults() must say, from the reference section 1. */
 static void
 check_defaults(const struct config *c)
@@ -228,6 +280,8 @@ check_defaults(const struct config *c)
     assert_int_equal(c->concurrent.duration_seconds, 60);
     assert_true(c->concurrent.requests_per_user_per_second == 1.0);
     assert_int_equal(c->concurrent.think_time_ms, 100);
+
+    check_scenario_defaults(c);
 }
 
 static void
@@ -372,6 +426,44 @@ test_repo_quick_config(void **state)
     assert_string_equal(c.env.docker_network, "kato-network");
     assert_int_equal(c.env.warmup_duration_seconds, 2);
     assert_int_equal(c.env.cooldown_duration_seconds, 2);
+
+    /* Every test's scenario, sized for a short run. */
+    assert_int_equal(c.sustained.pattern, CONFIG_PATTERN_RAMP_UP);
+    assert_int_equal(c.sustained.model, CONFIG_MODEL_CLOSED);
+    assert_int_equal(c.sustained.n_profiles_for_all, 2);
+    assert_string_equal(c.sustained.profiles_for_all[1], "moderate");
+    assert_int_equal(c.burst.burst_size, 100);
+    assert_int_equal(c.burst.burst_duration_ms, 100);
+    assert_int_equal(c.burst.burst_count, 2);
+    assert_int_equal(c.burst.interval_seconds, 3);
+    assert_int_equal(c.burst.baseline_users, 2);
+    assert_true(c.burst.recovery_margin == 0.2); /* kept */
+    assert_int_equal(c.pool.probe_users, 2);
+    assert_int_equal(c.pool.probe_seconds, 3);
+    assert_int_equal(c.pool.large_strings, 20);
+    assert_int_equal(c.memory.duration_minutes, 1);
+    assert_int_equal(c.memory.concurrent_users, 3);
+    assert_int_equal(c.memory.sample_interval_seconds, 2);
+    assert_int_equal(c.memory.warmup_seconds, 5);
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_AUTO);
+    assert_int_equal(c.recovery.concurrent_users, 3);
+    assert_int_equal(c.recovery.baseline_seconds, 5);
+    assert_int_equal(c.recovery.invalid_requests, 20);
+    assert_int_equal(c.recovery.invalid_concurrency, 10);
+    assert_int_equal(c.recovery.max_recovery_seconds, 15);
+    assert_int_equal(c.recovery.window_seconds, 2);
+    assert_true(c.recovery.margin == 0.2); /* kept */
+
+    /* --quick changes nothing more in a file already this short. */
+    {
+        struct config q = c;
+        config_apply_quick(&q);
+        assert_int_equal(q.burst.burst_size, 100);
+        assert_int_equal(q.burst.burst_count, 2);
+        assert_int_equal(q.memory.duration_minutes, 1);
+        assert_int_equal(q.recovery.invalid_requests, 20);
+        assert_int_equal(q.pool.probe_seconds, 3);
+    }
 }
 
 /* --- values that load ---------------------------------------------------- */
@@ -519,6 +611,556 @@ test_quick(void **state)
     assert_int_equal(c.concurrent.duration_seconds, 5);
     assert_true(c.concurrent.requests_per_user_per_second == 1.0);
     assert_int_equal(c.env.cooldown_duration_seconds, 30);
+
+    /* Every other test from its defaults. */
+    assert_int_equal(c.burst.burst_count, 2);
+    assert_int_equal(c.burst.interval_seconds, 3);
+    assert_int_equal(c.burst.burst_size, 200);
+    assert_int_equal(c.burst.burst_duration_ms, 100);
+    assert_int_equal(c.burst.baseline_users, 5);
+    assert_true(c.burst.recovery_margin == 0.2);
+    assert_int_equal(c.pool.probe_seconds, 3);
+    assert_int_equal(c.pool.probe_users, 2);
+    assert_int_equal(c.pool.large_strings, 100);
+    assert_int_equal(c.memory.duration_minutes, 1);
+    assert_int_equal(c.memory.sample_interval_seconds, 2);
+    assert_int_equal(c.memory.warmup_seconds, 5);
+    assert_int_equal(c.memory.concurrent_users, 10);
+    assert_true(c.memory.requests_per_user_per_second == 2);
+    assert_true(c.memory.leak_threshold_mb_per_min == 1.0);
+    assert_int_equal(c.recovery.baseline_seconds, 5);
+    assert_int_equal(c.recovery.max_recovery_seconds, 15);
+    assert_int_equal(c.recovery.window_seconds, 2);
+    assert_int_equal(c.recovery.invalid_requests, 50);
+    assert_int_equal(c.recovery.invalid_concurrency, 50);
+    assert_int_equal(c.recovery.concurrent_users, 10);
+    assert_true(c.recovery.margin == 0.2);
+    /* The sustained test's shape is the profile's business: untouched. */
+    assert_int_equal(c.sustained.pattern, CONFIG_PATTERN_RAMP_UP);
+    assert_int_equal(c.sustained.spike_interval_seconds, 60);
+    assert_int_equal(c.sustained.n_profiles_for_all, 2);
+
+    /* Values under the caps stay; a long burst is cut to fit the new
+     * interval, so the quick config is still one the loader accepts. */
+    expect_ok(
+        "test_scenarios:\n"
+        "  burst: {burst_size: 50, burst_count: 1, interval_seconds: 60,\n"
+        "          burst_duration_ms: 20000}\n"
+        "  pool: {probe_seconds: 1}\n"
+        "  memory: {sample_interval_seconds: 1, warmup_seconds: 0}\n"
+        "  recovery: {baseline_seconds: 3, max_recovery_seconds: 4,\n"
+        "             window_seconds: 1, invalid_requests: 7}\n",
+        &c);
+    config_apply_quick(&c);
+    assert_int_equal(c.burst.burst_size, 50);
+    assert_int_equal(c.burst.burst_count, 1);
+    assert_int_equal(c.burst.interval_seconds, 3);
+    assert_int_equal(c.burst.burst_duration_ms, 3000);
+    assert_int_equal(c.pool.probe_seconds, 1);
+    assert_int_equal(c.memory.sample_interval_seconds, 1);
+    assert_int_equal(c.memory.warmup_seconds, 0);
+    assert_int_equal(c.memory.duration_minutes, 1);
+    assert_int_equal(c.recovery.baseline_seconds, 3);
+    assert_int_equal(c.recovery.max_recovery_seconds, 4);
+    assert_int_equal(c.recovery.window_seconds, 1);
+    assert_int_equal(c.recovery.invalid_requests, 7);
+}
+
+/* --- test scenarios ------------------------------------------------------ */
+
+static void
+test_scenario_overrides(void **state)
+{
+    struct config c;
+
+    (void)state;
+    expect_ok("test_scenarios:\n"
+              "  sustained:\n"
+              "    pattern: custom\n"
+              "    model: open\n"
+              "    arrival_rate: 250.5\n"
+              "    initial_users: 0\n"
+              "    spike_interval_seconds: 20\n"
+              "    spike_duration_seconds: 20\n"
+              "    wave_period_seconds: 40\n"
+              "    step_seconds: 5\n"
+              "    step_size: 3\n"
+              "    stages:\n"
+              "      - {duration_seconds: 30, target: 20}\n"
+              "      - duration_seconds: 60\n"
+              "        target: 0\n"
+              "    max_degradation: 1\n"
+              "    profiles_for_all: [heavy, mine, light]\n"
+              "  burst:\n"
+              "    burst_size: 10\n"
+              "    burst_duration_ms: 2000\n"
+              "    burst_count: 1\n"
+              "    interval_seconds: 2\n"
+              "    baseline_users: 1\n"
+              "    recovery_margin: 1\n"
+              "  pool: {probe_users: 4, probe_seconds: 1, large_strings: 7}\n"
+              "  memory:\n"
+              "    duration_minutes: 2\n"
+              "    concurrent_users: 4\n"
+              "    requests_per_user_per_second: 0\n"
+              "    think_time_ms: 0\n"
+              "    sample_interval_seconds: 1\n"
+              "    warmup_seconds: 118\n"
+              "    memory_source: cgroup\n"
+              "    pid: 4242\n"
+              "    cgroup_path: /sys/fs/cgroup/system.slice/kato.service\n"
+              "    leak_threshold_mb_per_min: 0.25\n"
+              "  recovery:\n"
+              "    concurrent_users: 3\n"
+              "    requests_per_user_per_second: 0.5\n"
+              "    think_time_ms: 7\n"
+              "    baseline_seconds: 4\n"
+              "    invalid_requests: 9\n"
+              "    invalid_concurrency: 100\n"
+              "    max_recovery_seconds: 4\n"
+              "    window_seconds: 4\n"
+              "    margin: 0\n"
+              /* A profile defined after the list that names it. */
+              "load_profiles:\n"
+              "  mine: {concurrent_users: 3, duration_seconds: 4,\n"
+              "         ramp_up_seconds: 0, requests_per_user_per_second: 1,\n"
+              "         think_time_ms: 5}\n",
+              &c);
+    assert_int_equal(c.sustained.pattern, CONFIG_PATTERN_CUSTOM);
+    assert_int_equal(c.sustained.model, CONFIG_MODEL_OPEN);
+    assert_true(c.sustained.arrival_rate == 250.5);
+    assert_int_equal(c.sustained.initial_users, 0);
+    assert_int_equal(c.sustained.spike_interval_seconds, 20);
+    assert_int_equal(c.sustained.spike_duration_seconds, 20); /* == ok */
+    assert_int_equal(c.sustained.wave_period_seconds, 40);
+    assert_int_equal(c.sustained.step_seconds, 5);
+    assert_int_equal(c.sustained.step_size, 3);
+    assert_int_equal(c.sustained.n_stages, 2);
+    assert_int_equal(c.sustained.stages[0].duration_seconds, 30);
+    assert_int_equal(c.sustained.stages[0].target, 20);
+    assert_int_equal(c.sustained.stages[1].duration_seconds, 60);
+    assert_int_equal(c.sustained.stages[1].target, 0);
+    assert_true(c.sustained.max_degradation == 1);
+    assert_int_equal(c.sustained.n_profiles_for_all, 3);
+    assert_string_equal(c.sustained.profiles_for_all[0], "heavy");
+    assert_string_equal(c.sustained.profiles_for_all[1], "mine");
+    assert_string_equal(c.sustained.profiles_for_all[2], "light");
+
+    assert_int_equal(c.burst.burst_size, 10);
+    assert_int_equal(c.burst.burst_duration_ms, 2000); /* == interval */
+    assert_int_equal(c.burst.burst_count, 1);
+    assert_int_equal(c.burst.interval_seconds, 2);
+    assert_int_equal(c.burst.baseline_users, 1);
+    assert_true(c.burst.recovery_margin == 1);
+
+    assert_int_equal(c.pool.probe_users, 4);
+    assert_int_equal(c.pool.probe_seconds, 1);
+    assert_int_equal(c.pool.large_strings, 7);
+
+    assert_int_equal(c.memory.duration_minutes, 2);
+    assert_int_equal(c.memory.concurrent_users, 4);
+    assert_true(c.memory.requests_per_user_per_second == 0);
+    assert_int_equal(c.memory.think_time_ms, 0);
+    assert_int_equal(c.memory.sample_interval_seconds, 1);
+    assert_int_equal(c.memory.warmup_seconds, 118); /* 118 + 2 = 120 s */
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_CGROUP);
+    assert_int_equal(c.memory.pid, 4242);
+    assert_string_equal(c.memory.cgroup_path,
+                        "/sys/fs/cgroup/system.slice/kato.service");
+    assert_true(c.memory.leak_threshold_mb_per_min == 0.25);
+
+    assert_int_equal(c.recovery.concurrent_users, 3);
+    assert_true(c.recovery.requests_per_user_per_second == 0.5);
+    assert_int_equal(c.recovery.think_time_ms, 7);
+    assert_int_equal(c.recovery.baseline_seconds, 4);
+    assert_int_equal(c.recovery.invalid_requests, 9);
+    assert_int_equal(c.recovery.invalid_concurrency, 100);
+    assert_int_equal(c.recovery.max_recovery_seconds, 4);
+    assert_int_equal(c.recovery.window_seconds, 4);
+    assert_true(c.recovery.margin == 0);
+
+    /* Partial sections keep the other defaults; every pattern, model and
+     * source name loads; null and empty lists are empty. */
+    for (int p = 0; p < CONFIG_PATTERN_COUNT; p++) {
+        char yaml[256];
+        if (p == CONFIG_PATTERN_CUSTOM) {
+            continue;
+        }
+        (void)snprintf(yaml, sizeof(yaml),
+                       "test_scenarios:\n  sustained: {pattern: %s}\n",
+                       config_pattern_name(p));
+        expect_ok(yaml, &c);
+        assert_int_equal(c.sustained.pattern, p);
+        assert_int_equal(c.sustained.step_size, 10);
+    }
+    expect_ok("test_scenarios:\n  memory: {memory_source: pid, pid: 1}\n", &c);
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_PID);
+    assert_int_equal(c.memory.pid, 1);
+    expect_ok("test_scenarios:\n  memory: {memory_source: docker}\n", &c);
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_DOCKER);
+    expect_ok("test_scenarios:\n  memory: {memory_source: metrics}\n", &c);
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_METRICS);
+    expect_ok("test_scenarios:\n  memory: {memory_source: auto}\n"
+              "environment: {docker_container_name: ~}\n",
+              &c);
+    assert_int_equal(c.memory.memory_source, CONFIG_MEMORY_SOURCE_AUTO);
+    /* Stages without pattern custom are kept (and unused). */
+    expect_ok("test_scenarios:\n  sustained:\n    profiles_for_all: []\n"
+              "    stages: [{duration_seconds: 1, target: 4294967295}]\n",
+              &c);
+    assert_int_equal(c.sustained.pattern, CONFIG_PATTERN_RAMP_UP);
+    assert_int_equal(c.sustained.n_profiles_for_all, 0);
+    assert_int_equal(c.sustained.n_stages, 1);
+    assert_int_equal(c.sustained.stages[0].target, 4294967295u);
+    expect_ok("test_scenarios:\n  sustained:\n  burst:\n  pool:\n"
+              "  memory:\n  recovery:\n",
+              &c);
+    check_defaults(&c);
+}
+
+static void
+test_scenario_names(void **state)
+{
+    static const char *const patterns[] = {
+        "constant", "ramp_up", "ramp_down", "spike", "wave",
+        "random",   "poisson", "burst",     "step",  "custom"};
+    static const char *const models[] = {"closed", "open"};
+    static const char *const sources[] = {"auto", "pid", "cgroup", "docker",
+                                          "metrics"};
+
+    (void)state;
+    assert_int_equal(CONFIG_PATTERN_COUNT, 10);
+    for (int i = 0; i < CONFIG_PATTERN_COUNT; i++) {
+        assert_string_equal(config_pattern_name(i), patterns[i]);
+        assert_int_equal(config_pattern_from_name(patterns[i]), i);
+    }
+    assert_int_equal(config_pattern_from_name("ramp_up"),
+                     CONFIG_PATTERN_RAMP_UP);
+    assert_int_equal(config_pattern_from_name("custom"), CONFIG_PATTERN_CUSTOM);
+    assert_null(config_pattern_name(-1));
+    assert_null(config_pattern_name(CONFIG_PATTERN_COUNT));
+    assert_int_equal(config_pattern_from_name("Constant"), -1);
+    assert_int_equal(config_pattern_from_name("ramp-up"), -1);
+    assert_int_equal(config_pattern_from_name(""), -1);
+    assert_int_equal(config_pattern_from_name(NULL), -1);
+
+    assert_int_equal(CONFIG_MODEL_COUNT, 2);
+    for (int i = 0; i < CONFIG_MODEL_COUNT; i++) {
+        assert_string_equal(config_model_name(i), models[i]);
+        assert_int_equal(config_model_from_name(models[i]), i);
+    }
+    assert_int_equal(config_model_from_name("open"), CONFIG_MODEL_OPEN);
+    assert_null(config_model_name(-1));
+    assert_null(config_model_name(CONFIG_MODEL_COUNT));
+    assert_int_equal(config_model_from_name("OPEN"), -1);
+    assert_int_equal(config_model_from_name(NULL), -1);
+
+    assert_int_equal(CONFIG_MEMORY_SOURCE_COUNT, 5);
+    for (int i = 0; i < CONFIG_MEMORY_SOURCE_COUNT; i++) {
+        assert_string_equal(config_memory_source_name(i), sources[i]);
+        assert_int_equal(config_memory_source_from_name(sources[i]), i);
+    }
+    assert_int_equal(config_memory_source_from_name("cgroup"),
+                     CONFIG_MEMORY_SOURCE_CGROUP);
+    assert_null(config_memory_source_name(-1));
+    assert_null(config_memory_source_name(CONFIG_MEMORY_SOURCE_COUNT));
+    assert_int_equal(config_memory_source_from_name("proc"), -1);
+    assert_int_equal(config_memory_source_from_name(NULL), -1);
+}
+
+static void
+test_err_scenario_values(void **state)
+{
+    (void)state;
+    /* Names: the value's position, the valid names listed. */
+    expect_error("test_scenarios:\n  sustained:\n    pattern: sawtooth\n",
+                 "t.yaml:3:14: ",
+                 "unknown value 'sawtooth' for test_scenarios.sustained."
+                 "pattern (valid: constant, ramp_up, ramp_down, spike, wave, "
+                 "random, poisson, burst, step, custom)");
+    expect_error("test_scenarios:\n  sustained: {pattern: Constant}\n",
+                 "t.yaml:2:24: ", "unknown value 'Constant'");
+    expect_error("test_scenarios:\n  sustained: {pattern: [spike]}\n",
+                 "t.yaml:2:24: ",
+                 "unknown value a sequence for test_scenarios.sustained."
+                 "pattern");
+    expect_error("test_scenarios:\n  sustained:\n    model:\n", "t.yaml:3:11: ",
+                 "unknown value nothing (null) for test_scenarios.sustained."
+                 "model (valid: closed, open)");
+    expect_error("test_scenarios:\n  sustained: {model: half-open}\n",
+                 "t.yaml:2:22: ", "(valid: closed, open)");
+    expect_error("test_scenarios:\n  memory:\n    memory_source: proc\n",
+                 "t.yaml:3:20: ",
+                 "unknown value 'proc' for test_scenarios.memory.memory_source "
+                 "(valid: auto, pid, cgroup, docker, metrics)");
+
+    /* Numbers. */
+    expect_error("test_scenarios:\n  sustained: {arrival_rate: -1}\n",
+                 "t.yaml:2:29: ",
+                 "test_scenarios.sustained.arrival_rate must not be negative");
+    expect_error("test_scenarios:\n  sustained: {initial_users: 1.5}\n",
+                 "t.yaml:2:30: ",
+                 "expected a whole number for test_scenarios.sustained."
+                 "initial_users");
+    expect_error("test_scenarios:\n  sustained: {max_degradation: 0.9}\n",
+                 "t.yaml:2:32: ",
+                 "test_scenarios.sustained.max_degradation must be a ratio of "
+                 "at least 1, got 0.9");
+    expect_error("test_scenarios:\n  sustained: {max_degradation: x}\n",
+                 "t.yaml:2:32: ",
+                 "expected a number for test_scenarios.sustained."
+                 "max_degradation");
+    expect_error("test_scenarios:\n  burst: {recovery_margin: 1.5}\n",
+                 "t.yaml:2:28: ",
+                 "test_scenarios.burst.recovery_margin must be a fraction in "
+                 "[0, 1], got 1.5");
+    expect_error("test_scenarios:\n  recovery: {margin: -0.1}\n",
+                 "t.yaml:2:22: ",
+                 "test_scenarios.recovery.margin must be a fraction in [0, 1]");
+    expect_error("test_scenarios:\n  memory: {leak_threshold_mb_per_min: 0}\n",
+                 "t.yaml:2:39: ",
+                 "test_scenarios.memory.leak_threshold_mb_per_min must be "
+                 "positive, got 0");
+    expect_error("test_scenarios:\n  memory: {leak_threshold_mb_per_min: "
+                 "-2}\n",
+                 "t.yaml:2:39: ", "must be positive, got -2");
+    expect_error("test_scenarios:\n  memory: {pid: -1}\n", "t.yaml:2:17: ",
+                 "test_scenarios.memory.pid must not be negative");
+    expect_error("test_scenarios:\n  memory: {cgroup_path: [a]}\n",
+                 "t.yaml:2:25: ",
+                 "expected a string for test_scenarios.memory.cgroup_path");
+    expect_error("test_scenarios:\n  memory: {requests_per_user_per_second: "
+                 "-1}\n",
+                 "t.yaml:2:42: ", "must not be negative");
+    expect_error("test_scenarios:\n  recovery: {think_time_ms: 0.5}\n",
+                 "t.yaml:2:29: ", "expected a whole number");
+    expect_error("test_scenarios:\n  pool: 3\n", "t.yaml:2:9: ",
+                 "expected a mapping for test_scenarios.pool, got '3'");
+
+    /* Every count that must be positive. */
+    {
+        static const char *const zero[][2] = {
+            {"sustained", "spike_interval_seconds"},
+            {"sustained", "spike_duration_seconds"},
+            {"sustained", "wave_period_seconds"},
+            {"sustained", "step_seconds"},
+            {"sustained", "step_size"},
+            {"burst", "burst_size"},
+            {"burst", "burst_duration_ms"},
+            {"burst", "burst_count"},
+            {"burst", "interval_seconds"},
+            {"burst", "baseline_users"},
+            {"pool", "probe_users"},
+            {"pool", "probe_seconds"},
+            {"pool", "large_strings"},
+            {"memory", "duration_minutes"},
+            {"memory", "concurrent_users"},
+            {"memory", "sample_interval_seconds"},
+            {"recovery", "concurrent_users"},
+            {"recovery", "baseline_seconds"},
+            {"recovery", "invalid_requests"},
+            {"recovery", "invalid_concurrency"},
+            {"recovery", "max_recovery_seconds"},
+            {"recovery", "window_seconds"},
+        };
+        for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+            char yaml[256];
+            char prefix[32];
+            char needle[128];
+            (void)snprintf(yaml, sizeof(yaml),
+                           "test_scenarios:\n  %s:\n    %s: 0\n", zero[i][0],
+                           zero[i][1]);
+            (void)snprintf(prefix, sizeof(prefix),
+                           "t.yaml:3:%zu: ", strlen(zero[i][1]) + 7);
+            (void)snprintf(needle, sizeof(needle),
+                           "test_scenarios.%s.%s must be positive, got 0",
+                           zero[i][0], zero[i][1]);
+            expect_error(yaml, prefix, needle);
+        }
+    }
+}
+
+static void
+test_err_stages(void **state)
+{
+    char yaml[8192];
+    size_t off = 0;
+    struct config c;
+
+    (void)state;
+    /* custom needs stages: at the pattern when there are none... */
+    expect_error("test_scenarios:\n  sustained:\n    pattern: custom\n",
+                 "t.yaml:3:14: ",
+                 "test_scenarios.sustained.pattern is custom but "
+                 "test_scenarios.sustained.stages is empty");
+    /* ...at the stages when they are there but empty. */
+    expect_error("test_scenarios:\n  sustained:\n    stages: []\n"
+                 "    pattern: custom\n",
+                 "t.yaml:3:13: ", "stages is empty");
+    expect_error("test_scenarios:\n  sustained:\n    pattern: custom\n"
+                 "    stages:\n",
+                 "t.yaml:4:12: ", "stages is empty");
+
+    expect_error("test_scenarios:\n  sustained:\n    stages: 5\n",
+                 "t.yaml:3:13: ",
+                 "expected a sequence for test_scenarios.sustained.stages");
+    expect_error("test_scenarios:\n  sustained:\n    stages: [5]\n",
+                 "t.yaml:3:14: ",
+                 "expected a mapping for test_scenarios.sustained.stages[0], "
+                 "got '5'");
+    expect_error("test_scenarios:\n  sustained:\n    stages:\n"
+                 "      - {duration_seconds: 1, target: 1}\n"
+                 "      - {target: 3}\n",
+                 "t.yaml:5:9: ",
+                 "test_scenarios.sustained.stages[1] lacks 'duration_seconds'");
+    expect_error("test_scenarios:\n  sustained:\n    stages:\n"
+                 "      - duration_seconds: 1\n",
+                 "t.yaml:4:9: ", "stages[0] lacks 'target'");
+    expect_error("test_scenarios:\n  sustained:\n    stages:\n"
+                 "      - {duration_seconds: 0, target: 1}\n",
+                 "t.yaml:4:28: ",
+                 "test_scenarios.sustained.stages[0].duration_seconds must be "
+                 "positive");
+    expect_error("test_scenarios:\n  sustained:\n    stages:\n"
+                 "      - {duration_seconds: 1, target: -1}\n",
+                 "t.yaml:4:39: ",
+                 "test_scenarios.sustained.stages[0].target must not be "
+                 "negative");
+    expect_error(
+        "test_scenarios:\n  sustained:\n    stages:\n"
+        "      - {duration_seconds: 1, target: 1, target: 2}\n",
+        "t.yaml:4:42: ",
+        "duplicate key 'target' in test_scenarios.sustained.stages[0]");
+
+    /* CONFIG_MAX_STAGES stages load, one more does not (points at it). */
+    off = (size_t)snprintf(yaml, sizeof(yaml),
+                           "test_scenarios:\n  sustained:\n"
+                           "    pattern: custom\n    stages:\n");
+    for (int i = 0; i < CONFIG_MAX_STAGES; i++) {
+        off += (size_t)snprintf(yaml + off, sizeof(yaml) - off,
+                                "      - {duration_seconds: %d, target: %d}\n",
+                                i + 1, i * 2);
+    }
+    expect_ok(yaml, &c);
+    assert_int_equal(c.sustained.n_stages, CONFIG_MAX_STAGES);
+    assert_int_equal(c.sustained.stages[31].duration_seconds, 32);
+    assert_int_equal(c.sustained.stages[31].target, 62);
+    (void)snprintf(yaml + off, sizeof(yaml) - off,
+                   "      - {duration_seconds: 1, target: 1}\n");
+    expect_error(yaml, "t.yaml:37:9: ",
+                 "too many stages in test_scenarios.sustained.stages (at most "
+                 "32)");
+}
+
+static void
+test_err_scenario_rules(void **state)
+{
+    (void)state;
+    /* Pairs: the max key when both are set, else the one set. */
+    expect_error("test_scenarios:\n  sustained:\n"
+                 "    spike_duration_seconds: 61\n",
+                 "t.yaml:3:5: ",
+                 "test_scenarios.sustained.spike_duration_seconds (61) is "
+                 "greater than test_scenarios.sustained.spike_interval_seconds "
+                 "(60)");
+    expect_error("test_scenarios:\n  recovery:\n    window_seconds: 31\n",
+                 "t.yaml:3:5: ",
+                 "test_scenarios.recovery.window_seconds (31) is greater than "
+                 "test_scenarios.recovery.baseline_seconds (30)");
+    expect_error("test_scenarios:\n  recovery:\n    window_seconds: 10\n"
+                 "    max_recovery_seconds: 9\n",
+                 "t.yaml:4:5: ",
+                 "test_scenarios.recovery.window_seconds (10) is greater than "
+                 "test_scenarios.recovery.max_recovery_seconds (9)");
+
+    /* A burst must fit in its interval: at burst_duration_ms. */
+    expect_error("test_scenarios:\n  burst:\n    interval_seconds: 2\n"
+                 "    burst_duration_ms: 2001\n",
+                 "t.yaml:4:5: ",
+                 "test_scenarios.burst.burst_duration_ms (2001) is longer "
+                 "than test_scenarios.burst.interval_seconds (2 s = 2000 ms)");
+    expect_error("test_scenarios:\n  burst: {burst_duration_ms: 4294967295}\n",
+                 "t.yaml:2:11: ", "burst_duration_ms (4294967295) is longer");
+
+    /* A memory source needs its key: at the memory_source value. */
+    expect_error("test_scenarios:\n  memory:\n    memory_source: pid\n",
+                 "t.yaml:3:20: ",
+                 "test_scenarios.memory.memory_source pid needs "
+                 "test_scenarios.memory.pid");
+    expect_error("test_scenarios:\n  memory:\n    pid: 0\n"
+                 "    memory_source: pid\n",
+                 "t.yaml:4:20: ", "memory_source pid needs");
+    expect_error("test_scenarios:\n  memory:\n    memory_source: cgroup\n",
+                 "t.yaml:3:20: ",
+                 "test_scenarios.memory.memory_source cgroup needs "
+                 "test_scenarios.memory.cgroup_path");
+    expect_error("test_scenarios:\n  memory: {cgroup_path: '',\n"
+                 "    memory_source: cgroup}\n",
+                 "t.yaml:3:20: ", "cgroup needs");
+    expect_error("environment: {docker_container_name: ''}\n"
+                 "test_scenarios:\n  memory:\n    memory_source: docker\n",
+                 "t.yaml:4:20: ",
+                 "test_scenarios.memory.memory_source docker needs "
+                 "environment.docker_container_name");
+    /* Enough samples after the warmup: at the first timing key set. */
+    expect_error("test_scenarios:\n  memory:\n    duration_minutes: 1\n"
+                 "    warmup_seconds: 51\n",
+                 "t.yaml:4:5: ",
+                 "test_scenarios.memory: warmup_seconds (51) + 2 x "
+                 "sample_interval_seconds (5) is more than the duration (1 "
+                 "min = 60 s)");
+    expect_error("test_scenarios:\n  memory:\n    duration_minutes: 1\n"
+                 "    sample_interval_seconds: 16\n",
+                 "t.yaml:4:5: ", "sample_interval_seconds (16)");
+    expect_error("test_scenarios:\n  memory:\n    warmup_seconds: 4294967295\n"
+                 "    sample_interval_seconds: 4294967295\n",
+                 "t.yaml:3:5: ", "is more than the duration (10 min = 600 s)");
+}
+
+static void
+test_err_profiles_for_all(void **state)
+{
+    struct config c;
+
+    (void)state;
+    expect_error("test_scenarios:\n  sustained:\n"
+                 "    profiles_for_all: [light, quick]\n",
+                 "t.yaml:3:31: ",
+                 "test_scenarios.sustained.profiles_for_all[1]: unknown "
+                 "profile 'quick' (known: light, moderate, heavy, extreme, "
+                 "burst, endurance)");
+    /* Checked after every profile is loaded: a later one counts... */
+    expect_ok("test_scenarios:\n  sustained:\n"
+              "    profiles_for_all: [quick]\n"
+              "load_profiles:\n  quick: {concurrent_users: 1, "
+              "duration_seconds: 1,\n    ramp_up_seconds: 0, "
+              "requests_per_user_per_second: 1, think_time_ms: 0}\n",
+              &c);
+    assert_string_equal(c.sustained.profiles_for_all[0], "quick");
+    /* ...and the message lists the file's profiles too. */
+    expect_error("load_profiles:\n  quick: {concurrent_users: 1, "
+                 "duration_seconds: 1,\n    ramp_up_seconds: 0, "
+                 "requests_per_user_per_second: 1, think_time_ms: 0}\n"
+                 "test_scenarios:\n  sustained:\n"
+                 "    profiles_for_all:\n      - quick\n      - Light\n",
+                 "t.yaml:8:9: ",
+                 "unknown profile 'Light' (known: light, moderate, heavy, "
+                 "extreme, burst, endurance, quick)");
+    expect_error("test_scenarios:\n  sustained:\n"
+                 "    profiles_for_all: [light, moderate, light]\n",
+                 "t.yaml:3:41: ",
+                 "test_scenarios.sustained.profiles_for_all[2]: profile "
+                 "'light' is listed twice (first at 3:24");
+    expect_error("test_scenarios:\n  sustained:\n"
+                 "    profiles_for_all: light\n",
+                 "t.yaml:3:23: ",
+                 "expected a sequence for test_scenarios.sustained."
+                 "profiles_for_all");
+    expect_error("test_scenarios:\n  sustained:\n"
+                 "    profiles_for_all: ['']\n",
+                 "t.yaml:3:24: ",
+                 "test_scenarios.sustained.profiles_for_all[0] must not be "
+                 "empty");
 }
 
 /* --- errors -------------------------------------------------------------- */
@@ -560,8 +1202,32 @@ test_err_unknown_key(void **state)
                  "t.yaml:3:3: ",
                  "unknown key 'create_session' in "
                  "operations_mix");
-    expect_error("test_scenarios:\n  burst:\n    users: 1\n", "t.yaml:2:3: ",
-                 "unknown key 'burst' in test_scenarios (valid: concurrent)");
+    expect_error("test_scenarios:\n  bursts:\n    users: 1\n", "t.yaml:2:3: ",
+                 "unknown key 'bursts' in test_scenarios (valid: concurrent, "
+                 "sustained, burst, pool, memory, recovery)");
+    expect_error("test_scenarios:\n  burst:\n    users: 1\n", "t.yaml:3:5: ",
+                 "unknown key 'users' in test_scenarios.burst (valid: "
+                 "burst_size, burst_duration_ms, burst_count, "
+                 "interval_seconds, baseline_users, recovery_margin)");
+    expect_error("test_scenarios:\n  sustained: {patern: spike}\n",
+                 "t.yaml:2:15: ",
+                 "unknown key 'patern' in test_scenarios.sustained (valid: "
+                 "pattern, model, arrival_rate, ");
+    expect_error("test_scenarios:\n  pool: {probe_user: 1}\n", "t.yaml:2:10: ",
+                 "unknown key 'probe_user' in test_scenarios.pool (valid: "
+                 "probe_users, probe_seconds, large_strings)");
+    expect_error("test_scenarios:\n  memory: {source: pid}\n", "t.yaml:2:12: ",
+                 "unknown key 'source' in test_scenarios.memory (valid: "
+                 "duration_minutes, ");
+    expect_error("test_scenarios:\n  recovery: {margins: 0.1}\n",
+                 "t.yaml:2:14: ",
+                 "unknown key 'margins' in test_scenarios.recovery (valid: "
+                 "concurrent_users, ");
+    expect_error("test_scenarios:\n  sustained:\n    stages:\n"
+                 "      - {duration_seconds: 5, target: 1, ramp: 2}\n",
+                 "t.yaml:4:42: ",
+                 "unknown key 'ramp' in test_scenarios.sustained.stages[0] "
+                 "(valid: duration_seconds, target)");
     expect_error(
         "reporting:\n  baseline_comparison: {enabled: true, x: 1}\n",
         "t.yaml:2:40: ", "unknown key 'x' in reporting.baseline_comparison");
@@ -1023,6 +1689,12 @@ config_tests(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_mix),
         cmocka_unit_test(test_quick),
+        cmocka_unit_test(test_scenario_overrides),
+        cmocka_unit_test(test_scenario_names),
+        cmocka_unit_test(test_err_scenario_values),
+        cmocka_unit_test(test_err_stages),
+        cmocka_unit_test(test_err_scenario_rules),
+        cmocka_unit_test(test_err_profiles_for_all),
         cmocka_unit_test(test_err_syntax),
         cmocka_unit_test(test_err_unknown_key),
         cmocka_unit_test(test_err_type),
