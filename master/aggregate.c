@@ -188,36 +188,100 @@ out:
     return rv;
 }
 
-/* Checks everything in b that could make a merge fail half-way. */
-static int
-validate(const struct agg *a, const struct proto_batch *b)
+/* *acc += v unless that overflows; false then. */
+static bool
+add_ok(uint64_t *acc, uint64_t v)
 {
+    if (v > UINT64_MAX - *acc) {
+        return false;
+    }
+    *acc += v;
+    return true;
+}
+
+/* Sums a histogram's bucket counts into *sum; false on a bad bucket or an
+ * overflow. */
+static bool
+buckets_ok(const struct hist_bucket *b, size_t n, uint64_t *sum)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (b[k].index >= HIST_BUCKETS || b[k].count == 0 ||
+            !add_ok(sum, b[k].count)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Checks everything in b that could make a merge fail half-way or leave
+ * the totals inconsistent: bounds, counts that add up (errors <= requests
+ * and the errors by key summing to errors, PROTOCOL.md 3.11), and sums
+ * that would wrap a 64-bit counter. */
+static int
+validate(const struct agg *a, const struct agg_agent *ag,
+         const struct proto_batch *b)
+{
+    uint64_t lat_all = hist_count(a->lat_all);
+    uint64_t svc_all = hist_count(a->svc_all);
+    uint64_t breq = 0;
+    uint64_t berr = 0;
+
     if (b->seq == 0 || b->seq > a->seq_max) {
         return E_RANGE;
     }
     for (int i = 0; i < OP_COUNT; i++) {
         const struct proto_op_batch *ob = &b->op[i];
+        const struct agg_op *op = &a->op[i];
+        uint64_t lat = hist_count(op->lat);
+        uint64_t svc = hist_count(op->svc);
+        uint64_t esum = 0;
+        struct agg_counts c = op->c;
+        uint64_t areq = ag->req[i];
+        uint64_t aerr = ag->err[i];
+
         if ((ob->n_latency > 0 && ob->latency == NULL) ||
             (ob->n_service > 0 && ob->service == NULL) ||
             (ob->n_errors > 0 && ob->err == NULL)) {
             return E_RANGE;
         }
-        for (size_t k = 0; k < ob->n_latency; k++) {
-            if (ob->latency[k].index >= HIST_BUCKETS ||
-                ob->latency[k].count == 0) {
-                return E_RANGE;
-            }
-        }
-        for (size_t k = 0; k < ob->n_service; k++) {
-            if (ob->service[k].index >= HIST_BUCKETS ||
-                ob->service[k].count == 0) {
-                return E_RANGE;
-            }
+        if (!buckets_ok(ob->latency, ob->n_latency, &lat) ||
+            !buckets_ok(ob->latency, ob->n_latency, &lat_all) ||
+            !buckets_ok(ob->service, ob->n_service, &svc) ||
+            !buckets_ok(ob->service, ob->n_service, &svc_all)) {
+            return E_RANGE;
         }
         for (size_t k = 0; k < ob->n_errors; k++) {
-            if (errk_slot(ob->err[k].key) < 0) {
+            uint64_t slot_n = 0;
+            int slot = errk_slot(ob->err[k].key);
+            if (slot < 0 || ob->err[k].count == 0 ||
+                !add_ok(&esum, ob->err[k].count)) {
                 return E_RANGE;
             }
+            slot_n = op->errk[slot];
+            if (!add_ok(&slot_n, ob->err[k].count)) {
+                return E_RANGE;
+            }
+        }
+        if (ob->errors > ob->requests || esum != ob->errors) {
+            return E_RANGE;
+        }
+        if (!add_ok(&c.requests, ob->requests) ||
+            !add_ok(&c.errors, ob->errors) ||
+            !add_ok(&c.bytes_sent, ob->bytes_sent) ||
+            !add_ok(&c.bytes_recv, ob->bytes_recv) ||
+            !add_ok(&areq, ob->requests) || !add_ok(&aerr, ob->errors) ||
+            !add_ok(&breq, ob->requests) || !add_ok(&berr, ob->errors)) {
+            return E_RANGE;
+        }
+    }
+    /* The sums over all ops (agg_op_counts(-1)) and the interval's. */
+    {
+        struct agg_counts all = agg_op_counts(a, -1);
+        uint64_t ireq = b->interval < a->n_slots ? a->int_req[b->interval] : 0;
+        uint64_t ierr = b->interval < a->n_slots ? a->int_err[b->interval] : 0;
+        if (!add_ok(&all.requests, breq) || !add_ok(&all.errors, berr) ||
+            !add_ok(&ireq, breq) || !add_ok(&ierr, berr)) {
+            return E_RANGE;
         }
     }
     return 0;
@@ -235,7 +299,7 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
         a->rejected++;
         return E_NOTFOUND;
     }
-    rv = validate(a, b);
+    rv = validate(a, ag, b);
     if (rv != 0) {
         a->rejected++;
         return rv;
@@ -447,10 +511,12 @@ agg_agent_missing(const struct agg *a, size_t i, uint32_t *out, size_t max)
         return 0;
     }
     ag = &a->agents[i];
-    /* Intervals 0 .. end-1 are expected. */
+    /* Intervals 0 .. end-1 are expected (never past the slots: a batch
+     * for interval 2^32 - 1 must not wrap end to 0). */
     end = a->expected;
     if (ag->any_interval && ag->highest_interval >= end) {
-        end = ag->highest_interval + 1;
+        end = ag->highest_interval >= a->n_slots ? a->n_slots
+                                                 : ag->highest_interval + 1;
     }
     if (end > a->n_slots) {
         end = a->n_slots;

@@ -79,7 +79,9 @@ int agg_add_agent(struct agg *a, uint32_t id, const char *name, uint32_t users);
  * all. Returns 0 (merged), 1 (a seq already merged: a duplicate, not
  * merged again; ACK it), E_NOTFOUND (unknown agent), E_RANGE (seq 0 or
  * above the bound, a histogram index or error key out of range, a zero
- * bucket count). A rejected batch marks the data incomplete. Borrows b.
+ * bucket or error count, errors above requests, errors by key not adding
+ * up to errors, a sum that would overflow a 64-bit counter). A rejected
+ * batch marks the data incomplete. Borrows b.
  */
 int agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b);
 

@@ -27,11 +27,12 @@
 #include "report.h"
 #include "spawn.h"
 
-#define READY_TIMEOUT_MS  15000u
-#define START_DELAY_MS    500u
-#define STOP_COLLECT_MS   2000u
-#define GOODBYE_MARGIN_MS 10000u
-#define KILL_GRACE_MS     3000u
+#define READY_TIMEOUT_MS   15000u
+#define START_DELAY_MS     500u
+#define STOP_COLLECT_MS    2000u
+#define GOODBYE_MARGIN_MS  10000u
+#define KILL_GRACE_MS      3000u
+#define HARD_KILL_GRACE_MS 300u /* after a second SIGINT/SIGTERM */
 
 struct run {
     const struct master_opts *o;
@@ -55,6 +56,13 @@ static bool
 stopping(const struct run *r)
 {
     return atomic_load(r->stop) != 0;
+}
+
+/* A second SIGINT/SIGTERM: stop waiting for the agents' last words. */
+static bool
+stopping_hard(const struct run *r)
+{
+    return atomic_load(r->stop) >= 2;
 }
 
 /* --- token ------------------------------------------------------------- */
@@ -556,9 +564,14 @@ run_load(struct run *r, int *code)
         uint64_t until = clock_now_ns() + STOP_COLLECT_MS * CLOCK_NS_PER_MS;
         while (clock_now_ns() < until) {
             struct tally t = tally(r);
-            if (t.goodbye + t.lost == t.part || poll_once(r) != 0) {
+            if (t.goodbye + t.lost == t.part || stopping_hard(r) ||
+                poll_once(r) != 0) {
                 break;
             }
+        }
+        if (stopping_hard(r)) {
+            log_warn("INTERRUPTED", "second interrupt: not waiting for the "
+                                    "agents' last batches");
         }
     }
     *code = COORD_EXIT_INTERRUPTED;
@@ -572,6 +585,7 @@ finish(struct run *r, const char *status, int code)
     struct report_verdict v;
     struct buf json;
     char path[4096];
+    char err[4400];
     int rv = 0;
     double dur_s = (double)r->plan.duration_ms / 1000.0;
 
@@ -595,13 +609,22 @@ finish(struct run *r, const char *status, int code)
     }
     buf_init(&json, REPORT_JSON_MAX);
     rv = report_json(&json, r->agg, &rr, &v);
-    if (rv == 0) {
+    if (rv != 0) {
+        (void)snprintf(err, sizeof(err), "cannot build the results JSON: %s",
+                       err_str(rv));
+    } else {
+        err[0] = '\0';
         rv = report_write(r->c->reporting.output_directory, json.data, json.len,
-                          r->start_wall_ns, path, sizeof(path));
+                          r->start_wall_ns, path, sizeof(path), err,
+                          sizeof(err));
     }
     buf_fini(&json);
     if (rv != 0) {
-        (void)fprintf(stderr, "error: cannot write results: %s\n", err_str(rv));
+        /* The directory was checked before the run (exit 2 then); failing
+         * now (disk full, directory removed) is the infrastructure's. */
+        (void)fprintf(stderr, "error: results not saved in %s: %s\n",
+                      r->c->reporting.output_directory,
+                      err[0] ? err : err_str(rv));
         return code != 0 ? code : COORD_EXIT_INFRA;
     }
     (void)printf("\nResults: %s\n", path);
@@ -614,7 +637,7 @@ finish(struct run *r, const char *status, int code)
 
 int
 coord_run(const struct master_opts *o, const struct config *c,
-          const atomic_int *stop)
+          const atomic_int *stop, bool *closed)
 {
     struct run r;
     struct plan_opts po;
@@ -625,6 +648,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     const char *listen = o->listen;
     const char *status = NULL;
 
+    *closed = true;
     memset(&r, 0, sizeof(r));
     r.o = o;
     r.c = c;
@@ -653,6 +677,16 @@ coord_run(const struct master_opts *o, const struct config *c,
              (unsigned long long)(r.plan.duration_ms / 1000u),
              (unsigned)n_agents, (unsigned long long)r.plan.seed,
              (unsigned)r.plan.vector_dim, c->env.kato_base_url);
+    /* Results that could not be saved would make the run worthless:
+     * a directory that cannot be created or written is the user's
+     * configuration (--output / reporting.output_directory), refused like
+     * any other before anything starts. */
+    if (report_prepare_dir(c->reporting.output_directory, err, sizeof(err)) !=
+        0) {
+        (void)fprintf(stderr, "error: %s\n", err);
+        code = COORD_EXIT_USAGE;
+        goto out;
+    }
     if ((code = setup_token(&r)) != 0) {
         goto out;
     }
@@ -685,7 +719,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     }
 
     if ((code = wait_join(&r, n_agents)) != 0) {
-        goto out;
+        goto interrupted_early;
     }
     if ((rv = assign_all(&r)) != 0) {
         (void)fprintf(stderr, "error: cannot assign the test: %s\n",
@@ -695,7 +729,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     }
     fleet_set_agg(r.fleet, r.agg);
     if ((code = wait_ready(&r)) != 0) {
-        goto out;
+        goto interrupted_early;
     }
     r.start_ns = clock_now_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
     r.start_wall_ns = clock_wall_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
@@ -704,14 +738,24 @@ coord_run(const struct master_opts *o, const struct config *c,
              (unsigned)r.plan.n_active);
     status = run_load(&r, &code);
     code = finish(&r, status, code);
+    goto out;
+interrupted_early:
+    if (code == COORD_EXIT_INTERRUPTED) {
+        (void)fprintf(stderr, "interrupted before the load started: no "
+                              "results written\n");
+    }
 out:
     /* Local agents first (they would otherwise dial a closed socket),
-     * then the socket, then the files. */
-    spawn_stop(&r.sp, KILL_GRACE_MS);
-    fleet_free(r.fleet);
+     * then the token file, then the socket (whose close is bounded but
+     * may be abandoned). */
+    spawn_stop(&r.sp, stopping_hard(&r) ? HARD_KILL_GRACE_MS : KILL_GRACE_MS);
     if (r.token_tmp && unlink(r.token_path) != 0) {
         log_warn("TOKEN-UNLINK", "file=%s", r.token_path);
     }
+    if (fleet_close(r.fleet) != 0) {
+        *closed = false;
+    }
+    fleet_free(r.fleet);
     memset(r.token, 0, sizeof(r.token));
     agg_free(r.agg);
     xfree(r.part);

@@ -55,13 +55,19 @@ int coord_read_token(const char *path, uint8_t *out, size_t max, size_t *len);
 
 /*
  * Runs the test that o and c describe and returns the process exit status
- * (enum coord_exit). stop is the signal flag main sets on SIGINT/SIGTERM:
+ * (enum coord_exit). stop counts the SIGINT/SIGTERM/SIGHUP main received:
  * once it is non-zero the agents are told STOP, what arrives within 2 s is
- * collected and partial results are written marked "interrupted". Every
- * local agent is stopped and reaped and the temp token file removed on
- * every return path. Borrows o, c and stop.
+ * collected (a second signal cuts that short) and partial results are
+ * written marked "interrupted"; before the load started nothing is written.
+ * An output directory that cannot be created or written is refused before
+ * anything starts (COORD_EXIT_USAGE, the message names the path); failing
+ * to save the results after the run is COORD_EXIT_INFRA unless the run
+ * already failed otherwise. Every local agent is stopped and reaped and
+ * the temp token file removed on every return path. *closed is set to
+ * false when the control socket's close had to be abandoned (the caller
+ * must then skip nng_fini). Borrows o, c and stop.
  */
 int coord_run(const struct master_opts *o, const struct config *c,
-              const atomic_int *stop);
+              const atomic_int *stop, bool *closed);
 
 #endif

@@ -6,8 +6,10 @@
  */
 #include "fleet.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <nng/nng.h>
@@ -23,6 +25,15 @@
 #include "../common/sha256.h"
 
 enum cmd { CMD_NONE = 0, CMD_ASSIGN, CMD_START, CMD_STOP };
+
+/* An unauthenticated pipe's refusals and HELLOs: past FLEET_MAX_STRIKES it
+ * is closed, so a peer that does not speak the protocol (or keeps guessing
+ * the token) cannot keep the master busy or make it queue replies. */
+struct strike {
+    uint32_t pipe_id; /* 0: slot free */
+    uint32_t n;
+    uint64_t t_ns; /* last strike (for eviction) */
+};
 
 /* A pipe between HELLO and AUTH. */
 struct handshake {
@@ -60,6 +71,9 @@ struct fleet {
     size_t token_len;
     struct agg *agg;
     struct handshake hs[FLEET_MAX_HANDSHAKES];
+    struct strike strikes[FLEET_MAX_HANDSHAKES];
+    nng_pipe cur;  /* the pipe of the message being handled */
+    bool cur_drop; /* close cur once the message is handled */
     struct agent *agents;
     size_t n_agents;
     size_t cap_agents;
@@ -119,7 +133,8 @@ fleet_new(struct fleet **out, const char *url, const uint8_t *token,
                                    PROTO_MAX_MSG)) != 0 ||
         (nrv = nng_socket_set_ms(f->sock, NNG_OPT_RECVTIMEO, FLEET_POLL_MS)) !=
             0 ||
-        (nrv = nng_socket_set_ms(f->sock, NNG_OPT_SENDTIMEO, 1000)) != 0) {
+        (nrv = nng_socket_set_ms(f->sock, NNG_OPT_SENDTIMEO, FLEET_SEND_MS)) !=
+            0) {
         log_error("NNG-OPT", "rep0 options: %s", nng_strerror(nrv));
         rv = nng_to_err(nrv);
         goto out;
@@ -147,16 +162,106 @@ out:
     return rv;
 }
 
+/* nng_close on its own thread, so that the caller can stop waiting. */
+struct closer {
+    nng_socket sock;
+    pthread_mutex_t mu; /* protects done; taken by both threads */
+    pthread_cond_t cv;
+    bool done;
+    bool abandoned; /* the waiter gave up: the closer frees *c */
+};
+
+static void *
+closer_main(void *arg)
+{
+    struct closer *c = arg;
+    bool free_it = false;
+
+    (void)nng_close(c->sock);
+    (void)pthread_mutex_lock(&c->mu);
+    c->done = true;
+    free_it = c->abandoned;
+    (void)pthread_cond_signal(&c->cv);
+    (void)pthread_mutex_unlock(&c->mu);
+    if (free_it) {
+        (void)pthread_cond_destroy(&c->cv);
+        (void)pthread_mutex_destroy(&c->mu);
+        xfree(c);
+    }
+    return NULL;
+}
+
+/* Closes sock, waiting at most FLEET_CLOSE_MS. nng 1.5.2's nng_close can
+ * wait forever for a pipe whose peer stopped reading; the master must
+ * still exit. Returns 0 or E_TIMEOUT (the close goes on in the
+ * background; nng_fini must then not be called). */
+static int
+close_bounded(nng_socket sock)
+{
+    struct closer *c = xcalloc(1, sizeof(*c));
+    struct timespec until;
+    pthread_t th;
+    int rv = 0;
+
+    if (c == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
+        xfree(c);
+        (void)nng_close(sock);
+        return 0;
+    }
+    (void)pthread_cond_init(&c->cv, NULL);
+    c->sock = sock;
+    if (pthread_create(&th, NULL, closer_main, c) != 0) {
+        (void)pthread_cond_destroy(&c->cv);
+        (void)pthread_mutex_destroy(&c->mu);
+        xfree(c);
+        (void)nng_close(sock);
+        return 0;
+    }
+    (void)clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += FLEET_CLOSE_MS / 1000u;
+    (void)pthread_mutex_lock(&c->mu);
+    while (!c->done) {
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0 && !c->done) {
+            c->abandoned = true;
+            rv = E_TIMEOUT;
+            break;
+        }
+    }
+    (void)pthread_mutex_unlock(&c->mu);
+    if (rv != 0) {
+        (void)pthread_detach(th);
+        log_error("NNG-CLOSE",
+                  "socket close did not finish in %u ms; "
+                  "leaving it",
+                  FLEET_CLOSE_MS);
+        return rv;
+    }
+    (void)pthread_join(th, NULL);
+    (void)pthread_cond_destroy(&c->cv);
+    (void)pthread_mutex_destroy(&c->mu);
+    xfree(c);
+    return 0;
+}
+
+int
+fleet_close(struct fleet *f)
+{
+    int rv = 0;
+
+    if (f != NULL && f->open) {
+        rv = close_bounded(f->sock);
+        f->open = false;
+    }
+    return rv;
+}
+
 void
 fleet_free(struct fleet *f)
 {
     if (f == NULL) {
         return;
     }
-    if (f->open) {
-        (void)nng_close(f->sock);
-        f->open = false;
-    }
+    (void)fleet_close(f);
     buf_fini(&f->out);
     if (f->token != NULL) {
         memset(f->token, 0, f->token_len);
@@ -293,6 +398,80 @@ hs_by_pipe(struct fleet *f, uint32_t pipe_id)
     return NULL;
 }
 
+/* Wire strings are opaque bytes (PROTOCOL.md 3.1): control characters
+ * become '?' before a name or text reaches a log line or the console, so
+ * a peer cannot forge log lines or terminal escapes. */
+static void
+sanitize(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
+}
+
+/* Marks the pipe of the message being handled for closing once it is
+ * handled (fleet_poll does it). */
+static void
+drop_pipe(struct fleet *f, const char *why)
+{
+    if (!f->cur_drop) {
+        log_warn("PEER-DROP", "pipe=%u reason=%s",
+                 (unsigned)nng_pipe_id(f->cur), why);
+    }
+    f->cur_drop = true;
+}
+
+static struct strike *
+strike_find(struct fleet *f, uint32_t pipe_id, bool create)
+{
+    struct strike *old = &f->strikes[0];
+    for (size_t i = 0; i < FLEET_MAX_HANDSHAKES; i++) {
+        if (f->strikes[i].pipe_id == pipe_id) {
+            return &f->strikes[i];
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    for (size_t i = 0; i < FLEET_MAX_HANDSHAKES; i++) {
+        if (f->strikes[i].pipe_id == 0) {
+            old = &f->strikes[i];
+            break;
+        }
+        if (f->strikes[i].t_ns < old->t_ns) {
+            old = &f->strikes[i];
+        }
+    }
+    memset(old, 0, sizeof(*old));
+    old->pipe_id = pipe_id;
+    return old;
+}
+
+/* Counts a HELLO or a refusal against an unauthenticated pipe; past
+ * FLEET_MAX_STRIKES the pipe is dropped. */
+static void
+strike(struct fleet *f, uint32_t pipe_id, const char *why)
+{
+    struct strike *s = strike_find(f, pipe_id, true);
+
+    s->n++;
+    s->t_ns = clock_now_ns();
+    if (s->n > FLEET_MAX_STRIKES) {
+        drop_pipe(f, why);
+    }
+}
+
+static void
+strike_clear(struct fleet *f, uint32_t pipe_id)
+{
+    struct strike *s = strike_find(f, pipe_id, false);
+    if (s != NULL) {
+        memset(s, 0, sizeof(*s));
+    }
+}
+
 /* A slot for a new handshake: a free one, else the oldest (its pipe will
  * have to say HELLO again). */
 static struct handshake *
@@ -334,9 +513,15 @@ reply(struct fleet *f, struct proto_msg *r, uint64_t echo_ns)
         return E_NOMEM;
     }
     if ((nrv = nng_sendmsg(f->sock, msg, 0)) != 0) {
-        /* The peer went away between request and reply: it re-sends. */
+        /* The peer went away between request and reply (it re-sends), or
+         * it stopped reading its replies: a REQ peer never has two
+         * requests outstanding, so a reply that cannot leave within
+         * FLEET_SEND_MS means a broken or hostile peer. */
         log_debug("NNG-SEND", "%s", nng_strerror(nrv));
         nng_msg_free(msg);
+        if (nrv == NNG_ETIMEDOUT) {
+            drop_pipe(f, "not reading its replies");
+        }
         return E_NET;
     }
     return 0;
@@ -364,8 +549,11 @@ on_hello(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
     if (a != NULL) {
         /* Re-handshake on an authenticated pipe: it must prove itself
          * again before anything else is accepted from it. */
+        log_info("AGENT-REHELLO", "agent=%s id=%u pipe=%u", a->name,
+                 (unsigned)a->id, (unsigned)pipe_id);
         a->pipe_id = 0;
     }
+    strike(f, pipe_id, "too many HELLOs without AUTH");
     if (hs == NULL) {
         hs = hs_slot(f);
     }
@@ -381,6 +569,8 @@ on_hello(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
     hs->pipe_id = pipe_id;
     hs->t_ns = clock_now_ns();
     hs->hello = m->u.hello;
+    sanitize(hs->hello.name);
+    sanitize(hs->hello.host);
     memcpy(r.u.challenge.nonce, hs->nonce_m, PROTO_NONCE_LEN);
     proto_proof(PROTO_LABEL_MASTER, f->token, f->token_len, m->u.hello.nonce,
                 hs->nonce_m, r.u.challenge.proof);
@@ -458,19 +648,23 @@ on_auth(struct fleet *f, uint32_t pipe_id, const struct proto_msg *m)
         log_warn("AUTH-NOHELLO", "pipe=%u sent AUTH without HELLO",
                  (unsigned)pipe_id);
         (void)reply_reject(f, m->now_ns, "not authenticated");
+        strike(f, pipe_id, "AUTH without HELLO");
         return;
     }
     proto_proof(PROTO_LABEL_AGENT, f->token, f->token_len, hs->nonce_m,
                 hs->hello.nonce, want);
     if (!sha256_equal(want, m->u.auth.proof, PROTO_MAC_LEN)) {
-        log_warn("AUTH-FAILED", "agent=%s host=%s pid=%u", hs->hello.name,
-                 hs->hello.host, (unsigned)hs->hello.pid);
+        log_warn("AUTH-FAILED", "agent=%s host=%s pid=%u pipe=%u",
+                 hs->hello.name, hs->hello.host, (unsigned)hs->hello.pid,
+                 (unsigned)pipe_id);
         memset(hs, 0, sizeof(*hs));
         (void)reply_reject(f, m->now_ns, "authentication failed");
+        strike(f, pipe_id, "authentication failed");
         return;
     }
     a = admit(f, &hs->hello, pipe_id);
     memset(hs, 0, sizeof(*hs));
+    strike_clear(f, pipe_id);
     if (a == NULL) {
         log_error("AGENT-FULL", "cannot admit another agent");
         (void)reply_reject(f, m->now_ns, "master cannot take more agents");
@@ -514,13 +708,20 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
     const struct proto_heartbeat *hb = &m->u.heartbeat;
     struct proto_msg r;
 
-    if (hb->state != a->state) {
-        log_debug("AGENT-STATE", "agent=%s state=%u%s%s", a->name,
-                  (unsigned)hb->state, hb->text[0] ? " text=" : "", hb->text);
-    }
-    a->state = hb->state;
-    a->users_active = hb->users_active;
     (void)snprintf(a->text, sizeof(a->text), "%s", hb->text);
+    sanitize(a->text);
+    if (hb->state > PROTO_ST_FAILED) {
+        /* Not a state of version 1: keep the last known one. */
+        log_warn("AGENT-STATE-BAD", "agent=%s state=%u (ignored)", a->name,
+                 (unsigned)hb->state);
+    } else {
+        if (hb->state != a->state) {
+            log_debug("AGENT-STATE", "agent=%s state=%u%s%s", a->name,
+                      (unsigned)hb->state, a->text[0] ? " text=" : "", a->text);
+        }
+        a->state = hb->state;
+    }
+    a->users_active = hb->users_active;
     settle_cmd(a);
 
     memset(&r, 0, sizeof(r));
@@ -633,11 +834,20 @@ handle(struct fleet *f, nng_msg *msg)
                        "protocol version %llu not supported (want %d)", v,
                        PROTO_VERSION);
         (void)reply_reject(f, 0, why);
+        if (a == NULL) {
+            strike(f, pipe_id, "wrong protocol version");
+        }
         return;
     }
     if (rv != 0) {
         log_warn("PROTO-BAD", "pipe=%u agent=%s len=%zu: %s", (unsigned)pipe_id,
                  a ? a->name : "?", len, err_str(rv));
+        if (a == NULL) {
+            /* Not our protocol and not a known agent: no reply, no
+             * second chance. */
+            drop_pipe(f, "malformed message before authentication");
+            return;
+        }
         (void)snprintf(why, sizeof(why), "malformed message: %s", err_str(rv));
         (void)reply_reject(f, 0, why);
         return;
@@ -654,6 +864,7 @@ handle(struct fleet *f, nng_msg *msg)
         log_warn("AUTH-REQUIRED", "pipe=%u sent %s before authenticating",
                  (unsigned)pipe_id, proto_type_name(m.type));
         (void)reply_reject(f, m.now_ns, "not authenticated");
+        strike(f, pipe_id, "messages before authentication");
         goto out;
     }
     a->last_seen_ns = clock_now_ns();
@@ -717,8 +928,19 @@ fleet_poll(struct fleet *f)
             log_warn("NNG-RECV", "%s", nng_strerror(nrv));
             break;
         }
+        f->cur = nng_msg_get_pipe(msg);
+        f->cur_drop = false;
         handle(f, msg);
         nng_msg_free(msg);
+        if (f->cur_drop) {
+            uint32_t id = (uint32_t)nng_pipe_id(f->cur);
+            struct handshake *hs = hs_by_pipe(f, id);
+            if (hs != NULL) {
+                memset(hs, 0, sizeof(*hs));
+            }
+            strike_clear(f, id);
+            (void)nng_pipe_close(f->cur);
+        }
         handled++;
     } while (clock_now_ns() - t0 < FLEET_POLL_MS * CLOCK_NS_PER_MS);
     check_lost(f);

@@ -26,6 +26,9 @@
 #define FLEET_POLL_MS        50u   /* how long fleet_poll waits at most */
 #define FLEET_MAX_AGENTS     4096u /* authenticated agents kept */
 #define FLEET_MAX_HANDSHAKES 64u   /* pipes mid-handshake kept at once */
+#define FLEET_MAX_STRIKES    6u    /* HELLOs/refusals before a pipe is closed */
+#define FLEET_SEND_MS        250u  /* a reply that cannot leave: peer dropped */
+#define FLEET_CLOSE_MS       3000u /* fleet_close gives up after this */
 
 struct fleet;
 
@@ -56,8 +59,16 @@ struct fleet_agent_info {
 int fleet_new(struct fleet **out, const char *url, const uint8_t *token,
               size_t token_len);
 
-/* Closes the socket and frees f; NULL is a no-op. Agents see the link
- * drop (their dead-man switch stops any load). */
+/*
+ * Closes the socket, waiting at most FLEET_CLOSE_MS (nng 1.5.2 can hang in
+ * nng_close on a pipe whose peer stopped reading). Returns 0 or E_TIMEOUT:
+ * the close then carries on in a background thread, and the caller must
+ * not call nng_fini. Idempotent; fleet_free calls it.
+ */
+int fleet_close(struct fleet *f);
+
+/* Closes the socket (fleet_close) and frees f; NULL is a no-op. Agents see
+ * the link drop (their dead-man switch stops any load). */
 void fleet_free(struct fleet *f);
 
 /* Writes the TCP port the listener is bound to. Returns 0 or E_NET (not a
@@ -72,7 +83,10 @@ void fleet_set_agg(struct fleet *f, struct agg *a);
  * Receives and answers messages for about FLEET_POLL_MS (at least one
  * receive attempt), then checks liveness. Never fails because of what a
  * peer sent: malformed or unauthenticated input is logged and answered
- * with REJECT. Returns the number of messages handled (>= 0), or E_NET
+ * with REJECT; a pipe that sends a malformed message before it
+ * authenticated, piles up more than FLEET_MAX_STRIKES HELLOs or refusals,
+ * or does not take its replies within FLEET_SEND_MS is closed (warn
+ * PEER-DROP). Returns the number of messages handled (>= 0), or E_NET
  * when the socket itself failed (closed).
  */
 int fleet_poll(struct fleet *f);

@@ -29,14 +29,15 @@
 
 #define DEFAULT_CONFIG "stress_config.yaml"
 
-/* The one global: set by SIGINT/SIGTERM, read by the run loop. */
+/* The one global: how many SIGINT/SIGTERM/SIGHUP arrived, read by the
+ * run loop (1: stop and collect, 2: stop now). */
 static atomic_int stop_flag;
 
 static void
 on_signal(int sig)
 {
     (void)sig;
-    atomic_store(&stop_flag, 1);
+    (void)atomic_fetch_add(&stop_flag, 1);
 }
 
 static void
@@ -337,6 +338,7 @@ main(int argc, char **argv)
     const char *url = NULL;
     const char *output = NULL;
     bool quick = false;
+    bool closed = true;
     int code = 0;
 
     memset(&o, 0, sizeof(o));
@@ -378,15 +380,20 @@ main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     (void)sigemptyset(&sa.sa_mask);
+    /* SIGHUP too (terminal closed): the default action would leave the
+     * token file behind. */
     if (sigaction(SIGINT, &sa, NULL) != 0 ||
-        sigaction(SIGTERM, &sa, NULL) != 0) {
+        sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0) {
         (void)fprintf(stderr, "error: cannot install signal handlers\n");
         return COORD_EXIT_INFRA;
     }
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGPIPE, &sa, NULL);
 
-    code = coord_run(&o, &cfg, &stop_flag);
-    nng_fini();
+    code = coord_run(&o, &cfg, &stop_flag, &closed);
+    if (closed) {
+        nng_fini(); /* would wait for the abandoned close forever */
+    }
     return code;
 }

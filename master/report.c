@@ -143,7 +143,7 @@ static void jfmt(struct jw *w, const char *fmt, ...)
 static void
 jfmt(struct jw *w, const char *fmt, ...)
 {
-    char tmp[128];
+    char tmp[512]; /* "%.6f" of DBL_MAX is 316 characters */
     va_list ap;
     int n = 0;
 
@@ -159,14 +159,65 @@ jfmt(struct jw *w, const char *fmt, ...)
     jraw(w, tmp);
 }
 
-/* A JSON string: quotes, escapes, control characters as \u00XX. Bytes
- * >= 0x80 pass through (the inputs are UTF-8 or ASCII). */
+/* Length of the well-formed UTF-8 sequence at p (2..4), or 0 when the
+ * bytes there are not one (stray continuation, overlong form, surrogate,
+ * above U+10FFFF, cut short). */
+static size_t
+utf8_len(const unsigned char *p)
+{
+    size_t n = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1fu;
+        min = 0x80;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0fu;
+        min = 0x800;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0; /* also stops at the terminating NUL */
+        }
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+/* A JSON string: quotes, escapes, control characters as \u00XX. Valid
+ * UTF-8 passes through; any other byte >= 0x80 (agent names and texts
+ * are opaque bytes from the wire, paths come from the command line)
+ * becomes U+FFFD, so the document is always valid JSON. */
 static void
 jstr(struct jw *w, const char *s)
 {
     jraw(w, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
+        if (*p >= 0x80) {
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                jraw(w, "\\ufffd");
+            } else {
+                memcpy(esc, p, n);
+                esc[n] = '\0';
+                jraw(w, esc);
+                p += n - 1;
+            }
+            continue;
+        }
         switch (*p) {
         case '"':
             jraw(w, "\\\"");
@@ -437,7 +488,8 @@ report_json(struct buf *out, const struct agg *a, const struct report_run *r,
     f = true;
     jraw(&w, "{");
     jkv_u64(&w, &f, "total_requests", all.requests);
-    jkv_u64(&w, &f, "total_successes", all.requests - all.errors);
+    jkv_u64(&w, &f, "total_successes",
+            all.requests > all.errors ? all.requests - all.errors : 0);
     jkv_u64(&w, &f, "total_failures", all.errors);
     jkv_num(&w, &f, "error_rate", ratio(all.errors, all.requests), 6);
     jkv_num(&w, &f, "throughput_rps",
@@ -486,14 +538,34 @@ report_json(struct buf *out, const struct agg *a, const struct report_run *r,
 
 /* --- files --------------------------------------------------------------- */
 
+/* "what PATH: reason" into err (errlen bytes), for the user. */
+static void
+say_errno(char *err, size_t errlen, const char *what, const char *path, int e)
+{
+    char reason[128];
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    if (strerror_r(e, reason, sizeof(reason)) != 0) {
+        (void)snprintf(reason, sizeof(reason), "errno %d", e);
+    }
+    (void)snprintf(err, errlen, "%s %s: %s", what, path, reason);
+}
+
 /* mkdir -p dir (mode 0755). */
 static int
-mkdir_p(const char *dir)
+mkdir_p(const char *dir, char *err, size_t errlen)
 {
     char tmp[4096];
     size_t n = strlen(dir);
+    struct stat st;
 
     if (n == 0 || n >= sizeof(tmp)) {
+        (void)snprintf(err, errlen,
+                       "output directory '%s' is empty or too "
+                       "long",
+                       dir);
         return E_RANGE;
     }
     memcpy(tmp, dir, n + 1);
@@ -504,18 +576,51 @@ mkdir_p(const char *dir)
             if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
                 int e = errno;
                 log_error("REPORT-MKDIR", "dir=%s errno=%d", tmp, e);
+                say_errno(err, errlen, "cannot create output directory", tmp,
+                          e);
                 return E_IO;
             }
             tmp[i] = c;
         }
     }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        say_errno(err, errlen, "cannot create output directory", dir, ENOTDIR);
+        return E_IO;
+    }
+    return 0;
+}
+
+int
+report_prepare_dir(const char *dir, char *err, size_t errlen)
+{
+    char tmp[4096];
+    int fd = -1;
+    int rv = mkdir_p(dir, err, errlen);
+    int k = 0;
+
+    if (rv != 0) {
+        return rv;
+    }
+    k = snprintf(tmp, sizeof(tmp), "%s/.results.XXXXXX", dir);
+    if (k < 0 || (size_t)k >= sizeof(tmp)) {
+        (void)snprintf(err, errlen, "output directory '%s' is too long", dir);
+        return E_RANGE;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        say_errno(err, errlen, "cannot write in output directory", dir, e);
+        return E_IO;
+    }
+    (void)close(fd);
+    (void)unlink(tmp);
     return 0;
 }
 
 /* Writes data to dir/<tmp>, then renames it to final. */
 static int
 write_atomic(const char *dir, const char *final, const uint8_t *data,
-             size_t len)
+             size_t len, char *err, size_t errlen)
 {
     char tmp[4096];
     int fd = -1;
@@ -530,6 +635,7 @@ write_atomic(const char *dir, const char *final, const uint8_t *data,
     if (fd < 0) {
         int e = errno;
         log_error("REPORT-WRITE", "mkstemp in %s: errno=%d", dir, e);
+        say_errno(err, errlen, "cannot write in output directory", dir, e);
         return E_IO;
     }
     while (off < len) {
@@ -538,8 +644,9 @@ write_atomic(const char *dir, const char *final, const uint8_t *data,
             continue;
         }
         if (w <= 0) {
-            int e = errno;
+            int e = w < 0 ? errno : EIO;
             log_error("REPORT-WRITE", "file=%s errno=%d", tmp, e);
+            say_errno(err, errlen, "cannot write", tmp, e);
             rv = E_IO;
             goto out;
         }
@@ -548,6 +655,7 @@ write_atomic(const char *dir, const char *final, const uint8_t *data,
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
         int e = errno;
         log_error("REPORT-WRITE", "file=%s errno=%d", tmp, e);
+        say_errno(err, errlen, "cannot write", tmp, e);
         rv = E_IO;
         goto out;
     }
@@ -555,6 +663,7 @@ write_atomic(const char *dir, const char *final, const uint8_t *data,
         int e = errno;
         fd = -1;
         log_error("REPORT-WRITE", "close %s errno=%d", tmp, e);
+        say_errno(err, errlen, "cannot write", tmp, e);
         rv = E_IO;
         goto out;
     }
@@ -562,6 +671,7 @@ write_atomic(const char *dir, const char *final, const uint8_t *data,
     if (rename(tmp, final) != 0) {
         int e = errno;
         log_error("REPORT-WRITE", "rename %s -> %s errno=%d", tmp, final, e);
+        say_errno(err, errlen, "cannot rename to", final, e);
         rv = E_IO;
         goto out;
     }
@@ -577,7 +687,7 @@ out:
 
 int
 report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
-             char *path, size_t pathlen)
+             char *path, size_t pathlen, char *err, size_t errlen)
 {
     int rv = 0;
     char stamp[32];
@@ -589,20 +699,23 @@ report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
 
     if (localtime_r(&t, &tm) == NULL ||
         strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm) == 0) {
+        (void)snprintf(err, errlen, "cannot format the results' time stamp");
         return E_IO;
     }
     k = snprintf(final, sizeof(final), "%s/stress_test_results_%s.json", dir,
                  stamp);
     if (k < 0 || (size_t)k >= sizeof(final) || (size_t)k >= pathlen) {
+        (void)snprintf(err, errlen, "output directory '%s' is too long", dir);
         return E_RANGE;
     }
     k = snprintf(latest, sizeof(latest), "%s/latest.json", dir);
     if (k < 0 || (size_t)k >= sizeof(latest)) {
+        (void)snprintf(err, errlen, "output directory '%s' is too long", dir);
         return E_RANGE;
     }
-    if ((rv = mkdir_p(dir)) != 0 ||
-        (rv = write_atomic(dir, final, json, len)) != 0 ||
-        (rv = write_atomic(dir, latest, json, len)) != 0) {
+    if ((rv = mkdir_p(dir, err, errlen)) != 0 ||
+        (rv = write_atomic(dir, final, json, len, err, errlen)) != 0 ||
+        (rv = write_atomic(dir, latest, json, len, err, errlen)) != 0) {
         return rv;
     }
     (void)snprintf(path, pathlen, "%s", final);

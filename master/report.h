@@ -72,15 +72,24 @@ int report_json(struct buf *out, const struct agg *a,
                 const struct report_run *r, const struct report_verdict *v);
 
 /*
+ * Creates dir (and its parents) when missing and checks that a file can be
+ * created in it, so that a run whose results could not be saved is refused
+ * before it starts. Returns 0, E_IO or E_RANGE, with err (errlen bytes)
+ * naming the path and the reason.
+ */
+int report_prepare_dir(const char *dir, char *err, size_t errlen);
+
+/*
  * Writes json[0..len) as <dir>/stress_test_results_<local time of
  * wall_ns as YYYYmmdd_HHMMSS>.json and <dir>/latest.json, creating dir
  * (and its parents) when missing. Each file is written to a temp file in
  * dir, then renamed over the final name. The first file's path goes to
  * path (pathlen bytes). Returns 0, E_IO (errno logged) or E_RANGE (path
- * too long).
+ * too long); on failure err (errlen bytes) names the path and the reason.
  */
 int report_write(const char *dir, const uint8_t *json, size_t len,
-                 uint64_t wall_ns, char *path, size_t pathlen);
+                 uint64_t wall_ns, char *path, size_t pathlen, char *err,
+                 size_t errlen);
 
 /* Prints the console summary (seed format) to fp. Returns 0 or E_IO. */
 int report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
