@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config libnng-dev libcurl4-openssl-dev libyaml-dev \
 libmsgpack-dev libmicrohttpd-dev libcmocka-dev curl jq libxml2-utils wrk \
-iproute2 procps psmisc clang-format cppcheck"
+iproute2 procps psmisc clang-format cppcheck python3"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
