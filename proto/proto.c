@@ -8,6 +8,7 @@
  */
 #include "proto.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -1122,38 +1123,14 @@ proto_proof(const char *label, const uint8_t *token, size_t token_len,
             const uint8_t n1[PROTO_NONCE_LEN],
             const uint8_t n2[PROTO_NONCE_LEN], uint8_t out[PROTO_MAC_LEN])
 {
-    /* HMAC (RFC 2104) over label || n1 || n2, streamed so the label's
-     * length is not bounded by a local buffer. Equals hmac_sha256() of the
-     * concatenation (tested). */
-    uint8_t k[64];
-    uint8_t pad[64];
-    uint8_t inner[SHA256_LEN];
-    struct sha256 c;
+    uint8_t msg[PROTO_LABEL_MAX + 2 * PROTO_NONCE_LEN];
+    size_t n = strlen(label);
 
     _Static_assert(PROTO_MAC_LEN == SHA256_LEN, "proof is one SHA-256");
-    memset(k, 0, sizeof(k));
-    if (token_len > sizeof(k)) {
-        sha256(token, token_len, k);
-    } else if (token_len > 0) {
-        memcpy(k, token, token_len);
-    }
-    for (size_t i = 0; i < sizeof(pad); i++) {
-        pad[i] = (uint8_t)(k[i] ^ 0x36);
-    }
-    sha256_init(&c);
-    sha256_update(&c, pad, sizeof(pad));
-    sha256_update(&c, label, strlen(label));
-    sha256_update(&c, n1, PROTO_NONCE_LEN);
-    sha256_update(&c, n2, PROTO_NONCE_LEN);
-    sha256_final(&c, inner);
-    for (size_t i = 0; i < sizeof(pad); i++) {
-        pad[i] = (uint8_t)(k[i] ^ 0x5c);
-    }
-    sha256_init(&c);
-    sha256_update(&c, pad, sizeof(pad));
-    sha256_update(&c, inner, sizeof(inner));
-    sha256_final(&c, out);
-    explicit_bzero(k, sizeof(k));
-    explicit_bzero(pad, sizeof(pad));
-    explicit_bzero(inner, sizeof(inner));
+    assert(n <= PROTO_LABEL_MAX); /* the labels are this header's constants */
+    memcpy(msg, label, n);
+    memcpy(msg + n, n1, PROTO_NONCE_LEN);
+    memcpy(msg + n + PROTO_NONCE_LEN, n2, PROTO_NONCE_LEN);
+    hmac_sha256(token, token_len, msg, n + 2 * PROTO_NONCE_LEN, out);
+    explicit_bzero(msg, sizeof(msg));
 }

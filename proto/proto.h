@@ -62,6 +62,7 @@ enum proto_agent_state {
 /* HMAC inputs: the proofs are HMAC-SHA-256(token, label || n1 || n2). */
 #define PROTO_LABEL_MASTER "kato-stress/1 master"
 #define PROTO_LABEL_AGENT  "kato-stress/1 agent"
+#define PROTO_LABEL_MAX    64 /* bytes; a longer label is a programming error */
 
 struct proto_hello {
     char name[PROTO_NAME_MAX]; /* agent's name, e.g. "local-1" */
