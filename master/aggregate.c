@@ -6,7 +6,9 @@
  */
 #include "aggregate.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/alloc.h"
@@ -39,6 +41,22 @@ struct agg_op {
     uint64_t errk[ERRK_SLOTS];
 };
 
+/* A sparse histogram: the non-empty buckets in increasing index order,
+ * each index once; b is NULL when n is 0. */
+struct sparse {
+    struct hist_bucket *b;
+    size_t n;
+};
+
+/* What one interval keeps beyond its totals. The all-ops latency is not
+ * stored: it is the k-way merge of lat[], done when read. */
+struct agg_slot {
+    struct sparse lat[OP_COUNT];
+    struct sparse svc; /* all ops */
+    uint64_t req[OP_COUNT];
+    uint64_t err[OP_COUNT];
+};
+
 struct agg {
     uint32_t duration_s;
     uint32_t expected; /* intervals each agent should send */
@@ -50,6 +68,9 @@ struct agg {
     struct hist *svc_all;
     uint64_t *int_req;
     uint64_t *int_err;
+    struct agg_slot *slots;  /* n_slots */
+    struct hist_bucket *tmp; /* a batch's buckets, sorted; tmp_cap */
+    size_t tmp_cap;
     struct agg_agent *agents;
     size_t n_agents;
     size_t cap_agents;
@@ -100,7 +121,8 @@ agg_new(struct agg **out, uint32_t duration_s)
     }
     a->int_req = xcalloc(a->n_slots, sizeof(*a->int_req));
     a->int_err = xcalloc(a->n_slots, sizeof(*a->int_err));
-    if (a->int_req == NULL || a->int_err == NULL) {
+    a->slots = xcalloc(a->n_slots, sizeof(*a->slots));
+    if (a->int_req == NULL || a->int_err == NULL || a->slots == NULL) {
         rv = E_NOMEM;
         goto out;
     }
@@ -125,6 +147,16 @@ agg_free(struct agg *a)
     hist_free(a->svc_all);
     xfree(a->int_req);
     xfree(a->int_err);
+    if (a->slots != NULL) {
+        for (uint32_t k = 0; k < a->n_slots; k++) {
+            for (int i = 0; i < OP_COUNT; i++) {
+                xfree(a->slots[k].lat[i].b);
+            }
+            xfree(a->slots[k].svc.b);
+        }
+        xfree(a->slots);
+    }
+    xfree(a->tmp);
     for (size_t i = 0; i < a->n_agents; i++) {
         xfree(a->agents[i].seq_seen);
         xfree(a->agents[i].int_seen);
@@ -239,7 +271,8 @@ validate(const struct agg *a, const struct agg_agent *ag,
         uint64_t areq = ag->req[i];
         uint64_t aerr = ag->err[i];
 
-        if ((ob->n_latency > 0 && ob->latency == NULL) ||
+        if (ob->n_latency > HIST_BUCKETS || ob->n_service > HIST_BUCKETS ||
+            (ob->n_latency > 0 && ob->latency == NULL) ||
             (ob->n_service > 0 && ob->service == NULL) ||
             (ob->n_errors > 0 && ob->err == NULL)) {
             return E_RANGE;
@@ -287,6 +320,149 @@ validate(const struct agg *a, const struct agg_agent *ag,
     return 0;
 }
 
+/* --- sparse per-interval histograms ------------------------------------ */
+
+static int
+by_index(const void *x, const void *y)
+{
+    const struct hist_bucket *p = x;
+    const struct hist_bucket *q = y;
+
+    return (p->index > q->index) - (p->index < q->index);
+}
+
+/* Copies the n_list lists (ns[i] buckets at bs[i]) into a->tmp, sorted by
+ * index with repeated indexes added up; returns the number of entries in
+ * *m. Counts cannot overflow: validate() bounded the totals they feed. */
+static int
+gather(struct agg *a, const struct hist_bucket *const *bs, const size_t *ns,
+       size_t n_list, size_t *m)
+{
+    size_t need = 0;
+    size_t k = 0;
+    size_t w = 0;
+
+    for (size_t i = 0; i < n_list; i++) {
+        need += ns[i]; /* each <= HIST_BUCKETS: no overflow */
+    }
+    if (need > a->tmp_cap) {
+        struct hist_bucket *t = xrealloc(a->tmp, need * sizeof(*t));
+        if (t == NULL) {
+            return E_NOMEM;
+        }
+        a->tmp = t;
+        a->tmp_cap = need;
+    }
+    for (size_t i = 0; i < n_list; i++) {
+        if (ns[i] > 0) {
+            memcpy(a->tmp + k, bs[i], ns[i] * sizeof(*a->tmp));
+            k += ns[i];
+        }
+    }
+    if (k > 1) {
+        qsort(a->tmp, k, sizeof(*a->tmp), by_index);
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (w > 0 && a->tmp[w - 1].index == a->tmp[i].index) {
+            a->tmp[w - 1].count += a->tmp[i].count;
+        } else {
+            a->tmp[w++] = a->tmp[i];
+        }
+    }
+    *m = w;
+    return 0;
+}
+
+/* Merges the m sorted entries of a->tmp with old into a new array sized
+ * exactly (*out, *n_out). Leaves old untouched; E_NOMEM on failure. */
+static int
+sparse_merged(const struct agg *a, size_t m, const struct sparse *old,
+              struct sparse *out)
+{
+    struct hist_bucket *nb = xmalloc((old->n + m) * sizeof(*nb));
+    size_t i = 0;
+    size_t j = 0;
+    size_t w = 0;
+
+    if (nb == NULL) {
+        return E_NOMEM;
+    }
+    while (i < old->n || j < m) {
+        if (j == m || (i < old->n && old->b[i].index < a->tmp[j].index)) {
+            nb[w++] = old->b[i++];
+        } else if (i == old->n || a->tmp[j].index < old->b[i].index) {
+            nb[w++] = a->tmp[j++];
+        } else {
+            nb[w] = old->b[i++];
+            nb[w++].count += a->tmp[j++].count;
+        }
+    }
+    if (w < old->n + m) {
+        /* Shrink to the entries in use; keeping the bigger block when the
+         * allocator refuses is harmless. */
+        struct hist_bucket *t = xrealloc(nb, w * sizeof(*nb));
+        if (t != NULL) {
+            nb = t;
+        }
+    }
+    out->b = nb;
+    out->n = w;
+    return 0;
+}
+
+/* Builds interval k's new sparse arrays for batch b into fresh[] (NULL
+ * where b adds nothing): lat[0..OP_COUNT-1], then svc. Nothing in the
+ * aggregate changes, so a failure (E_NOMEM) leaves the batch unmerged. */
+static int
+slot_prepare(struct agg *a, const struct agg_slot *sl,
+             const struct proto_batch *b, struct sparse fresh[OP_COUNT + 1])
+{
+    const struct hist_bucket *bs[OP_COUNT];
+    size_t ns[OP_COUNT];
+    size_t m = 0;
+    int rv = 0;
+
+    memset(fresh, 0, (OP_COUNT + 1) * sizeof(*fresh));
+    for (int i = 0; i <= OP_COUNT && rv == 0; i++) {
+        const struct sparse *old = NULL;
+        if (i < OP_COUNT) {
+            bs[0] = b->op[i].latency;
+            ns[0] = b->op[i].n_latency;
+            rv = gather(a, bs, ns, 1, &m);
+            old = &sl->lat[i];
+        } else {
+            for (int o = 0; o < OP_COUNT; o++) {
+                bs[o] = b->op[o].service;
+                ns[o] = b->op[o].n_service;
+            }
+            rv = gather(a, bs, ns, OP_COUNT, &m);
+            old = &sl->svc;
+        }
+        if (rv == 0 && m > 0) {
+            rv = sparse_merged(a, m, old, &fresh[i]);
+        }
+    }
+    if (rv != 0) {
+        for (int i = 0; i <= OP_COUNT; i++) {
+            xfree(fresh[i].b);
+        }
+    }
+    return rv;
+}
+
+/* Installs what slot_prepare built. Cannot fail. */
+static void
+slot_commit(struct agg_slot *sl, struct sparse fresh[OP_COUNT + 1])
+{
+    for (int i = 0; i <= OP_COUNT; i++) {
+        struct sparse *dst = i < OP_COUNT ? &sl->lat[i] : &sl->svc;
+        if (fresh[i].b != NULL) {
+            xfree(dst->b);
+            *dst = fresh[i];
+        }
+    }
+}
+
 int
 agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
 {
@@ -294,7 +470,9 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
     struct agg_agent *ag = find_agent(a, agent_id);
     uint64_t breq = 0;
     uint64_t berr = 0;
+    struct sparse fresh[OP_COUNT + 1];
 
+    memset(fresh, 0, sizeof(fresh));
     if (ag == NULL) {
         a->rejected++;
         return E_NOTFOUND;
@@ -308,6 +486,17 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
         ag->duplicates++;
         return 1;
     }
+    /* The only step that can fail for want of memory goes first, so the
+     * batch is still merged whole or not at all. */
+    if (b->interval < a->n_slots) {
+        rv = slot_prepare(a, &a->slots[b->interval], b, fresh);
+        if (rv != 0) {
+            log_error("AGG-NOMEM", "interval=%u: batch not merged",
+                      (unsigned)b->interval);
+            a->rejected++;
+            return rv;
+        }
+    }
     for (int i = 0; i < OP_COUNT; i++) {
         const struct proto_op_batch *ob = &b->op[i];
         struct agg_op *op = &a->op[i];
@@ -318,6 +507,9 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
             hist_import(op->svc, ob->service, ob->n_service) != 0 ||
             hist_import(a->svc_all, ob->service, ob->n_service) != 0) {
             log_error("AGG-INTERNAL", "hist_import failed after validation");
+            for (int k = 0; k <= OP_COUNT; k++) {
+                xfree(fresh[k].b);
+            }
             a->rejected++;
             return E_RANGE;
         }
@@ -339,6 +531,12 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
         ag->highest_seq = b->seq;
     }
     if (b->interval < a->n_slots) {
+        struct agg_slot *sl = &a->slots[b->interval];
+        slot_commit(sl, fresh);
+        for (int i = 0; i < OP_COUNT; i++) {
+            sl->req[i] += b->op[i].requests;
+            sl->err[i] += b->op[i].errors;
+        }
         bit_set(ag->int_seen, b->interval);
         a->int_req[b->interval] += breq;
         a->int_err[b->interval] += berr;
@@ -470,6 +668,190 @@ agg_interval(const struct agg *a, uint32_t k, uint64_t *requests,
     *requests = a->int_req[k];
     *errors = a->int_err[k];
     return 0;
+}
+
+int
+agg_interval_op(const struct agg *a, uint32_t k, int op, uint64_t *requests,
+                uint64_t *errors)
+{
+    const struct agg_slot *sl = NULL;
+
+    *requests = 0;
+    *errors = 0;
+    if (k >= a->n_slots) {
+        return E_RANGE;
+    }
+    if (op < -1 || op >= OP_COUNT) {
+        return E_INVAL;
+    }
+    sl = &a->slots[k];
+    for (int i = 0; i < OP_COUNT; i++) {
+        if (op == -1 || op == i) {
+            *requests += sl->req[i];
+            *errors += sl->err[i];
+        }
+    }
+    return 0;
+}
+
+/* A walk over up to OP_COUNT sparse arrays in increasing index order, as
+ * if they had been added into one histogram (the k-way merge). */
+struct walk {
+    const struct sparse *s[OP_COUNT];
+    size_t pos[OP_COUNT];
+    int n;
+};
+
+/* Points w at interval k's arrays for (op, service); E_RANGE / E_INVAL. */
+static int
+walk_init(const struct agg *a, uint32_t k, int op, bool service, struct walk *w)
+{
+    const struct agg_slot *sl = NULL;
+
+    memset(w, 0, sizeof(*w));
+    if (k >= a->n_slots) {
+        return E_RANGE;
+    }
+    if (op < -1 || op >= OP_COUNT || (service && op != -1)) {
+        return E_INVAL;
+    }
+    sl = &a->slots[k];
+    if (service) {
+        w->s[w->n++] = &sl->svc;
+    } else if (op >= 0) {
+        w->s[w->n++] = &sl->lat[op];
+    } else {
+        for (int i = 0; i < OP_COUNT; i++) {
+            w->s[w->n++] = &sl->lat[i];
+        }
+    }
+    return 0;
+}
+
+/* The next index and its summed count; false at the end. */
+static bool
+walk_next(struct walk *w, uint32_t *index, uint64_t *count)
+{
+    uint32_t lo = UINT32_MAX;
+    bool any = false;
+
+    for (int i = 0; i < w->n; i++) {
+        if (w->pos[i] < w->s[i]->n && w->s[i]->b[w->pos[i]].index <= lo) {
+            lo = w->s[i]->b[w->pos[i]].index;
+            any = true;
+        }
+    }
+    if (!any) {
+        return false;
+    }
+    *index = lo;
+    *count = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (w->pos[i] < w->s[i]->n && w->s[i]->b[w->pos[i]].index == lo) {
+            *count += w->s[i]->b[w->pos[i]].count;
+            w->pos[i]++;
+        }
+    }
+    return true;
+}
+
+/* hist.c's rank_of, repeated here so that a percentile read from the
+ * sparse arrays is the one hist_percentile gives (the unit tests compare
+ * them): ceil(p / 100 * total) in 1 .. total, a product within a relative
+ * 1e-15 above an integer taken as that integer. */
+static uint64_t
+rank_of(double p, uint64_t total)
+{
+    long double x = (long double)p * (long double)total / 100.0L;
+    long double r = floorl(x);
+
+    if (x - r > x * 1e-15L) {
+        r += 1.0L;
+    }
+    if (!(r >= 1.0L)) {
+        return 1;
+    }
+    if (r >= (long double)total) {
+        return total;
+    }
+    return (uint64_t)r;
+}
+
+int
+agg_interval_percentile(const struct agg *a, uint32_t k, int op, bool service,
+                        double p, uint64_t *out_us)
+{
+    struct walk w;
+    uint64_t total = 0;
+    uint64_t cum = 0;
+    uint64_t rank = 0;
+    uint64_t c = 0;
+    uint32_t idx = 0;
+    uint32_t last = 0;
+    int rv = walk_init(a, k, op, service, &w);
+
+    if (rv != 0) {
+        return rv;
+    }
+    while (walk_next(&w, &idx, &c)) {
+        total += c; /* bounded by the validated totals */
+        last = idx;
+    }
+    if (total == 0) {
+        *out_us = 0;
+        return 0;
+    }
+    /* The merged maximum is the top bucket's highest value (hist_import's
+     * max), which also caps every percentile. */
+    if (p >= 100.0) {
+        *out_us = hist_highest_of(last);
+        return 0;
+    }
+    rank = rank_of(p, total);
+    (void)walk_init(a, k, op, service, &w);
+    while (walk_next(&w, &idx, &c)) {
+        cum += c;
+        if (cum >= rank) {
+            break;
+        }
+    }
+    *out_us = hist_highest_of(idx);
+    return 0;
+}
+
+int
+agg_interval_hist(const struct agg *a, uint32_t k, int op, bool service,
+                  struct hist *scratch)
+{
+    struct walk w;
+    struct hist_bucket one;
+    int rv = walk_init(a, k, op, service, &w);
+
+    if (rv != 0) {
+        return rv;
+    }
+    hist_reset(scratch);
+    while (walk_next(&w, &one.index, &one.count)) {
+        if ((rv = hist_import(scratch, &one, 1)) != 0) {
+            return rv; /* not reached: counts are the validated ones */
+        }
+    }
+    return 0;
+}
+
+size_t
+agg_interval_bytes(const struct agg *a)
+{
+    size_t n = (size_t)a->n_slots * sizeof(*a->slots);
+
+    for (uint32_t k = 0; k < a->n_slots; k++) {
+        const struct agg_slot *sl = &a->slots[k];
+        for (int i = 0; i < OP_COUNT; i++) {
+            n += sl->lat[i].n * sizeof(struct hist_bucket);
+        }
+        n += sl->svc.n * sizeof(struct hist_bucket);
+    }
+    return n;
 }
 
 size_t

@@ -2,10 +2,10 @@
 /*
  * The master's exact merge of the agents' BATCH messages: per-operation
  * latency and service-time histograms, counters, errors by key, per-interval
- * totals, and the bookkeeping that says whether the data is complete
- * (duplicates dropped by (agent, seq), gaps in seq and in intervals, each
- * agent's GOODBYE totals compared with what was merged). No I/O, no clocks:
- * see docs/internals/metrics.md.
+ * counts and sparse per-interval histograms, and the bookkeeping that says
+ * whether the data is complete (duplicates dropped by (agent, seq), gaps in seq
+ * and in intervals, each agent's GOODBYE totals compared with what was merged).
+ * No I/O, no clocks: see docs/internals/metrics.md.
  *
  * Thread-safety: none; the master's one loop owns it.
  */
@@ -80,8 +80,10 @@ int agg_add_agent(struct agg *a, uint32_t id, const char *name, uint32_t users);
  * merged again; ACK it), E_NOTFOUND (unknown agent), E_RANGE (seq 0 or
  * above the bound, a histogram index or error key out of range, a zero
  * bucket or error count, errors above requests, errors by key not adding
- * up to errors, a sum that would overflow a 64-bit counter). A rejected
- * batch marks the data incomplete. Borrows b.
+ * up to errors, more than HIST_BUCKETS buckets in one histogram, a sum
+ * that would overflow a 64-bit counter) or E_NOMEM (the interval's sparse
+ * histograms could not grow; nothing merged). A rejected batch marks the
+ * data incomplete. Borrows b.
  */
 int agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b);
 
@@ -122,6 +124,49 @@ uint32_t agg_n_intervals(const struct agg *a);
  * Returns 0, or E_RANGE when k is beyond the bound (then zeroes). */
 int agg_interval(const struct agg *a, uint32_t k, uint64_t *requests,
                  uint64_t *errors);
+
+/*
+ * Requests and errors of op (or of all ops when op is -1) that completed
+ * in interval k, summed over agents. Returns 0, E_RANGE (k beyond the
+ * per-interval bound; then zeroes) or E_INVAL (any other op; zeroes).
+ */
+int agg_interval_op(const struct agg *a, uint32_t k, int op, uint64_t *requests,
+                    uint64_t *errors);
+
+/*
+ * The value in us at percentile p (HdrHistogram's definition, as
+ * hist_percentile) of interval k's merged histogram: latency of op, or of
+ * all ops together when op is -1, when service is false; service time of
+ * all ops when service is true (op must be -1: per-op service time is not
+ * kept per interval). Exact: the result is the one hist_percentile gives
+ * on a histogram into which every merged batch of that interval was
+ * imported, so it does not depend on how the requests were split over
+ * agents. p >= 100 gives the interval's max. *out_us is 0 for an interval
+ * without values. Returns 0, E_RANGE (k beyond the per-interval bound) or
+ * E_INVAL (bad op, or service with op != -1); *out_us is set on success
+ * only. O(buckets held by the interval).
+ */
+int agg_interval_percentile(const struct agg *a, uint32_t k, int op,
+                            bool service, double p, uint64_t *out_us);
+
+/*
+ * Resets scratch (caller-owned, borrowed) and imports interval k's
+ * histogram into it (op and service as agg_interval_percentile): for
+ * callers that need a whole histogram, and for tests. Returns 0, E_RANGE
+ * or E_INVAL (scratch then untouched).
+ */
+int agg_interval_hist(const struct agg *a, uint32_t k, int op, bool service,
+                      struct hist *scratch);
+
+/*
+ * Bytes held for the per-interval data: the fixed slots plus the sparse
+ * bucket arrays. Each interval holds, per operation, one struct
+ * hist_bucket per distinct latency bucket seen in it, and one per
+ * distinct service-time bucket over all operations: never more than
+ * (OP_COUNT + 1) * HIST_BUCKETS entries, and for real runs a few hundred,
+ * not a dense histogram (184 KB) per interval.
+ */
+size_t agg_interval_bytes(const struct agg *a);
 
 /* Number of registered agents, and the i-th (registration order).
  * agg_agent returns 0 or E_RANGE. */

@@ -22,7 +22,9 @@
 #include "../common/poison.h"
 #include "../common/rng.h"
 #include "aggregate.h"
+#include "csv.h"
 #include "fleet.h"
+#include "junit.h"
 #include "plan.h"
 #include "report.h"
 #include "spawn.h"
@@ -617,6 +619,14 @@ finish(struct run *r, const char *status, int code)
         rv = report_write(r->c->reporting.output_directory, json.data, json.len,
                           r->start_wall_ns, path, sizeof(path), err,
                           sizeof(err));
+    }
+    if (rv == 0) {
+        rv = csv_write(r->c->reporting.output_directory, r->agg, rr.test_name,
+                       r->start_wall_ns, err, sizeof(err));
+    }
+    if (rv == 0) {
+        rv = junit_write(r->c->reporting.output_directory, &rr, &v, 1,
+                         r->start_wall_ns, err, sizeof(err));
     }
     buf_fini(&json);
     if (rv != 0) {

@@ -407,6 +407,49 @@ json_agents(struct jw *w, const struct agg *a)
     jraw(w, "]");
 }
 
+/* Interval k's latency p50/p90/p99/max and service-time p50/p99 (ms),
+ * exact from the sparse per-interval histograms. */
+static void
+json_interval_pcts(struct jw *w, const struct agg *a, uint32_t k, bool *f)
+{
+    static const struct {
+        const char *key;
+        double p;
+        bool service;
+    } cols[] = {
+        {"p50_ms", 50.0, false},        {"p90_ms", 90.0, false},
+        {"p99_ms", 99.0, false},        {"max_ms", 100.0, false},
+        {"service_p50_ms", 50.0, true}, {"service_p99_ms", 99.0, true},
+    };
+
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        uint64_t us = 0;
+        (void)agg_interval_percentile(a, k, -1, cols[i].service, cols[i].p,
+                                      &us);
+        jkv_ms(w, f, cols[i].key, us);
+    }
+}
+
+/* HdrHistogram's percentile distribution, in short: the latency at each
+ * of these percentiles, {"50": ms, ..., "100": ms}. */
+static void
+json_spectrum(struct jw *w, const struct hist *h)
+{
+    static const struct {
+        const char *key;
+        double p;
+    } sp[] = {{"50", 50.0},     {"75", 75.0},       {"90", 90.0},
+              {"95", 95.0},     {"99", 99.0},       {"99.9", 99.9},
+              {"99.99", 99.99}, {"99.999", 99.999}, {"100", 100.0}};
+    bool first = true;
+
+    jraw(w, "{");
+    for (size_t i = 0; i < sizeof(sp) / sizeof(sp[0]); i++) {
+        jkv_ms(w, &first, sp[i].key, hist_percentile(h, sp[i].p));
+    }
+    jraw(w, "}");
+}
+
 static void
 json_intervals(struct jw *w, const struct agg *a)
 {
@@ -415,6 +458,7 @@ json_intervals(struct jw *w, const struct agg *a)
         uint64_t req = 0;
         uint64_t err = 0;
         bool f2 = true;
+        bool f4 = true;
         if (agg_interval(a, k, &req, &err) != 0) {
             break;
         }
@@ -422,7 +466,21 @@ json_intervals(struct jw *w, const struct agg *a)
         jkv_u64(w, &f2, "t", k);
         jkv_u64(w, &f2, "requests", req);
         jkv_u64(w, &f2, "errors", err);
-        jraw(w, "}");
+        json_interval_pcts(w, a, k, &f2);
+        jkey(w, &f2, "operations");
+        jraw(w, "{");
+        for (int op = 0; op < OP_COUNT; op++) {
+            bool f3 = true;
+            if (agg_interval_op(a, k, op, &req, &err) != 0 || req == 0) {
+                continue;
+            }
+            jkey(w, &f4, ops_name(op));
+            jraw(w, "{");
+            jkv_u64(w, &f3, "requests", req);
+            jkv_u64(w, &f3, "errors", err);
+            jraw(w, "}");
+        }
+        jraw(w, "}}");
     }
     jraw(w, "]");
 }
@@ -506,6 +564,8 @@ report_json(struct buf *out, const struct agg *a, const struct report_run *r,
     jkv_ms(&w, &f, "response_time_p99", hist_percentile(lat, 99.0));
     jkv_ms(&w, &f, "response_time_p99.9", hist_percentile(lat, 99.9));
     jkv_ms(&w, &f, "response_time_p99.99", hist_percentile(lat, 99.99));
+    jkey(&w, &f, "percentile_spectrum");
+    json_spectrum(&w, lat);
     jkv_ms(&w, &f, "service_time_p50", hist_percentile(svc, 50.0));
     jkv_ms(&w, &f, "service_time_p95", hist_percentile(svc, 95.0));
     jkv_ms(&w, &f, "service_time_p99", hist_percentile(svc, 99.0));
@@ -686,6 +746,37 @@ out:
 }
 
 int
+report_stamp(uint64_t wall_ns, char *out, size_t outlen)
+{
+    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
+    struct tm tm;
+
+    if (outlen == 0) {
+        return E_IO;
+    }
+    if (localtime_r(&t, &tm) == NULL ||
+        strftime(out, outlen, "%Y%m%d_%H%M%S", &tm) == 0) {
+        out[0] = '\0';
+        return E_IO;
+    }
+    return 0;
+}
+
+int
+report_write_file(const char *dir, const char *name, const uint8_t *data,
+                  size_t len, char *err, size_t errlen)
+{
+    char final[4096];
+    int k = snprintf(final, sizeof(final), "%s/%s", dir, name);
+
+    if (k < 0 || (size_t)k >= sizeof(final)) {
+        (void)snprintf(err, errlen, "output directory '%s' is too long", dir);
+        return E_RANGE;
+    }
+    return write_atomic(dir, final, data, len, err, errlen);
+}
+
+int
 report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
              char *path, size_t pathlen, char *err, size_t errlen)
 {
@@ -693,12 +784,9 @@ report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
     char stamp[32];
     char final[4096];
     char latest[4096];
-    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
-    struct tm tm;
     int k = 0;
 
-    if (localtime_r(&t, &tm) == NULL ||
-        strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm) == 0) {
+    if (report_stamp(wall_ns, stamp, sizeof(stamp)) != 0) {
         (void)snprintf(err, errlen, "cannot format the results' time stamp");
         return E_IO;
     }

@@ -91,6 +91,22 @@ int report_write(const char *dir, const uint8_t *json, size_t len,
                  uint64_t wall_ns, char *path, size_t pathlen, char *err,
                  size_t errlen);
 
+/*
+ * The run's time stamp, the local time of wall_ns as YYYYmmdd_HHMMSS, into
+ * out (outlen >= 16): every file of one run carries the same one. Returns
+ * 0 or E_IO (out then holds "").
+ */
+int report_stamp(uint64_t wall_ns, char *out, size_t outlen);
+
+/*
+ * Writes data[0..len) as <dir>/<name> through a temp file in dir renamed
+ * over the final name, so a reader never sees a partial file. dir must
+ * exist (report_prepare_dir). Returns 0, E_IO or E_RANGE (path too long),
+ * with err (errlen bytes) naming the path and the reason on failure.
+ */
+int report_write_file(const char *dir, const char *name, const uint8_t *data,
+                      size_t len, char *err, size_t errlen);
+
 /* Prints the console summary (seed format) to fp. Returns 0 or E_IO. */
 int report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
                    const struct report_verdict *v);

@@ -18,10 +18,11 @@ struct group {
 };
 
 static const struct group groups[] = {
-    {"common", common_tests},   {"hist", hist_tests},
-    {"sha256", sha256_tests},   {"proto", proto_tests},
-    {"config", config_tests},   {"plan", plan_tests},
-    {"payload", payload_tests}, {"metrics", metrics_tests},
+    {"common", common_tests},       {"hist", hist_tests},
+    {"sha256", sha256_tests},       {"proto", proto_tests},
+    {"config", config_tests},       {"plan", plan_tests},
+    {"payload", payload_tests},     {"metrics", metrics_tests},
+    {"aggregate", aggregate_tests},
 };
 
 int

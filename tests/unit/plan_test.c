@@ -17,6 +17,8 @@
 #include "../../common/hist.h"
 #include "../../common/rng.h"
 #include "../../master/aggregate.h"
+#include "../../master/csv.h"
+#include "../../master/junit.h"
 #include "../../master/plan.h"
 #include "../../master/report.h"
 
@@ -665,12 +667,55 @@ test_report_verdict_and_json(void **state)
     assert_non_null(strstr(js, "\"name\": \"we\\\"ird\\nname\""));
     assert_non_null(strstr(js, "\"config_file\": \"a\\\\b.yaml\""));
     assert_non_null(strstr(js, "\"missing_intervals\": [1]"));
-    assert_non_null(strstr(js, "\"intervals\": [{\"t\": 0, \"requests\": "
-                               "100, \"errors\": 2}]"));
+    assert_non_null(strstr(
+        js, "\"intervals\": [{\"t\": 0, \"requests\": 100, \"errors\": 2, "
+            "\"p50_ms\": 5.003, \"p90_ms\": 5.003, \"p99_ms\": 250.111, "
+            "\"max_ms\": 250.111, \"service_p50_ms\": 5.003, "
+            "\"service_p99_ms\": 250.111, \"operations\": {\"predictions\": "
+            "{\"requests\": 100, \"errors\": 2}}}]"));
+    assert_non_null(strstr(js, "\"percentile_spectrum\": {\"50\": 5.003, "
+                               "\"75\": 5.003, \"90\": 5.003, \"95\": "
+                               "5.003, \"99\": 250.111, \"99.9\": 250.111, "
+                               "\"99.99\": 250.111, \"99.999\": 250.111, "
+                               "\"100\": 250.111}"));
     assert_non_null(strstr(js, "\"started_at\": \"1970-01-01T00:00:00Z\""));
     assert_non_null(strstr(js, "\"data_complete\": false"));
     assert_null(strstr(js, "nan"));
     assert_null(strstr(js, "inf"));
+    /* The CSV and JUnit writers on the same data. */
+    buf_reset(&f->out);
+    assert_int_equal(csv_performance(&f->out, f->agg, "t,1", 0), 0);
+    assert_int_equal(buf_append(&f->out, "", 1), 0);
+    js = (const char *)f->out.data;
+    assert_string_equal(
+        js, CSV_PERFORMANCE_HEADER
+        "\n"
+        "\"t,1\",0,1970-01-01T00:00:00Z,predictions,100,2,0.020000,"
+        "5.003,5.003,250.111,250.111\n"
+        "\"t,1\",0,1970-01-01T00:00:00Z,all,100,2,0.020000,"
+        "5.003,5.003,250.111,250.111\n");
+    buf_reset(&f->out);
+    assert_int_equal(csv_resources(&f->out, f->agg, "t", 0), 0);
+    assert_int_equal(buf_append(&f->out, "", 1), 0);
+    assert_string_equal((const char *)f->out.data,
+                        CSV_RESOURCES_HEADER "\n"
+                                             "t,0,1970-01-01T00:00:00Z,"
+                                             "\"we\"\"ird\nname\",,,,,,,\n");
+    buf_reset(&f->out);
+    t.response_time_p99_max = 100;
+    report_check(f->agg, &t, "a<&\"b\x01", &v);
+    rr.test_name = "a<&\"b\x01";
+    rr.status = "interrupted";
+    assert_int_equal(junit_xml(&f->out, &rr, &v, 1, 0), 0);
+    assert_int_equal(buf_append(&f->out, "", 1), 0);
+    js = (const char *)f->out.data;
+    assert_non_null(strstr(js, "<testsuite name=\"kato-stress\" tests=\"4\" "
+                               "failures=\"2\" errors=\"0\" skipped=\"0\""));
+    assert_non_null(strstr(js, "classname=\"kato-stress.a&lt;&amp;&quot;b\" "
+                               "name=\"a&lt;&amp;&quot;b\" time=\"2.000\">"));
+    assert_non_null(strstr(js, "<failure message=\"p99 250.1 ms exceeds "
+                               "100 ms\" type=\"threshold\">"));
+    assert_null(strstr(js, "\x01"));
 }
 
 int

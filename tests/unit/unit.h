@@ -22,5 +22,6 @@ int plan_tests(void);
 int payload_tests(void);
 int common_tests(void);
 int metrics_tests(void);
+int aggregate_tests(void);
 
 #endif

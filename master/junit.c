@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JUnit XML: one testcase per test and per threshold checked. The escaping
+ * is this file's job: names come from the config and messages quote them.
+ */
+#include "junit.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/poison.h"
+
+/* Appends stop at the first error; rv carries it. */
+struct xw {
+    struct buf *b;
+    int rv;
+};
+
+static void
+xraw(struct xw *w, const char *s)
+{
+    if (w->rv == 0) {
+        w->rv = buf_append(w->b, s, strlen(s));
+    }
+}
+
+static void xfmt(struct xw *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+xfmt(struct xw *w, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    int n = 0;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        if (w->rv == 0) {
+            w->rv = E_RANGE;
+        }
+        return;
+    }
+    xraw(w, tmp);
+}
+
+/* Length of the well-formed UTF-8 sequence at p (2..4) that XML 1.0
+ * allows, or 0 (stray byte, overlong, surrogate, > U+10FFFF, U+FFFE,
+ * U+FFFF, cut short). */
+static size_t
+utf8_ok(const unsigned char *p)
+{
+    size_t n = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1fu;
+        min = 0x80;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0fu;
+        min = 0x800;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0; /* also stops at the terminating NUL */
+        }
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp == 0xfffe || cp == 0xffff) {
+        return 0;
+    }
+    return n;
+}
+
+/* Escaped text for an attribute value or element content: & < > " ' as
+ * entities, tab and line breaks as character references (attribute
+ * values would otherwise normalise them), other control characters and
+ * malformed UTF-8 removed. */
+static void
+xtext(struct xw *w, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char one[8];
+        if (*p >= 0x80) {
+            size_t n = utf8_ok(p);
+            if (n > 0) {
+                memcpy(one, p, n);
+                one[n] = '\0';
+                xraw(w, one);
+                p += n - 1;
+            }
+            continue;
+        }
+        switch (*p) {
+        case '&':
+            xraw(w, "&amp;");
+            break;
+        case '<':
+            xraw(w, "&lt;");
+            break;
+        case '>':
+            xraw(w, "&gt;");
+            break;
+        case '"':
+            xraw(w, "&quot;");
+            break;
+        case '\'':
+            xraw(w, "&apos;");
+            break;
+        case '\t':
+            xraw(w, "&#9;");
+            break;
+        case '\n':
+            xraw(w, "&#10;");
+            break;
+        case '\r':
+            xraw(w, "&#13;");
+            break;
+        default:
+            if (*p >= 0x20 && *p != 0x7f) {
+                one[0] = (char)*p;
+                one[1] = '\0';
+                xraw(w, one);
+            }
+            break;
+        }
+    }
+}
+
+/* One testcase built before it is written, so the suite's counts can be
+ * computed first. */
+struct tc {
+    char name[192];
+    char failure[256]; /* "" when it passed */
+    bool skipped;
+    double time_s;
+};
+
+#define TC_PER_TEST 4
+
+static const struct report_violation *
+violation(const struct report_verdict *v, const char *metric)
+{
+    for (size_t i = 0; i < v->n_violations; i++) {
+        if (strcmp(v->v[i].metric, metric) == 0) {
+            return &v->v[i];
+        }
+    }
+    return NULL;
+}
+
+/* Fills up to TC_PER_TEST testcases for one test; returns how many. */
+static size_t
+cases_of(const struct report_run *r, const struct report_verdict *v,
+         struct tc *tc)
+{
+    const struct report_violation *x = NULL;
+    bool none = violation(v, "requests") != NULL;
+    size_t n = 0;
+
+    memset(tc, 0, TC_PER_TEST * sizeof(*tc));
+    (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s", r->test_name);
+    tc[n].time_s = r->duration_s;
+    if (strcmp(r->status, "interrupted") == 0) {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                       "interrupted by a signal before the end of the test "
+                       "(partial results)");
+    } else if (strcmp(r->status, "completed") != 0) {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                       "status %s: the run did not complete (agents lost or "
+                       "control socket failed; see the master's log)",
+                       r->status);
+    }
+    n++;
+
+    (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s: requests completed > 0",
+                   r->test_name);
+    if (none) {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                       "no request completed");
+    }
+    n++;
+
+    if (v->p99_max_ms > 0.0) {
+        (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                       "%s: response_time_p99_max <= %g ms", r->test_name,
+                       v->p99_max_ms);
+        tc[n].skipped = none;
+        if ((x = violation(v, "response_time_p99")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                           "p99 %.1f ms exceeds %g ms", x->value, x->threshold);
+        }
+        n++;
+    }
+
+    (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                   "%s: max_error_rate <= %g %%", r->test_name,
+                   v->max_error_rate * 100.0);
+    tc[n].skipped = none;
+    if ((x = violation(v, "error_rate")) != NULL) {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                       "error rate %.2f %% exceeds %g %%", x->value * 100.0,
+                       x->threshold * 100.0);
+    }
+    n++;
+    return n;
+}
+
+static void
+iso_local(uint64_t wall_ns, char *out, size_t outlen)
+{
+    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
+    struct tm tm;
+
+    /* JUnit's schema: an ISO 8601 date-time without a zone. */
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        (void)snprintf(out, outlen, "1970-01-01T00:00:00");
+    }
+}
+
+int
+junit_xml(struct buf *out, const struct report_run *runs,
+          const struct report_verdict *verdicts, size_t n, uint64_t wall_ns)
+{
+    struct xw w = {out, 0};
+    size_t tests = 0;
+    size_t failures = 0;
+    size_t skipped = 0;
+    double time_s = 0.0;
+    char when[40];
+    struct tc tc[TC_PER_TEST];
+
+    for (size_t i = 0; i < n; i++) {
+        size_t m = cases_of(&runs[i], &verdicts[i], tc);
+        for (size_t j = 0; j < m; j++) {
+            tests++;
+            failures += tc[j].failure[0] != '\0' && !tc[j].skipped;
+            skipped += tc[j].skipped;
+        }
+        time_s += runs[i].duration_s;
+    }
+    iso_local(wall_ns, when, sizeof(when));
+    xraw(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    xfmt(&w,
+         "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
+         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+         tests, failures, skipped, time_s, when);
+    for (size_t i = 0; i < n; i++) {
+        size_t m = cases_of(&runs[i], &verdicts[i], tc);
+        for (size_t j = 0; j < m; j++) {
+            xraw(&w, "  <testcase classname=\"kato-stress.");
+            xtext(&w, runs[i].test_name);
+            xraw(&w, "\" name=\"");
+            xtext(&w, tc[j].name);
+            xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
+            if (tc[j].skipped) {
+                xraw(&w, ">\n    <skipped message=\"no request completed\"/>"
+                         "\n  </testcase>\n");
+            } else if (tc[j].failure[0] != '\0') {
+                xraw(&w, ">\n    <failure message=\"");
+                xtext(&w, tc[j].failure);
+                xraw(&w, "\" type=\"");
+                xraw(&w, j == 0 ? "status" : "threshold");
+                xraw(&w, "\">");
+                xtext(&w, tc[j].failure);
+                xraw(&w, "</failure>\n  </testcase>\n");
+            } else {
+                xraw(&w, "/>\n");
+            }
+        }
+    }
+    xraw(&w, "</testsuite>\n");
+    return w.rv;
+}
+
+int
+junit_write(const char *dir, const struct report_run *runs,
+            const struct report_verdict *verdicts, size_t n, uint64_t wall_ns,
+            char *err, size_t errlen)
+{
+    struct buf b;
+    char stamp[32];
+    char name[64];
+    int rv = report_stamp(wall_ns, stamp, sizeof(stamp));
+
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "cannot format the results' time stamp");
+        return rv;
+    }
+    (void)snprintf(name, sizeof(name), "junit_%s.xml", stamp);
+    buf_init(&b, JUNIT_MAX_BYTES);
+    rv = junit_xml(&b, runs, verdicts, n, wall_ns);
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "cannot build %s: %s", name, err_str(rv));
+    } else {
+        rv = report_write_file(dir, name, b.data, b.len, err, errlen);
+    }
+    buf_fini(&b);
+    return rv;
+}

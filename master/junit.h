@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JUnit XML file for CI (Jenkins, GitLab): junit_YYYYmmdd_HHMMSS.xml
+ * in <output_directory>, one <testsuite name="kato-stress"> holding
+ *   - one testcase per test, classname "kato-stress.<test>", name
+ *     "<test>", failing when the test's status is "failed" or
+ *     "interrupted" (the reason in the failure);
+ *   - one testcase per threshold checked, classname "kato-stress.<test>",
+ *     name "<test>: <key> <= <limit> <unit>" (for example
+ *     "concurrent_requests: response_time_p99_max <= 100 ms"), failing
+ *     with the measured value when violated. The thresholds checked are
+ *     the ones report_check evaluates: requests completed (> 0),
+ *     response_time_p99_max (when > 0) and max_error_rate. When no request
+ *     completed the last two are written as skipped.
+ * The suite's tests/failures/errors/skipped attributes count those
+ * testcases; times are in seconds. All text is XML-escaped, control
+ * characters and malformed UTF-8 are dropped, so the file is always
+ * well-formed XML 1.0.
+ */
+#ifndef MASTER_JUNIT_H
+#define MASTER_JUNIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "report.h"
+
+#define JUNIT_MAX_BYTES (4u * 1024u * 1024u)
+
+/*
+ * Appends the JUnit document for n tests (runs[i] with its verdicts[i],
+ * both borrowed) to out. wall_ns (CLOCK_REALTIME) is the suite's
+ * timestamp. Returns 0, E_TOOBIG or E_NOMEM (out->len is then
+ * unspecified).
+ */
+int junit_xml(struct buf *out, const struct report_run *runs,
+              const struct report_verdict *verdicts, size_t n,
+              uint64_t wall_ns);
+
+/*
+ * Builds the document and writes it into dir (which must exist) as
+ * junit_<report_stamp(wall_ns)>.xml through a temp file and a rename.
+ * Returns 0, E_IO, E_RANGE, E_TOOBIG or E_NOMEM, with err (errlen bytes)
+ * saying what failed.
+ */
+int junit_write(const char *dir, const struct report_run *runs,
+                const struct report_verdict *verdicts, size_t n,
+                uint64_t wall_ns, char *err, size_t errlen);
+
+#endif
