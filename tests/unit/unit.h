@@ -22,5 +22,7 @@ int plan_tests(void);
 int payload_tests(void);
 int common_tests(void);
 int metrics_tests(void);
+int pattern_tests(void);
+int engine_tests(void);
 
 #endif
