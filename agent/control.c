@@ -549,9 +549,10 @@ preflight_poll(struct control *c, int wait_ms)
 static bool
 same_assign(const struct proto_assign *a, const struct proto_assign *b)
 {
-    return a->seed == b->seed && a->users == b->users &&
-           a->user_base == b->user_base && a->duration_ms == b->duration_ms &&
-           strcmp(a->test, b->test) == 0 && strcmp(a->url, b->url) == 0;
+    return a->seed == b->seed && a->agent_index == b->agent_index &&
+           a->n_agents == b->n_agents && a->n_streams == b->n_streams &&
+           a->duration_ms == b->duration_ms && strcmp(a->test, b->test) == 0 &&
+           strcmp(a->url, b->url) == 0;
 }
 
 static void
@@ -604,7 +605,7 @@ abandon_run(struct control *c, const char *why)
 static void
 on_assign(struct control *c, const struct proto_assign *a)
 {
-    char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX];
+    char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX], err[PROTO_TEXT_MAX];
 
     if (c->state == PROTO_ST_RUNNING) {
         if (same_assign(a, &c->assign)) {
@@ -628,11 +629,19 @@ on_assign(struct control *c, const struct proto_assign *a)
     }
     drop_engine(c);
     log_info("AGENT-ASSIGN",
-             "test=%s url=%s users=%u user_base=%u total_users=%u "
+             "test=%s url=%s agent_index=%u n_agents=%u streams=%u "
              "duration_ms=%llu",
-             a->test, a->url, a->users, a->user_base, a->total_users,
+             a->test, a->url, a->agent_index, a->n_agents, a->n_streams,
              (unsigned long long)a->duration_ms);
     set_state(c, PROTO_ST_IDLE, NULL);
+    /* What this agent cannot run is refused before the health check, in
+     * the engine's own words. */
+    if (engine_check(a, err, sizeof(err)) != 0) {
+        say(text, sizeof(text), "%s", err);
+        log_error("AGENT-ASSIGN", "%s", text);
+        set_state(c, PROTO_ST_FAILED, text);
+        return;
+    }
     if (!target_allowed(c, a->url, hp, sizeof(hp))) {
         say(text, sizeof(text), "target %s refused: not in --allow-target", hp);
         log_error("AGENT-ASSIGN", "%s", text);

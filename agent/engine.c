@@ -21,6 +21,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/rng.h"
+#include "pattern.h"
 #include "payload.h"
 
 #include "../common/poison.h"
@@ -98,11 +99,14 @@ struct user {
     CURL *easy;
     struct worker *w;
     struct rng rng;
-    uint32_t gi; /* index within the whole run */
+    uint64_t gi; /* index within the whole run, over every stream */
+    uint32_t li; /* index among this agent's users of its stream */
+    uint32_t si; /* its stream, an index into engine.st */
     int op;      /* the request in flight (or last) */
     bool has_session;
     bool in_flight;
-    bool started;     /* has sent its first request */
+    bool active;      /* among its stream's first k users now */
+    bool in_heap;     /* idle and due: waiting in the worker's heap */
     uint32_t stm;     /* client-side STM count */
     uint64_t due_ns;  /* intended start of the next (or current) one */
     uint64_t sent_ns; /* handed to curl */
@@ -132,7 +136,14 @@ struct worker {
     struct curl_slist *headers;
     struct user *users;
     uint32_t n_users;
-    struct user **heap; /* min-heap by due_ns of idle users */
+    /* Its users of stream s are users[seg[s] .. seg[s] + seg_len[s]), in
+     * increasing li (li = idx, idx + n_workers, ...), and the first
+     * n_on[s] of them are the active ones. */
+    uint32_t seg[PROTO_MAX_STREAMS];
+    uint32_t seg_len[PROTO_MAX_STREAMS];
+    uint32_t n_on[PROTO_MAX_STREAMS];
+    uint64_t next_tick_ns; /* next re-evaluation of the patterns */
+    struct user **heap;    /* min-heap by due_ns of idle users */
     size_t heap_len;
     struct metrics *bufs[ENGINE_NBUF]; /* all of them, for freeing */
     struct metrics *live;              /* recording now */
@@ -152,8 +163,22 @@ struct worker {
     int64_t through; /* last interval covered by a merged buffer, -1 */
 };
 
+/* One closed stream as this agent runs it. */
+struct estream {
+    const struct proto_stream *s; /* in engine.a */
+    uint64_t pseed;               /* pattern_seed(run seed, index) */
+    uint32_t cap;   /* this agent's users: its share of floor(peak) */
+    uint64_t gbase; /* global index of its first user */
+    uint64_t start_ns, end_ns; /* the stream's window, local clock */
+    uint64_t pace_ns;          /* 1 / rate_per_user; 0: unpaced */
+    uint64_t think_ns;
+};
+
 struct engine {
     struct proto_assign a;
+    struct estream st[PROTO_MAX_STREAMS];
+    uint32_t n_streams;
+    uint32_t n_users; /* all streams together */
     struct payload_gen *gen;
     size_t body_cap;
     char sessions_url[PROTO_URL_MAX + 16];
@@ -162,8 +187,6 @@ struct engine {
     double cum_mix[OP_COUNT]; /* cumulative, over OP_OBSERVE.. */
     uint64_t start_ns;
     uint64_t end_ns;
-    uint64_t pace_ns; /* 1 / rate_per_user; 0: unpaced */
-    uint64_t think_ns;
     uint64_t timeout_ns;
     uint32_t n_workers;
     struct worker *w;
@@ -174,6 +197,8 @@ struct engine {
 };
 
 /* --- the min-heap of idle users ------------------------------------------ */
+
+static void heap_sift_up(struct worker *w, size_t i);
 
 static void
 heap_swap(struct user **h, size_t i, size_t j)
@@ -191,27 +216,13 @@ heap_push(struct worker *w, struct user *u)
     size_t i = w->heap_len++;
     w->heap[i] = u;
     u->heap_pos = i;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (w->heap[p]->due_ns <= w->heap[i]->due_ns) {
-            break;
-        }
-        heap_swap(w->heap, i, p);
-        i = p;
-    }
+    u->in_heap = true;
+    heap_sift_up(w, i);
 }
 
-static struct user *
-heap_pop(struct worker *w)
+static void
+heap_sift_down(struct worker *w, size_t i)
 {
-    struct user *top = w->heap[0];
-    size_t i = 0;
-
-    w->heap_len--;
-    if (w->heap_len > 0) {
-        w->heap[0] = w->heap[w->heap_len];
-        w->heap[0]->heap_pos = 0;
-    }
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         if (l < w->heap_len && w->heap[l]->due_ns < w->heap[m]->due_ns) {
@@ -226,6 +237,44 @@ heap_pop(struct worker *w)
         heap_swap(w->heap, i, m);
         i = m;
     }
+}
+
+static void
+heap_sift_up(struct worker *w, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (w->heap[p]->due_ns <= w->heap[i]->due_ns) {
+            break;
+        }
+        heap_swap(w->heap, i, p);
+        i = p;
+    }
+}
+
+/* Takes u (in the heap) out of it. */
+static void
+heap_remove(struct worker *w, struct user *u)
+{
+    size_t i = u->heap_pos;
+
+    u->in_heap = false;
+    w->heap_len--;
+    if (i == w->heap_len) {
+        return;
+    }
+    w->heap[i] = w->heap[w->heap_len];
+    w->heap[i]->heap_pos = i;
+    heap_sift_down(w, i);
+    heap_sift_up(w, i);
+}
+
+static struct user *
+heap_pop(struct worker *w)
+{
+    struct user *top = w->heap[0];
+
+    heap_remove(w, top);
     return top;
 }
 
@@ -489,10 +538,6 @@ start_request(struct worker *w, struct user *u, uint64_t now)
     struct engine *e = w->e;
     CURLMcode mc;
 
-    if (!u->started) {
-        u->started = true;
-        w->n_active++;
-    }
     u->resp_len = 0;
     u->resp_total = 0;
     if (prepare(e, u) != 0) {
@@ -519,8 +564,94 @@ static void
 start_due(struct worker *w, uint64_t now)
 {
     while (w->heap_len > 0 && w->heap[0]->due_ns <= now) {
-        start_request(w, heap_pop(w), now);
+        struct user *u = heap_pop(w);
+        if (now >= w->e->st[u->si].end_ns) {
+            /* Its stream is over (between two ticks): it idles. The next
+             * tick finds it inactive already. */
+            u->active = false;
+            w->n_active--;
+            continue;
+        }
+        start_request(w, u, now);
     }
+}
+
+/* --- patterns: who is active ---------------------------------------------- */
+
+static void
+activate(struct worker *w, struct user *u, uint64_t due)
+{
+    if (u->active) {
+        return;
+    }
+    u->active = true;
+    w->n_active++;
+    if (!u->in_flight && !u->in_heap) {
+        /* Starts at once; its first request creates its session when it
+         * has none. Latency counts from the tick that activated it. */
+        u->due_ns = due;
+        heap_push(w, u);
+    }
+}
+
+/* An in-flight request finishes normally; then the user idles. */
+static void
+deactivate(struct worker *w, struct user *u)
+{
+    if (!u->active) {
+        return;
+    }
+    u->active = false;
+    w->n_active--;
+    if (u->in_heap) {
+        heap_remove(w, u);
+    }
+}
+
+/*
+ * Re-evaluates every stream's pattern at the latest PATTERN_TICK_MS grid
+ * instant (so every worker and every agent evaluates the same instants)
+ * and makes this worker's share of the agent's share active. The agent's
+ * users of a stream are dealt round-robin (li % n_workers), so the first
+ * k of them give this worker pattern_share(k, n_workers, idx).
+ */
+static void
+tick(struct worker *w, uint64_t now)
+{
+    struct engine *e = w->e;
+    uint64_t tick_ns = (uint64_t)PATTERN_TICK_MS * CLOCK_NS_PER_MS;
+    uint64_t grid = e->start_ns + (now - e->start_ns) / tick_ns * tick_ns;
+    uint64_t run_ms = (grid - e->start_ns) / CLOCK_NS_PER_MS;
+
+    for (uint32_t si = 0; si < e->n_streams; si++) {
+        const struct estream *es = &e->st[si];
+        const struct proto_stream *s = es->s;
+        uint32_t k = 0, on;
+
+        if (run_ms >= s->start_ms && run_ms - s->start_ms < s->duration_ms) {
+            double v = pattern_value(s, run_ms - s->start_ms, es->pseed);
+            if (!(v > 0.0)) {
+                v = 0.0;
+            }
+            if (v > s->peak) {
+                v = s->peak;
+            }
+            k = pattern_share((uint32_t)floor(v), e->a.n_agents,
+                              e->a.agent_index);
+            if (k > es->cap) {
+                k = es->cap;
+            }
+        }
+        on = pattern_share(k, e->n_workers, w->idx);
+        for (uint32_t j = w->n_on[si]; j < on; j++) {
+            activate(w, &w->users[w->seg[si] + j], grid);
+        }
+        for (uint32_t j = on; j < w->n_on[si]; j++) {
+            deactivate(w, &w->users[w->seg[si] + j]);
+        }
+        w->n_on[si] = on;
+    }
+    w->next_tick_ns = grid + tick_ns;
 }
 
 static void
@@ -530,6 +661,7 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     uint32_t err = 0;
     long status = 0, req_size = 0, hdr_size = 0;
     curl_off_t up = 0, down = 0;
+    const struct estream *es;
     uint64_t next, sent;
     int op = u->op;
 
@@ -597,15 +729,18 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
 
     /* Closed model: the next intended start is the later of the pace
      * (intended + 1/rate) and the think time after this completion. */
-    next = now + e->think_ns;
+    es = &e->st[u->si];
+    next = now + es->think_ns;
     if (op == OP_SESSION && err != 0) {
-        next = now + (e->think_ns > SESSION_RETRY_NS ? e->think_ns
-                                                     : SESSION_RETRY_NS);
-    } else if (e->pace_ns > 0 && u->due_ns + e->pace_ns > next) {
-        next = u->due_ns + e->pace_ns;
+        next = now + (es->think_ns > SESSION_RETRY_NS ? es->think_ns
+                                                      : SESSION_RETRY_NS);
+    } else if (es->pace_ns > 0 && u->due_ns + es->pace_ns > next) {
+        next = u->due_ns + es->pace_ns;
     }
     u->due_ns = next;
-    heap_push(w, u);
+    if (u->active) {
+        heap_push(w, u);
+    } /* else: deactivated while in flight, it idles now */
 }
 
 static void
@@ -660,6 +795,9 @@ poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
     if (!draining && w->heap_len > 0 && w->heap[0]->due_ns < wake) {
         wake = w->heap[0]->due_ns;
     }
+    if (!draining && w->next_tick_ns < wake) {
+        wake = w->next_tick_ns;
+    }
     boundary = e->start_ns + (uint64_t)(w->live_k + 1) * CLOCK_NS_PER_S;
     if (boundary < wake) {
         wake = boundary;
@@ -691,15 +829,7 @@ worker_run(struct worker *w)
     w->live_k = 0;
     w->live->first = 0;
     w->live->last = 0;
-    for (uint32_t i = 0; i < w->n_users; i++) {
-        struct user *u = &w->users[i];
-        double frac = e->a.total_users > 0
-                          ? (double)u->gi / (double)e->a.total_users
-                          : 0.0;
-        u->due_ns = e->start_ns +
-                    (uint64_t)((double)e->a.ramp_ms * CLOCK_NS_PER_MS * frac);
-        heap_push(w, u);
-    }
+    w->next_tick_ns = e->start_ns; /* the first tick activates users */
     for (;;) {
         uint64_t now = clock_now_ns(), sub_ms = 0;
         int stop = atomic_load_explicit(&e->stop, memory_order_acquire);
@@ -725,6 +855,9 @@ worker_run(struct worker *w)
             }
         }
         flush_if_due(w, now);
+        if (!draining && now >= w->next_tick_ns) {
+            tick(w, now);
+        }
         if (!draining) {
             start_due(w, now);
         }
@@ -796,29 +929,123 @@ build_session_body(struct engine *e)
     return 0;
 }
 
+/* This agent's users of stream i: its share of floor(peak). */
+static uint32_t
+stream_cap(const struct proto_assign *a, uint32_t i)
+{
+    return pattern_share((uint32_t)floor(a->streams[i].peak), a->n_agents,
+                         a->agent_index);
+}
+
+static const char *
+requests_name(uint32_t r)
+{
+    switch (r) {
+    case PROTO_REQ_MIX:
+        return "mix";
+    case PROTO_REQ_OBSERVE:
+        return "observe";
+    case PROTO_REQ_LARGE_OBSERVE:
+        return "large_observe";
+    case PROTO_REQ_INVALID:
+        return "invalid";
+    default:
+        return "unknown";
+    }
+}
+
+int
+engine_check(const struct proto_assign *a, char *err, size_t errlen)
+{
+    uint64_t users = 0;
+
+    if (a->n_agents == 0 || a->agent_index >= a->n_agents) {
+        (void)snprintf(err, errlen, "agent index %u of %u agents",
+                       a->agent_index, a->n_agents);
+        return E_INVAL;
+    }
+    if (a->n_streams == 0 || a->n_streams > PROTO_MAX_STREAMS) {
+        (void)snprintf(err, errlen, "%u streams: 1..%d", a->n_streams,
+                       PROTO_MAX_STREAMS);
+        return E_INVAL;
+    }
+    for (uint32_t i = 0; i < a->n_streams; i++) {
+        const struct proto_stream *s = &a->streams[i];
+        /* Said plainly rather than approximated: these land with the
+         * tests that need them (docs/tests-design.md). */
+        if (s->model != PROTO_MODEL_CLOSED) {
+            (void)snprintf(err, errlen,
+                           "open-model streams are not implemented yet");
+            return E_INVAL;
+        }
+        if (s->requests != PROTO_REQ_MIX) {
+            (void)snprintf(err, errlen,
+                           "request kind %s is not implemented yet",
+                           requests_name(s->requests));
+            return E_INVAL;
+        }
+        if (s->connections > PROTO_CONN_FRESH ||
+            s->pattern >= CONFIG_PATTERN_COUNT) {
+            (void)snprintf(err, errlen, "stream %u: unknown enum value", i);
+            return E_INVAL;
+        }
+        if (!(s->initial >= 0.0) || !(s->peak >= s->initial) ||
+            !(s->peak < 4294967296.0)) {
+            (void)snprintf(err, errlen, "stream %u: invalid initial/peak", i);
+            return E_INVAL;
+        }
+        if (!(s->rate_per_user >= 0.0) || !isfinite(s->rate_per_user)) {
+            (void)snprintf(err, errlen, "stream %u: invalid rate_per_user", i);
+            return E_INVAL;
+        }
+        users += stream_cap(a, i);
+    }
+    if (users > ENGINE_MAX_USERS) {
+        (void)snprintf(err, errlen, "%llu users: at most %u per agent",
+                       (unsigned long long)users, ENGINE_MAX_USERS);
+        return E_RANGE;
+    }
+    if (users == 0) {
+        (void)snprintf(err, errlen, "no users assigned");
+        return E_INVAL;
+    }
+    return 0;
+}
+
 static int
 check_assign(struct engine *e, char *err, size_t errlen)
 {
     const struct proto_assign *a = &e->a;
+    uint64_t goff = 0;
     double sum = 0;
+    int rv;
 
     if (strncmp(a->url, "http://", 7) != 0 &&
         strncmp(a->url, "https://", 8) != 0) {
         (void)snprintf(err, errlen, "url '%s' is not http(s)", a->url);
         return E_INVAL;
     }
-    if (a->users > ENGINE_MAX_USERS) {
-        (void)snprintf(err, errlen, "%u users: at most %u per agent", a->users,
-                       ENGINE_MAX_USERS);
-        return E_RANGE;
+    rv = engine_check(a, err, errlen);
+    if (rv != 0) {
+        return rv;
     }
-    if (!(a->rate_per_user >= 0.0) || !isfinite(a->rate_per_user)) {
-        (void)snprintf(err, errlen, "invalid rate_per_user");
-        return E_INVAL;
-    }
-    if (a->users == 0) {
-        (void)snprintf(err, errlen, "no users assigned");
-        return E_INVAL;
+    e->n_streams = a->n_streams;
+    e->n_users = 0;
+    for (uint32_t i = 0; i < a->n_streams; i++) {
+        struct estream *es = &e->st[i];
+        es->s = &a->streams[i];
+        es->pseed = pattern_seed(a->seed, i);
+        es->cap = stream_cap(a, i);
+        /* Global user ids: stream by stream, agent by agent, so every
+         * user of the run has its own (and its own rng seed). */
+        es->gbase = goff + pattern_base((uint32_t)floor(es->s->peak),
+                                        a->n_agents, a->agent_index);
+        goff += (uint32_t)floor(es->s->peak);
+        es->pace_ns = es->s->rate_per_user > 0.0
+                          ? (uint64_t)(1e9 / es->s->rate_per_user)
+                          : 0;
+        es->think_ns = (uint64_t)es->s->think_ms * CLOCK_NS_PER_MS;
+        e->n_users += es->cap;
     }
     if (a->mix[OP_SESSION] != 0.0) {
         (void)snprintf(err, errlen, "mix for %s must be 0",
@@ -875,12 +1102,35 @@ setup_easy(struct worker *w, struct user *u)
     SET(CURLOPT_USERAGENT, "kato-stress/" KS_VERSION);
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    if (e->st[u->si].s->connections == PROTO_CONN_FRESH) {
+        SET(CURLOPT_FRESH_CONNECT, 1L);
+        SET(CURLOPT_FORBID_REUSE, 1L);
+    }
 #undef SET
     if (c != CURLE_OK) {
         log_error("AGENT-CURL", "setopt: %s", curl_easy_strerror(c));
         return E_NET;
     }
     return 0;
+}
+
+/*
+ * Stream si's users are dealt round-robin over the workers, starting
+ * where the previous stream's left off (balance): user li goes to worker
+ * (li + off) % n_workers with off the earlier streams' users. This is the
+ * worker's rank in that deal; its users are li = rank, rank + n_workers,
+ * ... and the first k of the stream give it pattern_share(k, nw, rank).
+ */
+static uint32_t
+worker_rel(const struct engine *e, const struct worker *w, uint32_t si)
+{
+    uint64_t off = 0;
+
+    for (uint32_t j = 0; j < si; j++) {
+        off += e->st[j].cap;
+    }
+    return (uint32_t)((w->idx + e->n_workers - off % e->n_workers) %
+                      e->n_workers);
 }
 
 static int
@@ -935,8 +1185,14 @@ setup_worker(struct engine *e, struct worker *w)
     }
     for (uint32_t i = 0; i < w->n_users; i++) {
         struct user *u = &w->users[i];
+        uint32_t si = 0;
+        while (si + 1 < e->n_streams && i >= w->seg[si] + w->seg_len[si]) {
+            si++;
+        }
         u->w = w;
-        u->gi = e->a.user_base + w->idx + i * e->n_workers;
+        u->si = si;
+        u->li = worker_rel(e, w, si) + (i - w->seg[si]) * e->n_workers;
+        u->gi = e->st[si].gbase + u->li;
         rng_seed(&u->rng,
                  e->a.seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)u->gi + 1)));
         u->body = xmalloc(e->body_cap);
@@ -1029,18 +1285,12 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
     e->body_cap = payload_gen_max_size(e->gen);
     (void)snprintf(e->sessions_url, sizeof(e->sessions_url), "%s/sessions",
                    a->url);
-    if (e->a.total_users == 0) {
-        e->a.total_users = a->users;
-    }
-    e->pace_ns =
-        a->rate_per_user > 0.0 ? (uint64_t)(1e9 / a->rate_per_user) : 0;
-    e->think_ns = (uint64_t)a->think_ms * CLOCK_NS_PER_MS;
     e->timeout_ns =
         (uint64_t)(a->timeout_ms ? a->timeout_ms : DEFAULT_TIMEOUT_MS) *
         CLOCK_NS_PER_MS;
     nw = threads;
-    if (nw > a->users) {
-        nw = a->users > 0 ? a->users : 1;
+    if (nw > e->n_users) {
+        nw = e->n_users; /* > 0: engine_check */
     }
     e->n_workers = nw;
     e->w = xcalloc(nw, sizeof(*e->w));
@@ -1049,9 +1299,15 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
         goto out;
     }
     for (uint32_t i = 0; i < nw; i++) {
-        e->w[i].idx = i;
-        /* round-robin: user j goes to worker j % nw */
-        e->w[i].n_users = a->users / nw + (i < a->users % nw ? 1 : 0);
+        struct worker *w = &e->w[i];
+        w->idx = i;
+        w->e = e;
+        for (uint32_t si = 0; si < e->n_streams; si++) {
+            w->seg[si] = w->n_users;
+            w->seg_len[si] =
+                pattern_share(e->st[si].cap, nw, worker_rel(e, w, si));
+            w->n_users += w->seg_len[si];
+        }
     }
     for (uint32_t i = 0; i < nw; i++) {
         if ((rv = setup_worker(e, &e->w[i])) != 0) {
@@ -1079,6 +1335,11 @@ engine_start(struct engine *e, uint64_t start_ns)
     e->started = true;
     e->start_ns = start_ns;
     e->end_ns = start_ns + e->a.duration_ms * CLOCK_NS_PER_MS;
+    for (uint32_t i = 0; i < e->n_streams; i++) {
+        struct estream *es = &e->st[i];
+        es->start_ns = start_ns + es->s->start_ms * CLOCK_NS_PER_MS;
+        es->end_ns = es->start_ns + es->s->duration_ms * CLOCK_NS_PER_MS;
+    }
     for (uint32_t i = 0; i < e->n_workers; i++) {
         struct worker *w = &e->w[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {

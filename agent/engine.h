@@ -2,8 +2,11 @@
 /*
  * The HTTP load engine: N worker threads, each owning one libcurl multi
  * handle, its share of the virtual users (round-robin) and its metrics.
- * Closed model: each user creates a KATO session, then loops over the
- * operations mix with think time and an optional per-user rate. Workers
+ * Closed streams (up to PROTO_MAX_STREAMS side by side): each stream has
+ * this agent's share of its peak users; every PATTERN_TICK_MS the
+ * stream's pattern (pattern.h) sets how many of them are active. An
+ * active user creates a KATO session, then loops over the operations mix
+ * with think time and an optional per-user rate. Workers
  * share nothing; they hand finished intervals to the control thread through
  * per-worker bounded rings (docs/internals/worker-loop.md) and never block
  * on it. Scheduling and latency: docs/internals/scheduling.md.
@@ -47,6 +50,17 @@ enum engine_collect_rv {
 struct engine;
 
 /*
+ * Checks that a is something this engine can run: agent_index < n_agents,
+ * 1..PROTO_MAX_STREAMS streams, every stream closed with the operations
+ * mix (others: E_INVAL, "open-model streams are not implemented yet" or
+ * "request kind X is not implemented yet"), 0 <= initial <= peak < 2^32,
+ * a valid rate, and 1..ENGINE_MAX_USERS users for this agent (E_RANGE
+ * above). Returns 0 or E_INVAL/E_RANGE with one line in err. Pure; any
+ * thread.
+ */
+int engine_check(const struct proto_assign *a, char *err, size_t errlen);
+
+/*
  * Builds an engine for assignment a (copied) with the given number of
  * worker threads (1..ENGINE_MAX_THREADS; fewer when there are fewer
  * users): allocates every user's easy handle and buffers, the payload
@@ -61,8 +75,9 @@ int engine_new(struct engine **out, const struct proto_assign *a,
 
 /*
  * Starts the workers. start_ns is the local monotonic instant of the run's
- * start (interval 0 begins there; user i of the whole run starts at
- * start_ns + ramp_ms * i / total_users). The load ends by itself at
+ * start (interval 0 and every stream's start_ms count from there; each
+ * stream's users are active only within [start_ms, start_ms +
+ * duration_ms), as many as its pattern says). The load ends by itself at
  * start_ns + duration_ms. Returns 0, E_STATE if already started, or
  * E_NOMEM when a thread cannot be created (then the workers that did start
  * are stopped and joined, and the engine only reports ENGINE_FINISHED).

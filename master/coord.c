@@ -351,14 +351,13 @@ assign_all(struct run *r)
         }
         r->part[n] = i;
         if (r->plan.has_assign[n]) {
+            uint32_t users = plan_agent_users(&r->plan, (uint32_t)n);
             if ((rv = fleet_assign(r->fleet, i, &r->plan.assign[n])) != 0 ||
-                (rv = agg_add_agent(r->agg, ai.id, ai.name,
-                                    r->plan.assign[n].users)) != 0) {
+                (rv = agg_add_agent(r->agg, ai.id, ai.name, users)) != 0) {
                 return rv;
             }
-            log_debug("ASSIGN", "agent=%s users=%u user_base=%u", ai.name,
-                      (unsigned)r->plan.assign[n].users,
-                      (unsigned)r->plan.assign[n].user_base);
+            log_debug("ASSIGN", "agent=%s index=%zu users=%u", ai.name, n,
+                      (unsigned)users);
         } else {
             log_info("AGENT-IDLE",
                      "agent=%s gets no users (%u users, %u "
@@ -596,7 +595,7 @@ finish(struct run *r, const char *status, int code)
         dur_s = el < dur_s ? el : dur_s;
     }
     memset(&rr, 0, sizeof(rr));
-    rr.test_name = plan_result_name(r->plan.test);
+    rr.test_name = r->plan.result_name;
     rr.status = status;
     rr.target = r->c->env.kato_base_url;
     rr.config_file = r->o->config_file ? r->o->config_file : "";
@@ -669,6 +668,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     po.test = o->test;
     po.n_agents = n_agents;
     po.seed = o->seed;
+    po.profile = o->profile;
     if (!o->seed_set && rng_secure_bytes(&po.seed, sizeof(po.seed)) != 0) {
         (void)fprintf(stderr, "error: cannot draw a seed\n");
         code = COORD_EXIT_INFRA;

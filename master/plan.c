@@ -51,7 +51,7 @@ plan_result_name(int t)
 bool
 plan_test_implemented(int t)
 {
-    return t == PLAN_TEST_CONCURRENT;
+    return t == PLAN_TEST_CONCURRENT || t == PLAN_TEST_SUSTAINED;
 }
 
 int
@@ -70,6 +70,18 @@ plan_share(uint32_t users, uint32_t n, uint32_t i, uint32_t *share,
     /* Earlier agents: i of them have q, min(i, r) of those one more. */
     *base = q * i + (i < r ? i : r);
     return 0;
+}
+
+uint32_t
+plan_agent_users(const struct plan *p, uint32_t i)
+{
+    uint32_t share = 0;
+    uint32_t base = 0;
+
+    if (plan_share(p->total_users, p->n_agents, i, &share, &base) != 0) {
+        return 0;
+    }
+    return share;
 }
 
 /* Copies src into a dst of dstlen bytes; E_RANGE when it does not fit. */
@@ -97,19 +109,129 @@ node_hash(const char *s)
     return h;
 }
 
+/* The concurrent test (tests-design 5.1): all users at once, constant,
+ * for the duration. */
+static int
+stream_concurrent(const struct config *c, struct proto_stream *st, char *name,
+                  size_t namelen, char *err, size_t errlen)
+{
+    const struct concurrent_cfg *cc = &c->concurrent;
+
+    if (cc->concurrent_users == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.concurrent.concurrent_users is 0");
+        return E_INVAL;
+    }
+    if (cc->duration_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.concurrent.duration_seconds is 0");
+        return E_INVAL;
+    }
+    st->pattern = CONFIG_PATTERN_CONSTANT;
+    st->duration_ms = (uint64_t)cc->duration_seconds * 1000u;
+    st->initial = cc->concurrent_users;
+    st->peak = cc->concurrent_users;
+    st->rate_per_user = cc->requests_per_user_per_second;
+    st->think_ms = cc->think_time_ms;
+    (void)snprintf(name, namelen, "%s", result_names[PLAN_TEST_CONCURRENT]);
+    return 0;
+}
+
+/*
+ * The sustained test (tests-design 5.2): the profile's users, duration,
+ * ramp-up, rate and think time, shaped by test_scenarios.sustained. The
+ * pattern runs from initial_users (capped at the profile's users) to the
+ * profile's users; a custom pattern's stages name their own targets, so
+ * its peak is the highest of them (and of initial), which sizes the
+ * agents' users.
+ */
+static int
+stream_sustained(const struct config *c, const char *profile,
+                 struct proto_stream *st, char *name, size_t namelen, char *err,
+                 size_t errlen)
+{
+    const struct sustained_cfg *sc = &c->sustained;
+    const struct load_profile *lp;
+    const char *pname = profile != NULL ? profile : "moderate";
+
+    lp = config_profile(c, pname);
+    if (lp == NULL) {
+        (void)snprintf(err, errlen, "unknown load profile '%s'", pname);
+        return E_INVAL;
+    }
+    if (sc->model != CONFIG_MODEL_CLOSED) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.sustained.model %s is not "
+                       "implemented yet",
+                       config_model_name(sc->model));
+        return E_INVAL;
+    }
+    if (lp->concurrent_users == 0 || lp->duration_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "load_profiles.%s: concurrent_users and "
+                       "duration_seconds must be > 0",
+                       lp->name);
+        return E_INVAL;
+    }
+    if (sc->n_stages > PROTO_MAX_STAGES) {
+        (void)snprintf(err, errlen, "test_scenarios.sustained: %zu stages",
+                       sc->n_stages);
+        return E_RANGE;
+    }
+    st->pattern = (uint32_t)sc->pattern;
+    st->duration_ms = (uint64_t)lp->duration_seconds * 1000u;
+    st->peak = lp->concurrent_users;
+    st->initial = sc->initial_users < lp->concurrent_users
+                      ? sc->initial_users
+                      : lp->concurrent_users;
+    st->ramp_ms = (uint64_t)lp->ramp_up_seconds * 1000u;
+    st->spike_interval_ms = (uint64_t)sc->spike_interval_seconds * 1000u;
+    st->spike_duration_ms = (uint64_t)sc->spike_duration_seconds * 1000u;
+    st->wave_period_ms = (uint64_t)sc->wave_period_seconds * 1000u;
+    st->step_ms = (uint64_t)sc->step_seconds * 1000u;
+    st->step_size = sc->step_size;
+    st->n_stages = (uint32_t)sc->n_stages;
+    for (size_t i = 0; i < sc->n_stages; i++) {
+        st->stages[i].duration_ms =
+            (uint64_t)sc->stages[i].duration_seconds * 1000u;
+        st->stages[i].target = sc->stages[i].target;
+    }
+    if (sc->pattern == CONFIG_PATTERN_CUSTOM) {
+        st->initial = sc->initial_users;
+        st->peak = st->initial;
+        for (size_t i = 0; i < sc->n_stages; i++) {
+            if (st->stages[i].target > st->peak) {
+                st->peak = st->stages[i].target;
+            }
+        }
+        if (!(st->peak >= 1.0)) {
+            (void)snprintf(err, errlen,
+                           "test_scenarios.sustained: the custom stages "
+                           "never reach one user");
+            return E_INVAL;
+        }
+    }
+    st->rate_per_user = lp->requests_per_user_per_second;
+    st->think_ms = lp->think_time_ms;
+    (void)snprintf(name, namelen, "%s_%s", result_names[PLAN_TEST_SUSTAINED],
+                   lp->name);
+    return 0;
+}
+
 int
 plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
            char *err, size_t errlen)
 {
     int rv = 0;
     struct plan np;
+    struct proto_stream st;
     struct rng r;
     double mix_sum = 0.0;
-    uint64_t dur_ms = 0;
     uint32_t timeout_ms = 0;
     uint32_t connect_ms = 0;
 
     memset(&np, 0, sizeof(np));
+    memset(&st, 0, sizeof(st));
     if (o->test < 0 || o->test >= PLAN_TEST_COUNT ||
         !plan_test_implemented(o->test)) {
         (void)snprintf(err, errlen, "test '%s' is not implemented yet",
@@ -123,16 +245,20 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         rv = E_INVAL;
         goto out;
     }
-    if (c->concurrent.concurrent_users == 0) {
-        (void)snprintf(err, errlen,
-                       "test_scenarios.concurrent.concurrent_users is 0");
-        rv = E_INVAL;
-        goto out;
+    /* One closed stream of the operations mix on keep-alive connections;
+     * the test decides its shape. */
+    st.model = PROTO_MODEL_CLOSED;
+    st.requests = PROTO_REQ_MIX;
+    st.connections = PROTO_CONN_REUSE;
+    st.start_ms = 0;
+    if (o->test == PLAN_TEST_SUSTAINED) {
+        rv = stream_sustained(c, o->profile, &st, np.result_name,
+                              sizeof(np.result_name), err, errlen);
+    } else {
+        rv = stream_concurrent(c, &st, np.result_name, sizeof(np.result_name),
+                               err, errlen);
     }
-    if (c->concurrent.duration_seconds == 0) {
-        (void)snprintf(err, errlen,
-                       "test_scenarios.concurrent.duration_seconds is 0");
-        rv = E_INVAL;
+    if (rv != 0) {
         goto out;
     }
     for (int i = 0; i < OP_COUNT; i++) {
@@ -147,7 +273,6 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     }
     /* Seconds to milliseconds: uint32 seconds always fit uint64 ms; the
      * per-request timeouts travel as uint32 ms. */
-    dur_ms = (uint64_t)c->concurrent.duration_seconds * 1000u;
     if (c->params.request_timeout_seconds > UINT32_MAX / 1000u ||
         c->params.connection_timeout_seconds > UINT32_MAX / 1000u) {
         (void)snprintf(err, errlen, "test_parameters: timeout too large");
@@ -166,8 +291,8 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     }
     np.test = o->test;
     np.n_agents = o->n_agents;
-    np.total_users = c->concurrent.concurrent_users;
-    np.duration_ms = dur_ms;
+    np.total_users = (uint32_t)st.peak; /* peak <= UINT32_MAX: from uint32 */
+    np.duration_ms = st.start_ms + st.duration_ms;
     np.timeout_ms = timeout_ms;
     np.seed = o->seed;
     /*
@@ -208,13 +333,7 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
             rv = E_RANGE;
             goto out;
         }
-        a->users = share;
-        a->user_base = base;
-        a->total_users = np.total_users;
-        a->duration_ms = dur_ms;
-        a->ramp_ms = 0;
-        a->rate_per_user = c->concurrent.requests_per_user_per_second;
-        a->think_ms = c->concurrent.think_time_ms;
+        a->duration_ms = np.duration_ms;
         a->timeout_ms = timeout_ms;
         a->connect_timeout_ms = connect_ms;
         for (int k = 0; k < OP_COUNT; k++) {
@@ -223,6 +342,10 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         a->data = c->data;
         a->vector_dim = np.vector_dim;
         a->seed = o->seed;
+        a->agent_index = i;
+        a->n_agents = o->n_agents;
+        a->n_streams = 1;
+        a->streams[0] = st;
         np.has_assign[i] = share > 0;
         if (share > 0) {
             np.n_active++;

@@ -14,7 +14,8 @@
 #include "../common/config.h"
 #include "../proto/proto.h"
 
-/* The tests the CLI knows. Only PLAN_TEST_CONCURRENT has a plan so far. */
+/* The tests the CLI knows. PLAN_TEST_CONCURRENT and PLAN_TEST_SUSTAINED
+ * have a plan so far. */
 enum plan_test {
     PLAN_TEST_CONCURRENT = 0,
     PLAN_TEST_SUSTAINED = 1,
@@ -37,10 +38,11 @@ int plan_test_from_name(const char *name);
 const char *plan_test_name(int t);
 
 /* The name of t's results in the JSON and summary ("concurrent_requests"),
- * NULL when out of range. */
+ * NULL when out of range. The sustained test's results are named
+ * "sustained_load_<profile>" (struct plan's result_name). */
 const char *plan_result_name(int t);
 
-/* true when t can be run (only PLAN_TEST_CONCURRENT for now). */
+/* true when t can be run (concurrent and sustained for now). */
 bool plan_test_implemented(int t);
 
 /* The share of `users` virtual users that agent i of n runs:
@@ -55,22 +57,28 @@ int plan_share(uint32_t users, uint32_t n, uint32_t i, uint32_t *share,
  * What main hands the planner besides the config.
  */
 struct plan_opts {
-    int test;          /* enum plan_test; must be implemented */
-    uint32_t n_agents; /* agents that will take part, 1..PLAN_MAX_AGENTS */
-    uint64_t seed;     /* run seed: every user's stream */
+    int test;            /* enum plan_test; must be implemented */
+    uint32_t n_agents;   /* agents that will take part, 1..PLAN_MAX_AGENTS */
+    uint64_t seed;       /* run seed: every user's stream */
+    const char *profile; /* sustained: a load profile of the config;
+                          * NULL: "moderate" (the original's default) */
 };
 
 /*
  * A built plan. Fields are read-only for callers. assign[i] is for the
- * i-th agent in join order. When total_users < n_agents, agents
+ * i-th agent in join order; every assignment carries the same streams
+ * (global values) and its own agent_index, and each agent takes its share
+ * itself (plan_share). When total_users < n_agents, agents
  * i >= total_users get a share of 0: has_assign[i] is false, they are sent
  * no ASSIGN, take no part in the test and are not waited for.
  */
 struct plan {
-    int test;             /* enum plan_test */
-    uint32_t n_agents;    /* entries in assign / has_assign */
-    uint32_t n_active;    /* agents with a share > 0 */
-    uint32_t total_users; /* all shares together */
+    int test;                         /* enum plan_test */
+    char result_name[PROTO_NAME_MAX]; /* "concurrent_requests",
+                                       * "sustained_load_<profile>" */
+    uint32_t n_agents;                /* entries in assign / has_assign */
+    uint32_t n_active;                /* agents with a share > 0 */
+    uint32_t total_users; /* users at the peak, all agents together */
     uint64_t duration_ms; /* of the load */
     uint32_t timeout_ms;  /* per request */
     uint32_t vector_dim;  /* from the node's name: same node, same dim */
@@ -79,10 +87,16 @@ struct plan {
     bool *has_assign;            /* n_agents entries (owned) */
 };
 
+/* Agent i's users at the peak: its plan_share of p->total_users (0 when i
+ * is out of range). */
+uint32_t plan_agent_users(const struct plan *p, uint32_t i);
+
 /*
  * Builds the plan for o->test from c into *p (caller storage, fully
  * overwritten). Returns 0; E_INVAL (test not implemented, n_agents 0 or
- * above PLAN_MAX_AGENTS, 0 users, 0 duration, a mix that is all zero);
+ * above PLAN_MAX_AGENTS, 0 users, 0 duration, a mix that is all zero, an
+ * unknown profile, a sustained test with model open, which the agents do
+ * not run yet);
  * E_RANGE (a string that does not fit the wire: node_id above
  * PROTO_NAME_MAX - 1 or url above PROTO_URL_MAX - 1 bytes, a duration or
  * timeout that overflows milliseconds); E_NOMEM. On failure err holds one

@@ -22,7 +22,8 @@
 #include "../common/poison.h"
 
 /* Deepest container nesting accepted, the message's map being level 1
- * (ours is 4: message, "ops", an op, its "lat"). Below msgpack-c's own
+ * (ours is at most 5: message, "streams", a stream, its "stages", a
+ * stage). Below msgpack-c's own
  * limit of 32, so the scan below is the one that decides. */
 #define SCAN_MAX_DEPTH 16
 
@@ -39,31 +40,56 @@ enum kind {
     K_PAYLOAD, /* struct payload_cfg: nested map (payload_fields) */
     K_OPS,     /* struct proto_op_batch[OP_COUNT]: array of maps */
     K_HIST,    /* size_t n at off, struct hist_bucket * at off2 */
-    K_ERRS     /* size_t n at off, struct proto_err_count * at off2 */
+    K_ERRS,    /* size_t n at off, struct proto_err_count * at off2 */
+    K_ARRAY    /* uint32_t n at off, an inline array of `max` structs of
+                * `size` bytes at off2: an array of at most `max` maps,
+                * each described by the table `sub` */
 };
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct table;
 
 struct field {
     const char *key;
     enum kind kind;
-    size_t off;  /* offset in the struct the table describes */
-    size_t size; /* K_STR: array size (NUL included); K_BIN: length */
-    size_t off2; /* K_HIST, K_ERRS: offset of the array pointer */
+    size_t off;              /* offset in the struct the table describes */
+    size_t size;             /* K_STR: array size (NUL included); K_BIN: length;
+                              * K_ARRAY: size of one element */
+    size_t off2;             /* K_HIST, K_ERRS: offset of the array pointer;
+                              * K_ARRAY: offset of the inline array */
+    const struct table *sub; /* K_ARRAY: the elements' fields */
+    size_t max;              /* K_ARRAY: most elements (the array's size) */
 };
 
-#define FLD(key, kind, type, member)            \
-    {                                           \
-        key, kind, offsetof(type, member), 0, 0 \
-    }
-#define FLD_SZ(key, kind, type, member)                                   \
-    {                                                                     \
-        key, kind, offsetof(type, member), sizeof(((type *)0)->member), 0 \
-    }
-#define FLD_ARR(key, kind, type, n_member, p_member)                     \
-    {                                                                    \
-        key, kind, offsetof(type, n_member), 0, offsetof(type, p_member) \
-    }
+struct table {
+    const struct field *f;
+    size_t n;
+};
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define FLD(key, kind, type, member)                     \
+    {                                                    \
+        key, kind, offsetof(type, member), 0, 0, NULL, 0 \
+    }
+#define FLD_SZ(key, kind, type, member)                                    \
+    {                                                                      \
+        key, kind, offsetof(type, member), sizeof(((type *)0)->member), 0, \
+            NULL, 0                                                        \
+    }
+#define FLD_ARR(key, kind, type, n_member, p_member)                      \
+    {                                                                     \
+        key, kind, offsetof(type, n_member), 0, offsetof(type, p_member), \
+            NULL, 0                                                       \
+    }
+/* An inline array of structs: n_member counts the used entries of
+ * a_member, each a map of table tbl. */
+#define FLD_STRUCTS(key, type, n_member, a_member, tbl)                      \
+    {                                                                        \
+        key, K_ARRAY, offsetof(type, n_member),                              \
+            sizeof(((type *)0)->a_member[0]), offsetof(type, a_member),      \
+            &(tbl),                                                          \
+            sizeof(((type *)0)->a_member) / sizeof(((type *)0)->a_member[0]) \
+    }
 
 static const struct field hello_fields[] = {
     FLD_SZ("name", K_STR, struct proto_hello, name),
@@ -118,23 +144,52 @@ static const struct field payload_fields[] = {
     FLD("eval_hi", K_F64, struct payload_cfg, emotive_value_max),
 };
 
+static const struct field stage_fields[] = {
+    FLD("dur_ms", K_U64, struct proto_stage, duration_ms),
+    FLD("tgt", K_F64, struct proto_stage, target),
+};
+
+static const struct table stage_table = {stage_fields, COUNT(stage_fields)};
+
+static const struct field stream_fields[] = {
+    FLD("model", K_U32, struct proto_stream, model),
+    FLD("req", K_U32, struct proto_stream, requests),
+    FLD("conn", K_U32, struct proto_stream, connections),
+    FLD("pat", K_U32, struct proto_stream, pattern),
+    FLD("at_ms", K_U64, struct proto_stream, start_ms),
+    FLD("dur_ms", K_U64, struct proto_stream, duration_ms),
+    FLD("init", K_F64, struct proto_stream, initial),
+    FLD("peak", K_F64, struct proto_stream, peak),
+    FLD("ramp_ms", K_U64, struct proto_stream, ramp_ms),
+    FLD("spk_iv_ms", K_U64, struct proto_stream, spike_interval_ms),
+    FLD("spk_ms", K_U64, struct proto_stream, spike_duration_ms),
+    FLD("wave_ms", K_U64, struct proto_stream, wave_period_ms),
+    FLD("step_ms", K_U64, struct proto_stream, step_ms),
+    FLD("step", K_F64, struct proto_stream, step_size),
+    FLD_STRUCTS("stages", struct proto_stream, n_stages, stages, stage_table),
+    FLD("rate", K_F64, struct proto_stream, rate_per_user),
+    FLD("think_ms", K_U32, struct proto_stream, think_ms),
+    FLD("mif", K_U32, struct proto_stream, max_in_flight),
+    FLD("grp_ms", K_U64, struct proto_stream, group_ms),
+};
+
+static const struct table stream_table = {stream_fields, COUNT(stream_fields)};
+
 static const struct field assign_fields[] = {
     FLD_SZ("test", K_STR, struct proto_assign, test),
     FLD_SZ("url", K_STR, struct proto_assign, url),
     FLD_SZ("node", K_STR, struct proto_assign, node_id),
-    FLD("users", K_U32, struct proto_assign, users),
-    FLD("ubase", K_U32, struct proto_assign, user_base),
-    FLD("utotal", K_U32, struct proto_assign, total_users),
     FLD("dur_ms", K_U64, struct proto_assign, duration_ms),
-    FLD("ramp_ms", K_U64, struct proto_assign, ramp_ms),
-    FLD("rate", K_F64, struct proto_assign, rate_per_user),
-    FLD("think_ms", K_U32, struct proto_assign, think_ms),
     FLD("to_ms", K_U32, struct proto_assign, timeout_ms),
     FLD("cto_ms", K_U32, struct proto_assign, connect_timeout_ms),
     FLD("mix", K_MIX, struct proto_assign, mix),
     FLD("data", K_PAYLOAD, struct proto_assign, data),
     FLD("dim", K_U32, struct proto_assign, vector_dim),
     FLD("seed", K_U64, struct proto_assign, seed),
+    FLD("aidx", K_U32, struct proto_assign, agent_index),
+    FLD("nag", K_U32, struct proto_assign, n_agents),
+    FLD_STRUCTS("streams", struct proto_assign, n_streams, streams,
+                stream_table),
 };
 
 static const struct field start_fields[] = {
@@ -174,11 +229,50 @@ static const struct field goodbye_fields[] = {
     FLD("err", K_TOTALS, struct proto_goodbye, errors),
 };
 
+/* Meaning checks a message type needs beyond its fields' shapes: true
+ * when u (the union member) is acceptable. */
+typedef bool check_fn(const void *u);
+
 struct type_desc {
     const char *name;
     const struct field *fields; /* offsets from &msg->u */
     size_t nfields;
+    check_fn *check; /* NULL: shapes only */
 };
+
+/*
+ * The bounds of PROTOCOL.md section 3.8 on an ASSIGN's streams (the counts
+ * are checked against the arrays' sizes while decoding, before anything is
+ * copied): 1..PROTO_MAX_STREAMS streams, every enum within its range,
+ * 0 <= initial <= peak, stage targets >= 0, agent_index < n_agents.
+ * Doubles are finite already (the codec refuses others both ways).
+ */
+static bool
+assign_ok(const void *u)
+{
+    const struct proto_assign *a = u;
+
+    if (a->n_agents == 0 || a->agent_index >= a->n_agents ||
+        a->n_streams == 0 || a->n_streams > PROTO_MAX_STREAMS) {
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n_streams; i++) {
+        const struct proto_stream *s = &a->streams[i];
+        if (s->model > PROTO_MODEL_OPEN || s->requests > PROTO_REQ_INVALID ||
+            s->connections > PROTO_CONN_FRESH ||
+            s->pattern >= CONFIG_PATTERN_COUNT || !(s->initial >= 0.0) ||
+            !(s->peak >= s->initial) || !(s->step_size >= 0.0) ||
+            !(s->rate_per_user >= 0.0) || s->n_stages > PROTO_MAX_STAGES) {
+            return false;
+        }
+        for (uint32_t j = 0; j < s->n_stages; j++) {
+            if (!(s->stages[j].target >= 0.0)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
 
 static const struct type_desc types[PROTO_TYPE_MAX + 1] = {
     [PROTO_HELLO] = {"hello", hello_fields, COUNT(hello_fields)},
@@ -189,7 +283,7 @@ static const struct type_desc types[PROTO_TYPE_MAX + 1] = {
     [PROTO_REJECT] = {"reject", reject_fields, COUNT(reject_fields)},
     [PROTO_HEARTBEAT] = {"heartbeat", heartbeat_fields,
                          COUNT(heartbeat_fields)},
-    [PROTO_ASSIGN] = {"assign", assign_fields, COUNT(assign_fields)},
+    [PROTO_ASSIGN] = {"assign", assign_fields, COUNT(assign_fields), assign_ok},
     [PROTO_START] = {"start", start_fields, COUNT(start_fields)},
     [PROTO_STOP] = {"stop", stop_fields, COUNT(stop_fields)},
     [PROTO_BATCH] = {"batch", batch_fields, COUNT(batch_fields)},
@@ -198,7 +292,8 @@ static const struct type_desc types[PROTO_TYPE_MAX + 1] = {
 };
 
 /* The seen-key bitmaps below are one uint64_t per map. */
-_Static_assert(COUNT(assign_fields) <= 64 && COUNT(payload_fields) <= 64,
+_Static_assert(COUNT(assign_fields) <= 64 && COUNT(payload_fields) <= 64 &&
+                   COUNT(stream_fields) <= 64,
                "field tables must fit a 64-bit seen mask");
 
 static const struct type_desc *
@@ -433,6 +528,23 @@ put_value(struct enc *e, const struct field *f, const uint8_t *base)
         rv = put_errs(e, n, ec);
         break;
     }
+    case K_ARRAY: {
+        uint32_t n;
+        memcpy(&n, p, sizeof(n));
+        if (n > f->max) {
+            rv = E_INVAL;
+            break;
+        }
+        rv = packed(e, msgpack_pack_array(&e->pk, n));
+        for (uint32_t i = 0; i < n && rv == 0; i++) {
+            rv = packed(e, msgpack_pack_map(&e->pk, f->sub->n));
+            if (rv == 0) {
+                rv = put_fields(e, f->sub->f, f->sub->n,
+                                base + f->off2 + i * f->size);
+            }
+        }
+        break;
+    }
     default:
         rv = E_INVAL;
         break;
@@ -466,7 +578,7 @@ proto_encode(const struct proto_msg *m, struct buf *out)
     e.out = out;
     e.start = out->len;
     e.err = 0;
-    if (td == NULL) {
+    if (td == NULL || (td->check != NULL && !td->check(&m->u))) {
         rv = E_INVAL;
         goto out;
     }
@@ -920,6 +1032,26 @@ get_value(const struct field *f, const msgpack_object *o, uint8_t *base)
         }
         break;
     }
+    case K_ARRAY: {
+        uint32_t n;
+        if (o->type != MSGPACK_OBJECT_ARRAY) {
+            rv = E_PROTO;
+            break;
+        }
+        if (o->via.array.size > f->max) {
+            rv = E_TOOBIG; /* checked before a single element is copied */
+            break;
+        }
+        n = o->via.array.size;
+        for (uint32_t i = 0; i < n && rv == 0; i++) {
+            rv = get_fields(&o->via.array.ptr[i], f->sub->f, f->sub->n,
+                            base + f->off2 + i * f->size, false);
+        }
+        if (rv == 0) {
+            memcpy(p, &n, sizeof(n));
+        }
+        break;
+    }
     default:
         rv = E_PROTO;
         break;
@@ -1105,6 +1237,9 @@ proto_decode(const uint8_t *data, size_t len, struct proto_msg *m)
     m->now_ns = ts;
     m->echo_ns = echo;
     rv = get_fields(&up.data, td->fields, td->nfields, (uint8_t *)&m->u, true);
+    if (rv == 0 && td->check != NULL && !td->check(&m->u)) {
+        rv = E_PROTO; /* shapes fine, meaning out of bounds */
+    }
 
 out:
     msgpack_unpacked_destroy(&up);

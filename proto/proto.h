@@ -99,23 +99,64 @@ struct proto_heartbeat {
     char text[PROTO_TEXT_MAX]; /* FAILED: why (e.g. target refused) */
 };
 
+#define PROTO_MAX_STREAMS 4
+#define PROTO_MAX_STAGES  32 /* = CONFIG_MAX_STAGES */
+
+/* Stream model, request kind, connection policy. Explicit, append-only. */
+enum proto_model { PROTO_MODEL_CLOSED = 0, PROTO_MODEL_OPEN = 1 };
+enum proto_requests {
+    PROTO_REQ_MIX = 0,           /* the operations mix */
+    PROTO_REQ_OBSERVE = 1,       /* observes only */
+    PROTO_REQ_LARGE_OBSERVE = 2, /* the pool test's large observe */
+    PROTO_REQ_INVALID = 3        /* requests KATO must reject */
+};
+enum proto_conn { PROTO_CONN_REUSE = 0, PROTO_CONN_FRESH = 1 };
+
+struct proto_stage {
+    uint64_t duration_ms;
+    double target; /* users (closed) or arrivals/s (open), global */
+};
+
+/* One stream of load (docs/tests-design.md section 1). Values are GLOBAL
+ * (all agents together); each agent takes its exact share itself from
+ * agent_index / n_agents (section 2 of the design). */
+struct proto_stream {
+    uint32_t model;       /* enum proto_model */
+    uint32_t requests;    /* enum proto_requests */
+    uint32_t connections; /* enum proto_conn */
+    uint32_t pattern;     /* enum config_pattern (common/config.h) */
+    uint64_t start_ms;    /* from the run's start */
+    uint64_t duration_ms;
+    double initial;   /* users or arrivals/s at the low end */
+    double peak;      /* users or arrivals/s at the high end */
+    uint64_t ramp_ms; /* ramp_up, ramp_down, burst */
+    uint64_t spike_interval_ms, spike_duration_ms; /* spike */
+    uint64_t wave_period_ms;                       /* wave */
+    uint64_t step_ms;                              /* step */
+    double step_size;                              /* step */
+    uint32_t n_stages;                             /* custom */
+    struct proto_stage stages[PROTO_MAX_STAGES];
+    double rate_per_user;   /* closed: requests/s per user; 0 unpaced */
+    uint32_t think_ms;      /* closed: minimum pause after a response */
+    uint32_t max_in_flight; /* open: global connection slots */
+    uint64_t group_ms;      /* > 0: per-group figures (bursts) */
+};
+
 struct proto_assign {
     char test[PROTO_NAME_MAX];    /* "concurrent", ... */
     char url[PROTO_URL_MAX];      /* target base URL, no trailing / */
     char node_id[PROTO_NAME_MAX]; /* KATO node all users share */
-    uint32_t users;               /* this agent's share */
-    uint32_t user_base;           /* global index of its first user */
-    uint32_t total_users;         /* all agents together */
-    uint64_t duration_ms;
-    uint64_t ramp_ms;     /* 0: all users at once */
-    double rate_per_user; /* requests/s per user; 0: unpaced */
-    uint32_t think_ms;    /* minimum pause after a response */
-    uint32_t timeout_ms;  /* per request */
+    uint64_t duration_ms;         /* the whole run: the longest stream's end */
+    uint32_t timeout_ms;          /* per request */
     uint32_t connect_timeout_ms;
     double mix[OP_COUNT]; /* mix[OP_SESSION] = 0; sums to 1 */
     struct payload_cfg data;
-    uint32_t vector_dim; /* the node's fixed dimension */
-    uint64_t seed;       /* run seed; users derive theirs */
+    uint32_t vector_dim;  /* the node's fixed dimension */
+    uint64_t seed;        /* run seed; users derive theirs */
+    uint32_t agent_index; /* 0 .. n_agents - 1 */
+    uint32_t n_agents;    /* agents sharing this test */
+    uint32_t n_streams;   /* 1 .. PROTO_MAX_STREAMS */
+    struct proto_stream streams[PROTO_MAX_STREAMS];
 };
 
 struct proto_start {
@@ -192,7 +233,8 @@ struct proto_msg {
  * stay the caller's). Returns 0, E_INVAL (unknown type, invalid or
  * duplicate error key, a zero histogram or error count, unsorted or
  * out-of-range histogram index, a string not terminated within its array,
- * a NaN or infinite double, n > 0 with a NULL array), E_TOOBIG (above
+ * a NaN or infinite double, n > 0 with a NULL array, an ASSIGN whose
+ * streams break the bounds of PROTOCOL.md section 3.8), E_TOOBIG (above
  * PROTO_MAX_MSG or out->max) or E_NOMEM. On failure out->len is restored.
  */
 int proto_encode(const struct proto_msg *m, struct buf *out);
@@ -203,8 +245,11 @@ int proto_encode(const struct proto_msg *m, struct buf *out);
  * E_TRUNCATED (input ends early); E_PROTO_VERSION ("v" is not
  * PROTO_VERSION: m->version holds the claimed one and m->type is still set
  * when "t" was readable); E_PROTO (anything else malformed, including
- * nesting deeper than 16); E_NOMEM. A length or count that claims more
- * than PROTO_MAX_MSG also gives E_TOOBIG. The map keys are listed in
+ * nesting deeper than 16 and an ASSIGN that breaks the stream bounds of
+ * PROTOCOL.md section 3.8: no stream, an enum out of range, initial < 0,
+ * peak < initial, agent_index >= n_agents); E_NOMEM. A length or count that
+ * claims more than PROTO_MAX_MSG, more than PROTO_MAX_STREAMS streams or more
+ * than PROTO_MAX_STAGES stages also give E_TOOBIG. The map keys are listed in
  * PROTOCOL.md section 3. For a PROTO_BATCH, m owns the
  * arrays it allocated: release them with proto_msg_fini. On failure nothing
  * needs releasing.

@@ -22,6 +22,7 @@ static const struct group groups[] = {
     {"sha256", sha256_tests},       {"proto", proto_tests},
     {"config", config_tests},       {"plan", plan_tests},
     {"payload", payload_tests},     {"metrics", metrics_tests},
+    {"pattern", pattern_tests},     {"engine", engine_tests},
     {"aggregate", aggregate_tests},
 };
 

@@ -134,7 +134,7 @@ static void
 test_build_fields(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts o = {PLAN_TEST_CONCURRENT, 3, 42};
+    struct plan_opts o = {PLAN_TEST_CONCURRENT, 3, 42, NULL};
     char err[128] = "";
     const struct proto_assign *a = NULL;
 
@@ -162,11 +162,24 @@ test_build_fields(void **state)
         assert_string_equal(a->test, "concurrent");
         assert_string_equal(a->url, "http://127.0.0.1:9");
         assert_string_equal(a->node_id, "node-x");
-        assert_int_equal(a->total_users, 10);
         assert_int_equal(a->duration_ms, 30000);
-        assert_int_equal(a->ramp_ms, 0);
-        assert_true(a->rate_per_user == 2.5);
-        assert_int_equal(a->think_ms, 250);
+        assert_int_equal(a->agent_index, i);
+        assert_int_equal(a->n_agents, 3);
+        assert_int_equal(a->n_streams, 1);
+        /* One closed constant stream of the mix, global values: each
+         * agent takes its share itself. */
+        assert_int_equal(a->streams[0].model, PROTO_MODEL_CLOSED);
+        assert_int_equal(a->streams[0].requests, PROTO_REQ_MIX);
+        assert_int_equal(a->streams[0].connections, PROTO_CONN_REUSE);
+        assert_int_equal(a->streams[0].pattern, CONFIG_PATTERN_CONSTANT);
+        assert_int_equal(a->streams[0].start_ms, 0);
+        assert_int_equal(a->streams[0].duration_ms, 30000);
+        assert_true(a->streams[0].initial == 10.0);
+        assert_true(a->streams[0].peak == 10.0);
+        assert_int_equal(a->streams[0].ramp_ms, 0);
+        assert_int_equal(a->streams[0].n_stages, 0);
+        assert_true(a->streams[0].rate_per_user == 2.5);
+        assert_int_equal(a->streams[0].think_ms, 250);
         assert_int_equal(a->timeout_ms, 7000);
         assert_int_equal(a->connect_timeout_ms, 3000);
         assert_true(a->mix[OP_SESSION] == 0.0);
@@ -179,19 +192,100 @@ test_build_fields(void **state)
         assert_int_equal(a->vector_dim, f->plan.vector_dim);
         assert_int_equal(a->seed, 42);
     }
-    assert_int_equal(f->plan.assign[0].users, 4);
-    assert_int_equal(f->plan.assign[1].users, 3);
-    assert_int_equal(f->plan.assign[2].users, 3);
-    assert_int_equal(f->plan.assign[0].user_base, 0);
-    assert_int_equal(f->plan.assign[1].user_base, 4);
-    assert_int_equal(f->plan.assign[2].user_base, 7);
+    assert_string_equal(f->plan.result_name, "concurrent_requests");
+    assert_int_equal(plan_agent_users(&f->plan, 0), 4);
+    assert_int_equal(plan_agent_users(&f->plan, 1), 3);
+    assert_int_equal(plan_agent_users(&f->plan, 2), 3);
+    assert_int_equal(plan_agent_users(&f->plan, 3), 0);
+}
+
+static void
+test_build_sustained(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts o = {PLAN_TEST_SUSTAINED, 2, 9, "light"};
+    const struct proto_stream *s;
+    char err[128] = "";
+
+    f->cfg.sustained.pattern = CONFIG_PATTERN_STEP;
+    f->cfg.sustained.initial_users = 2;
+    f->cfg.sustained.step_seconds = 3;
+    f->cfg.sustained.step_size = 4;
+    f->cfg.sustained.spike_interval_seconds = 20;
+    f->cfg.sustained.spike_duration_seconds = 5;
+    f->cfg.sustained.wave_period_seconds = 40;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "sustained_load_light");
+    /* light: 10 users, 60 s, ramp-up 10 s, 1 req/s, think 1000 ms. */
+    assert_int_equal(f->plan.total_users, 10);
+    assert_int_equal(f->plan.duration_ms, 60000);
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_string_equal(f->plan.assign[i].test, "sustained");
+        assert_int_equal(f->plan.assign[i].agent_index, i);
+        assert_int_equal(f->plan.assign[i].n_streams, 1);
+        s = &f->plan.assign[i].streams[0];
+        assert_int_equal(s->model, PROTO_MODEL_CLOSED);
+        assert_int_equal(s->pattern, CONFIG_PATTERN_STEP);
+        assert_int_equal(s->duration_ms, 60000);
+        assert_true(s->initial == 2.0);
+        assert_true(s->peak == 10.0);
+        assert_int_equal(s->ramp_ms, 10000);
+        assert_int_equal(s->step_ms, 3000);
+        assert_true(s->step_size == 4.0);
+        assert_int_equal(s->spike_interval_ms, 20000);
+        assert_int_equal(s->spike_duration_ms, 5000);
+        assert_int_equal(s->wave_period_ms, 40000);
+        assert_true(s->rate_per_user == 1.0);
+        assert_int_equal(s->think_ms, 1000);
+    }
+    assert_int_equal(
+        plan_agent_users(&f->plan, 0) + plan_agent_users(&f->plan, 1), 10);
+    plan_fini(&f->plan);
+
+    /* No --profile: moderate (50 users); initial above the users is
+     * capped. */
+    o.profile = NULL;
+    f->cfg.sustained.initial_users = 500;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "sustained_load_moderate");
+    assert_true(f->plan.assign[0].streams[0].initial == 50.0);
+    assert_true(f->plan.assign[0].streams[0].peak == 50.0);
+    plan_fini(&f->plan);
+
+    /* custom: the stages, in ms; the peak is the highest target. */
+    f->cfg.sustained.pattern = CONFIG_PATTERN_CUSTOM;
+    f->cfg.sustained.initial_users = 0;
+    f->cfg.sustained.n_stages = 3;
+    f->cfg.sustained.stages[0] = (struct config_stage){2, 6};
+    f->cfg.sustained.stages[1] = (struct config_stage){3, 80};
+    f->cfg.sustained.stages[2] = (struct config_stage){1, 0};
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    s = &f->plan.assign[1].streams[0];
+    assert_int_equal(s->n_stages, 3);
+    assert_int_equal(s->stages[1].duration_ms, 3000);
+    assert_true(s->stages[1].target == 80.0);
+    assert_true(s->initial == 0.0);
+    assert_true(s->peak == 80.0);
+    assert_int_equal(f->plan.total_users, 80);
+    plan_fini(&f->plan);
+
+    /* Refusals: an unknown profile, the open model (not run yet). */
+    o.profile = "nope";
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "nope"));
+    o.profile = "light";
+    f->cfg.sustained.model = CONFIG_MODEL_OPEN;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "not implemented yet"));
 }
 
 static void
 test_build_fewer_users(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts o = {PLAN_TEST_CONCURRENT, 5, 1};
+    struct plan_opts o = {PLAN_TEST_CONCURRENT, 5, 1, NULL};
     char err[128] = "";
     uint32_t sum = 0;
 
@@ -200,8 +294,8 @@ test_build_fewer_users(void **state)
     assert_int_equal(f->plan.n_active, 2);
     for (uint32_t i = 0; i < 5; i++) {
         assert_int_equal(f->plan.has_assign[i], i < 2);
-        assert_int_equal(f->plan.assign[i].users, i < 2 ? 1 : 0);
-        sum += f->plan.assign[i].users;
+        assert_int_equal(plan_agent_users(&f->plan, i), i < 2 ? 1 : 0);
+        sum += plan_agent_users(&f->plan, i);
     }
     assert_int_equal(sum, 2);
 }
@@ -210,7 +304,7 @@ static void
 test_build_rejects(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts o = {PLAN_TEST_CONCURRENT, 2, 1};
+    struct plan_opts o = {PLAN_TEST_CONCURRENT, 2, 1, NULL};
     char err[128] = "";
 
     f->plan.n_agents = 12345; /* must stay untouched on failure */
@@ -249,7 +343,7 @@ static void
 test_vector_dim_seeded(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts o = {PLAN_TEST_CONCURRENT, 1, 0};
+    struct plan_opts o = {PLAN_TEST_CONCURRENT, 1, 0, NULL};
     char err[128] = "";
     uint32_t first = 0;
     bool varied = false;
@@ -289,7 +383,7 @@ static void
 test_build_oom(void **state)
 {
     struct fx *f = *state;
-    struct plan_opts o = {PLAN_TEST_CONCURRENT, 4, 3};
+    struct plan_opts o = {PLAN_TEST_CONCURRENT, 4, 3, NULL};
     char err[128] = "";
     int rv = E_NOMEM;
 
@@ -312,7 +406,8 @@ test_test_names(void **state)
     assert_int_equal(plan_test_from_name("bogus"), -1);
     assert_int_equal(plan_test_from_name(NULL), -1);
     assert_true(plan_test_implemented(PLAN_TEST_CONCURRENT));
-    assert_false(plan_test_implemented(PLAN_TEST_SUSTAINED));
+    assert_true(plan_test_implemented(PLAN_TEST_SUSTAINED));
+    assert_false(plan_test_implemented(PLAN_TEST_BURST));
     assert_string_equal(plan_result_name(PLAN_TEST_CONCURRENT),
                         "concurrent_requests");
     assert_null(plan_test_name(PLAN_TEST_COUNT));
@@ -725,6 +820,7 @@ plan_tests(void)
         cmocka_unit_test_setup_teardown(test_share_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_share_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_sustained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_fewer_users, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_build_rejects, setup, teardown),

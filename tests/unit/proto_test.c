@@ -102,18 +102,13 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
     case PROTO_ASSIGN: {
         struct proto_assign *a = &m->u.assign;
         struct payload_cfg *d = &a->data;
+        struct proto_stream *s = &a->streams[0];
         m->now_ns = 8000000000ULL;
         m->echo_ns = 6000000000ULL;
         (void)snprintf(a->test, sizeof(a->test), "concurrent");
         (void)snprintf(a->url, sizeof(a->url), "http://127.0.0.1:8000");
         (void)snprintf(a->node_id, sizeof(a->node_id), "stress-node");
-        a->users = 25;
-        a->user_base = 25;
-        a->total_users = 50;
         a->duration_ms = 60000;
-        a->ramp_ms = 0;
-        a->rate_per_user = 1.0;
-        a->think_ms = 100;
         a->timeout_ms = 30000;
         a->connect_timeout_ms = 10000;
         a->mix[OP_SESSION] = 0.0;
@@ -139,6 +134,18 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
         d->emotive_value_max = 1.0;
         a->vector_dim = 8;
         a->seed = 0x1234567890abcdefULL;
+        a->agent_index = 1;
+        a->n_agents = 2;
+        a->n_streams = 1;
+        s->model = PROTO_MODEL_CLOSED;
+        s->requests = PROTO_REQ_MIX;
+        s->connections = PROTO_CONN_REUSE;
+        s->pattern = CONFIG_PATTERN_CONSTANT;
+        s->duration_ms = 60000;
+        s->initial = 50.0;
+        s->peak = 50.0;
+        s->rate_per_user = 1.0;
+        s->think_ms = 100;
         break;
     }
     case PROTO_START:
@@ -325,6 +332,34 @@ assert_payload_equal(const struct payload_cfg *a, const struct payload_cfg *b)
 
 /* Field-by-field equality of two messages of the same type. */
 static void
+assert_stream_equal(const struct proto_stream *x, const struct proto_stream *y)
+{
+    assert_int_equal(x->model, y->model);
+    assert_int_equal(x->requests, y->requests);
+    assert_int_equal(x->connections, y->connections);
+    assert_int_equal(x->pattern, y->pattern);
+    assert_int_equal(x->start_ms, y->start_ms);
+    assert_int_equal(x->duration_ms, y->duration_ms);
+    assert_double_same(x->initial, y->initial);
+    assert_double_same(x->peak, y->peak);
+    assert_int_equal(x->ramp_ms, y->ramp_ms);
+    assert_int_equal(x->spike_interval_ms, y->spike_interval_ms);
+    assert_int_equal(x->spike_duration_ms, y->spike_duration_ms);
+    assert_int_equal(x->wave_period_ms, y->wave_period_ms);
+    assert_int_equal(x->step_ms, y->step_ms);
+    assert_double_same(x->step_size, y->step_size);
+    assert_int_equal(x->n_stages, y->n_stages);
+    for (uint32_t j = 0; j < x->n_stages; j++) {
+        assert_int_equal(x->stages[j].duration_ms, y->stages[j].duration_ms);
+        assert_double_same(x->stages[j].target, y->stages[j].target);
+    }
+    assert_double_same(x->rate_per_user, y->rate_per_user);
+    assert_int_equal(x->think_ms, y->think_ms);
+    assert_int_equal(x->max_in_flight, y->max_in_flight);
+    assert_int_equal(x->group_ms, y->group_ms);
+}
+
+static void
 assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
 {
     assert_int_equal(a->type, b->type);
@@ -370,13 +405,7 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_string_equal(x->test, y->test);
         assert_string_equal(x->url, y->url);
         assert_string_equal(x->node_id, y->node_id);
-        assert_int_equal(x->users, y->users);
-        assert_int_equal(x->user_base, y->user_base);
-        assert_int_equal(x->total_users, y->total_users);
         assert_int_equal(x->duration_ms, y->duration_ms);
-        assert_int_equal(x->ramp_ms, y->ramp_ms);
-        assert_double_same(x->rate_per_user, y->rate_per_user);
-        assert_int_equal(x->think_ms, y->think_ms);
         assert_int_equal(x->timeout_ms, y->timeout_ms);
         assert_int_equal(x->connect_timeout_ms, y->connect_timeout_ms);
         for (int i = 0; i < OP_COUNT; i++) {
@@ -385,6 +414,12 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_payload_equal(&x->data, &y->data);
         assert_int_equal(x->vector_dim, y->vector_dim);
         assert_int_equal(x->seed, y->seed);
+        assert_int_equal(x->agent_index, y->agent_index);
+        assert_int_equal(x->n_agents, y->n_agents);
+        assert_int_equal(x->n_streams, y->n_streams);
+        for (uint32_t i = 0; i < x->n_streams; i++) {
+            assert_stream_equal(&x->streams[i], &y->streams[i]);
+        }
         break;
     }
     case PROTO_START:
@@ -871,6 +906,45 @@ rand_errs(struct rng *r, size_t *n_out, struct proto_err_count **out)
     *out = ec;
 }
 
+/* A non-negative finite double, any magnitude. */
+static double
+rand_nonneg(struct rng *r)
+{
+    double v = rand_double(r);
+    return v < 0.0 ? -v : v;
+}
+
+/* A random stream within the bounds the codec enforces. */
+static void
+rand_stream(struct rng *r, struct proto_stream *s)
+{
+    s->model = (uint32_t)rng_range(r, 0, PROTO_MODEL_OPEN);
+    s->requests = (uint32_t)rng_range(r, 0, PROTO_REQ_INVALID);
+    s->connections = (uint32_t)rng_range(r, 0, PROTO_CONN_FRESH);
+    s->pattern = (uint32_t)rng_range(r, 0, CONFIG_PATTERN_COUNT - 1);
+    s->start_ms = rand_uint(r, 64);
+    s->duration_ms = rand_uint(r, 64);
+    s->initial = rand_nonneg(r);
+    s->peak = s->initial + (rng_range(r, 0, 2) == 0 ? 0.0 : rand_nonneg(r));
+    s->ramp_ms = rand_uint(r, 64);
+    s->spike_interval_ms = rand_uint(r, 64);
+    s->spike_duration_ms = rand_uint(r, 64);
+    s->wave_period_ms = rand_uint(r, 64);
+    s->step_ms = rand_uint(r, 64);
+    s->step_size = rand_nonneg(r);
+    s->n_stages = rng_range(r, 0, 3) == 0
+                      ? PROTO_MAX_STAGES
+                      : (uint32_t)rng_range(r, 0, PROTO_MAX_STAGES);
+    for (uint32_t j = 0; j < s->n_stages; j++) {
+        s->stages[j].duration_ms = rand_uint(r, 64);
+        s->stages[j].target = rand_nonneg(r);
+    }
+    s->rate_per_user = rand_nonneg(r);
+    s->think_ms = (uint32_t)rand_uint(r, 32);
+    s->max_in_flight = (uint32_t)rand_uint(r, 32);
+    s->group_ms = rand_uint(r, 64);
+}
+
 static void
 rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
 {
@@ -914,13 +988,7 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         rand_str(r, a->test, sizeof(a->test));
         rand_str(r, a->url, sizeof(a->url));
         rand_str(r, a->node_id, sizeof(a->node_id));
-        a->users = (uint32_t)rand_uint(r, 32);
-        a->user_base = (uint32_t)rand_uint(r, 32);
-        a->total_users = (uint32_t)rand_uint(r, 32);
         a->duration_ms = rand_uint(r, 64);
-        a->ramp_ms = rand_uint(r, 64);
-        a->rate_per_user = rand_double(r);
-        a->think_ms = (uint32_t)rand_uint(r, 32);
         a->timeout_ms = (uint32_t)rand_uint(r, 32);
         a->connect_timeout_ms = (uint32_t)rand_uint(r, 32);
         for (int i = 0; i < OP_COUNT; i++) {
@@ -943,6 +1011,12 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         d->emotive_value_max = rand_double(r);
         a->vector_dim = (uint32_t)rand_uint(r, 32);
         a->seed = rand_uint(r, 64);
+        a->n_agents = (uint32_t)rng_range(r, 1, UINT32_MAX);
+        a->agent_index = (uint32_t)rng_range(r, 0, a->n_agents - 1);
+        a->n_streams = (uint32_t)rng_range(r, 1, PROTO_MAX_STREAMS);
+        for (uint32_t i = 0; i < a->n_streams; i++) {
+            rand_stream(r, &a->streams[i]);
+        }
         break;
     }
     case PROTO_START:
@@ -1370,14 +1444,14 @@ test_wrong_types(void **state)
      * NaN or infinities. */
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "rate", "\x02", 1, &m),
                      0);
-    assert_true(m.u.assign.rate_per_user == 2.0);
-    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "rate", "\xfd", 1, &m),
+    assert_true(m.u.assign.streams[0].rate_per_user == 2.0);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "vval_lo", "\xfd", 1, &m),
                      0);
-    assert_true(m.u.assign.rate_per_user == -3.0);
+    assert_true(m.u.assign.data.vector_value_min == -3.0);
     assert_int_equal(
         decode_spliced_raw(PROTO_ASSIGN, "rate", "\xca\x3f\xc0\x00\x00", 5, &m),
         0);
-    assert_true(m.u.assign.rate_per_user == 1.5);
+    assert_true(m.u.assign.streams[0].rate_per_user == 1.5);
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "rate",
                                         "\xa1"
                                         "1",
@@ -1834,6 +1908,196 @@ test_err_validation(void **state)
     }
 }
 
+/* The golden assign's first stream map, as bytes, into x (appended). */
+static void
+golden_stream_bytes(struct mp *x)
+{
+    struct buf g;
+    size_t at;
+
+    read_golden(PROTO_ASSIGN, &g);
+    at = find_key(&g, "streams");
+    assert_int_equal(g.data[at], 0x91); /* fixarray of one */
+    mp_raw(x, g.data + at + 1, object_len(&g, at + 1));
+    buf_fini(&g);
+}
+
+/* Decodes the golden assign with "streams" holding n copies of its
+ * stream. */
+static int
+decode_n_streams(size_t n, struct proto_msg *m)
+{
+    struct mp x;
+    int rv;
+
+    mp_init(&x);
+    mp_arr(&x, n);
+    for (size_t i = 0; i < n; i++) {
+        golden_stream_bytes(&x);
+    }
+    rv = decode_spliced(PROTO_ASSIGN, "streams", &x, m);
+    mp_fini(&x);
+    return rv;
+}
+
+/* Decodes the golden assign with its stream's "stages" holding n stages
+ * of 1 s each, the last with target last_target. */
+static int
+decode_n_stages(size_t n, double last_target, struct proto_msg *m)
+{
+    struct mp x;
+    int rv;
+
+    mp_init(&x);
+    mp_arr(&x, n);
+    for (size_t i = 0; i < n; i++) {
+        mp_map(&x, 2);
+        mp_str(&x, "dur_ms");
+        mp_uint(&x, 1000);
+        mp_str(&x, "tgt");
+        assert_int_equal(
+            msgpack_pack_double(&x.pk, i + 1 == n ? last_target : 10.0), 0);
+    }
+    rv = decode_spliced(PROTO_ASSIGN, "stages", &x, m);
+    mp_fini(&x);
+    return rv;
+}
+
+static void
+test_stream_bounds(void **state)
+{
+    struct golden_store st;
+    struct proto_msg m;
+    struct buf out;
+    struct mp x;
+
+    (void)state;
+    /* The golden stream, field by field. */
+    assert_int_equal(decode_n_streams(1, &m), 0);
+    assert_int_equal(m.u.assign.agent_index, 1);
+    assert_int_equal(m.u.assign.n_agents, 2);
+    assert_int_equal(m.u.assign.n_streams, 1);
+    assert_int_equal(m.u.assign.streams[0].pattern, CONFIG_PATTERN_CONSTANT);
+    assert_true(m.u.assign.streams[0].peak == 50.0);
+    assert_int_equal(m.u.assign.streams[0].think_ms, 100);
+
+    /* Every enum: its last value passes, one more is refused. */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "model", "\x01", 1, &m),
+                     0);
+    assert_int_equal(m.u.assign.streams[0].model, PROTO_MODEL_OPEN);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "model", "\x02", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "req", "\x03", 1, &m), 0);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "req", "\x04", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "conn", "\x01", 1, &m),
+                     0);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "conn", "\x02", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "pat", "\x09", 1, &m), 0);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "pat", "\x0a", 1, &m),
+                     E_PROTO);
+    assert_int_equal(
+        decode_spliced_raw(PROTO_ASSIGN, "pat", "\xce\xff\xff\xff\xff", 5, &m),
+        E_PROTO);
+
+    /* 0 <= initial <= peak; doubles finite. */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "init", "\x32", 1, &m),
+                     0); /* initial = peak = 50 */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "init", "\x00", 1, &m),
+                     0);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "init", "\x33", 1, &m),
+                     E_PROTO); /* 51 > peak */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "init", "\xff", 1, &m),
+                     E_PROTO); /* -1 */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "peak", "\x31", 1, &m),
+                     E_PROTO); /* 49 < initial */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "peak",
+                                        "\xcb\x7f\xf0\x00\x00\x00\x00\x00"
+                                        "\x00",
+                                        9, &m),
+                     E_PROTO); /* +inf */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "step", "\xff", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "rate", "\xff", 1, &m),
+                     E_PROTO);
+
+    /* agent_index < n_agents, n_agents >= 1. */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "aidx", "\x02", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "nag", "\x01", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "nag", "\x00", 1, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "aidx", "\x00", 1, &m),
+                     0);
+
+    /* 1..PROTO_MAX_STREAMS streams; more is refused before any copy. */
+    assert_int_equal(decode_n_streams(0, &m), E_PROTO);
+    assert_int_equal(decode_n_streams(PROTO_MAX_STREAMS, &m), 0);
+    assert_int_equal(m.u.assign.n_streams, PROTO_MAX_STREAMS);
+    assert_true(m.u.assign.streams[PROTO_MAX_STREAMS - 1].peak == 50.0);
+    assert_int_equal(decode_n_streams(PROTO_MAX_STREAMS + 1, &m), E_TOOBIG);
+    assert_int_equal(m.type, 0); /* nothing left behind */
+    assert_int_equal(
+        decode_spliced_raw(PROTO_ASSIGN, "streams", "\x81\xa1x\x01", 4, &m),
+        E_PROTO); /* a map, not an array */
+    assert_int_equal(
+        decode_spliced_raw(PROTO_ASSIGN, "streams", "\x91\x01", 2, &m),
+        E_PROTO); /* an element that is not a map */
+
+    /* A stream key missing, or twice. */
+    assert_int_equal(decode_renamed(PROTO_ASSIGN, "model", "modex", &m),
+                     E_PROTO);
+    assert_int_equal(decode_renamed(PROTO_ASSIGN, "step", "peak", &m), E_PROTO);
+
+    /* Stages: up to PROTO_MAX_STAGES, targets >= 0, both keys. */
+    assert_int_equal(decode_n_stages(2, 7.5, &m), 0);
+    assert_int_equal(m.u.assign.streams[0].n_stages, 2);
+    assert_int_equal(m.u.assign.streams[0].stages[1].duration_ms, 1000);
+    assert_true(m.u.assign.streams[0].stages[1].target == 7.5);
+    assert_int_equal(decode_n_stages(PROTO_MAX_STAGES, 0.0, &m), 0);
+    assert_int_equal(m.u.assign.streams[0].n_stages, PROTO_MAX_STAGES);
+    assert_int_equal(decode_n_stages(PROTO_MAX_STAGES + 1, 1.0, &m), E_TOOBIG);
+    assert_int_equal(decode_n_stages(3, -1.0, &m), E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "stages",
+                                        "\x91\x81\xa3tgt\x01", 7, &m),
+                     E_PROTO); /* a stage without dur_ms */
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "stages", "\x01", 1, &m),
+                     E_PROTO);
+
+    /* The encoder refuses what the decoder refuses. */
+    buf_init(&out, PROTO_MAX_MSG);
+#define EXPECT_INVAL(mutate)                               \
+    do {                                                   \
+        golden_fill(PROTO_ASSIGN, &m, &st);                \
+        mutate;                                            \
+        assert_int_equal(proto_encode(&m, &out), E_INVAL); \
+        assert_int_equal(out.len, 0);                      \
+    } while (0)
+    EXPECT_INVAL(m.u.assign.n_streams = 0);
+    EXPECT_INVAL(m.u.assign.n_streams = PROTO_MAX_STREAMS + 1);
+    EXPECT_INVAL(m.u.assign.n_agents = 0);
+    EXPECT_INVAL(m.u.assign.agent_index = 2);
+    EXPECT_INVAL(m.u.assign.streams[0].model = 2);
+    EXPECT_INVAL(m.u.assign.streams[0].requests = 4);
+    EXPECT_INVAL(m.u.assign.streams[0].connections = 2);
+    EXPECT_INVAL(m.u.assign.streams[0].pattern = CONFIG_PATTERN_COUNT);
+    EXPECT_INVAL(m.u.assign.streams[0].initial = -0.5);
+    EXPECT_INVAL(m.u.assign.streams[0].peak = 49.0);
+    EXPECT_INVAL(m.u.assign.streams[0].n_stages = PROTO_MAX_STAGES + 1);
+    EXPECT_INVAL((m.u.assign.streams[0].n_stages = 1,
+                  m.u.assign.streams[0].stages[0].target = -2.0));
+    EXPECT_INVAL(m.u.assign.streams[0].stages[0].target = 1.0 / 0.0;
+                 m.u.assign.streams[0].n_stages = 1);
+#undef EXPECT_INVAL
+    golden_fill(PROTO_ASSIGN, &m, &st);
+    assert_int_equal(proto_encode(&m, &out), 0);
+    buf_fini(&out);
+    mp_init(&x);
+    mp_fini(&x);
+}
+
 static void
 test_encode_validation(void **state)
 {
@@ -1876,9 +2140,9 @@ test_encode_validation(void **state)
 #undef EXPECT_INVAL
 
     golden_fill(PROTO_ASSIGN, &m, &st);
-    m.u.assign.rate_per_user = 0.0 / 0.0;
+    m.u.assign.streams[0].rate_per_user = 0.0 / 0.0;
     assert_int_equal(proto_encode(&m, &out), E_INVAL);
-    m.u.assign.rate_per_user = 1.0;
+    m.u.assign.streams[0].rate_per_user = 1.0;
     m.u.assign.data.vector_value_max = 1.0 / 0.0;
     assert_int_equal(proto_encode(&m, &out), E_INVAL);
     assert_int_equal(out.len, 3);
@@ -2054,6 +2318,7 @@ proto_tests(void)
         cmocka_unit_test_teardown(test_hist_bounds_before_alloc, disarm),
         cmocka_unit_test_teardown(test_err_validation, disarm),
         cmocka_unit_test_teardown(test_encode_validation, disarm),
+        cmocka_unit_test_teardown(test_stream_bounds, disarm),
         cmocka_unit_test_teardown(test_oom_decode, disarm),
         cmocka_unit_test_teardown(test_oom_encode, disarm),
         cmocka_unit_test_teardown(test_proof, disarm),

@@ -23,5 +23,7 @@ int payload_tests(void);
 int common_tests(void);
 int metrics_tests(void);
 int aggregate_tests(void);
+int pattern_tests(void);
+int engine_tests(void);
 
 #endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Load patterns (docs/tests-design.md section 3) and the exact split of a
+ * global count over agents (section 2). Pure functions of their arguments:
+ * every agent evaluates the same pattern at the same instants and gets the
+ * same global value, then takes its own share, with no message exchanged.
+ * Not the engine's scheduling (engine.c) nor the open model's arrivals.
+ *
+ * Thread-safety: every function is pure and may be called from any thread.
+ */
+#ifndef AGENT_PATTERN_H
+#define AGENT_PATTERN_H
+
+#include <stdint.h>
+
+#include "../proto/proto.h"
+
+/* The engine re-evaluates a closed stream's user count this often. */
+#define PATTERN_TICK_MS 100u
+
+/*
+ * The pattern's global value (users for a closed stream, arrivals/s for an
+ * open one) at t_ms milliseconds after the stream's start, from s's
+ * pattern and parameters, t = t_ms / 1000 s and D = s->duration_ms:
+ *   constant   peak
+ *   ramp_up    initial + (peak - initial) * min(1, t / ramp)
+ *   ramp_down  peak - (peak - initial) * min(1, t / ramp)
+ *   spike      peak while t mod spike_interval < spike_duration, else
+ *              initial (an interval of 0: initial)
+ *   wave       mid + amp * sin(2 pi t / wave_period), mid and amp from
+ *              initial and peak (a period of 0: mid)
+ *   random     a uniform integer in [ceil(initial), floor(peak)], drawn
+ *              once per second from (seed, floor(t))
+ *   poisson    Poisson((initial + peak) / 2), drawn once per second from
+ *              (seed, floor(t)), clamped to [initial, peak]
+ *   burst      peak until ramp, then linear down to initial at D (initial
+ *              from D on)
+ *   step       initial + step_size * floor(t / step), capped at peak (a
+ *              step of 0: peak)
+ *   custom     from initial, linear to each stage's target over its
+ *              duration; the last target after the last stage (no stage:
+ *              initial)
+ * A ramp of 0 is a jump (ramp_up gives peak, ramp_down initial, burst
+ * declines from t = 0). The value is not clamped to [initial, peak]
+ * except where said (custom targets may lie outside). seed should differ
+ * per stream: pass pattern_seed(run seed, stream index), so random and
+ * poisson are keyed by (run seed, stream index, second) and equal on
+ * every agent. Borrows s.
+ */
+double pattern_value(const struct proto_stream *s, uint64_t t_ms,
+                     uint64_t seed);
+
+/* The per-stream seed of pattern_value: a mix of the run's seed and the
+ * stream's index in its assignment. */
+uint64_t pattern_seed(uint64_t run_seed, uint32_t stream_index);
+
+/* Agent index's share of total: floor(total / n_agents) +
+ * (index < total mod n_agents). Over index = 0 .. n_agents - 1 the shares
+ * sum to total exactly. 0 when n_agents is 0 or index >= n_agents. */
+uint32_t pattern_share(uint32_t total, uint32_t n_agents, uint32_t index);
+
+/* The sum of the shares of agents 0 .. index - 1 (the global index of
+ * agent index's first unit). 0 when n_agents is 0; index is capped at
+ * n_agents. */
+uint32_t pattern_base(uint32_t total, uint32_t n_agents, uint32_t index);
+
+#endif
