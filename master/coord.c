@@ -24,6 +24,7 @@
 #include "aggregate.h"
 #include "csv.h"
 #include "fleet.h"
+#include "html.h"
 #include "junit.h"
 #include "plan.h"
 #include "report.h"
@@ -626,6 +627,11 @@ finish(struct run *r, const char *status, int code)
     if (rv == 0) {
         rv = junit_write(r->c->reporting.output_directory, &rr, &v, 1,
                          r->start_wall_ns, err, sizeof(err));
+    }
+    if (rv == 0) {
+        struct html_test ht = {r->agg, &rr, &v};
+        rv = html_write(r->c->reporting.output_directory, &ht, 1,
+                        r->start_wall_ns, err, sizeof(err));
     }
     buf_fini(&json);
     if (rv != 0) {

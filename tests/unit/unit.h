@@ -25,5 +25,6 @@ int metrics_tests(void);
 int aggregate_tests(void);
 int pattern_tests(void);
 int engine_tests(void);
+int html_tests(void);
 
 #endif

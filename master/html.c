@@ -1,0 +1,1155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTML report: tables and SVG charts written by hand. Escaping, finite
+ * coordinates and "no data" instead of invented zeros are this file's job;
+ * see html.h for what the document holds.
+ */
+#include "html.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/alloc.h"
+#include "../common/clock.h"
+#include "../common/err.h"
+#include "../common/hist.h"
+#include "../common/ops.h"
+#include "../common/poison.h"
+
+#ifndef KS_VERSION
+#define KS_VERSION "unknown"
+#endif
+
+/* --- writer -------------------------------------------------------------- */
+
+/* Appends stop at the first error; rv carries it. */
+struct hw {
+    struct buf *b;
+    int rv;
+};
+
+static void
+hraw(struct hw *w, const char *s)
+{
+    if (w->rv == 0) {
+        w->rv = buf_append(w->b, s, strlen(s));
+    }
+}
+
+static void hfmt(struct hw *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Formatted text from this file only (numbers, fixed words): never the
+ * user's strings, which go through htext. */
+static void
+hfmt(struct hw *w, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    int n = 0;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        if (w->rv == 0) {
+            w->rv = E_TOOBIG;
+        }
+        return;
+    }
+    hraw(w, tmp);
+}
+
+/* Length of the well-formed UTF-8 sequence at p (2..4) that XML 1.0 and
+ * HTML allow, or 0 (stray byte, overlong, surrogate, > U+10FFFF, U+FFFE,
+ * U+FFFF, cut short). */
+static size_t
+utf8_ok(const unsigned char *p)
+{
+    size_t n = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1fu;
+        min = 0x80;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0fu;
+        min = 0x800;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0; /* also stops at the terminating NUL */
+        }
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp == 0xfffe || cp == 0xffff) {
+        return 0;
+    }
+    return n;
+}
+
+int
+html_escape(struct buf *out, const char *s)
+{
+    int rv = 0;
+
+    if (s == NULL) {
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p && rv == 0;
+         p++) {
+        const char *ent = NULL;
+        if (*p >= 0x80) {
+            size_t n = utf8_ok(p);
+            if (n > 0) {
+                rv = buf_append(out, p, n);
+                p += n - 1;
+            }
+            continue;
+        }
+        switch (*p) {
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&#39;";
+            break;
+        case '\t':
+            ent = "&#9;";
+            break;
+        case '\n':
+            ent = "&#10;";
+            break;
+        case '\r':
+            ent = "&#13;";
+            break;
+        default:
+            if (*p >= 0x20 && *p != 0x7f) {
+                rv = buf_append(out, p, 1);
+            }
+            break;
+        }
+        if (ent != NULL) {
+            rv = buf_append(out, ent, strlen(ent));
+        }
+    }
+    return rv;
+}
+
+static void
+htext(struct hw *w, const char *s)
+{
+    if (w->rv == 0) {
+        w->rv = html_escape(w->b, s);
+    }
+}
+
+/* --- numbers ------------------------------------------------------------- */
+
+static double
+fin(double x)
+{
+    return isfinite(x) ? x : 0.0;
+}
+
+static double
+ms_of(uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+/* The smallest of 1, 2, 5 x 10^k that is >= v (v > 0), else 1. */
+static double
+nice_up(double v)
+{
+    double e = 0.0;
+    double f = 0.0;
+
+    if (!isfinite(v) || v <= 0.0) {
+        return 1.0;
+    }
+    e = pow(10.0, floor(log10(v)));
+    f = v / e;
+    if (f <= 1.0 + 1e-9) {
+        return e;
+    }
+    if (f <= 2.0 + 1e-9) {
+        return 2.0 * e;
+    }
+    if (f <= 5.0 + 1e-9) {
+        return 5.0 * e;
+    }
+    return 10.0 * e;
+}
+
+/* Decimals that show a tick step without noise (0 for steps >= 1). */
+static int
+decimals_of(double step)
+{
+    int d = 0;
+
+    if (step > 0.0 && step < 1.0) {
+        d = (int)ceil(-log10(step) - 1e-9);
+    }
+    return d > 6 ? 6 : d;
+}
+
+/* --- charts -------------------------------------------------------------- */
+
+/* The viewBox and the plot area inside it (user units). */
+#define CH_W   960.0
+#define CH_H   320.0
+#define CH_L   78.0 /* room for the y tick labels and the y title */
+#define CH_R   40.0 /* room for the last x label */
+#define CH_T   40.0 /* room for the legend */
+#define CH_B   56.0 /* room for the x tick labels and the x title */
+#define CH_PW  (CH_W - CH_L - CH_R)
+#define CH_PH  (CH_H - CH_T - CH_B)
+#define CH_MAX 4096 /* points per series at most; more are decimated */
+
+struct chart {
+    double x0, x1; /* data range on x (x1 > x0) */
+    double y1;     /* data range on y is 0 .. y1 (y1 > 0) */
+};
+
+/* User-space coordinates, always finite and inside the plot area. */
+static double
+cx(const struct chart *c, double x)
+{
+    double f = fin((x - c->x0) / (c->x1 - c->x0));
+
+    f = f < 0.0 ? 0.0 : (f > 1.0 ? 1.0 : f);
+    return CH_L + f * CH_PW;
+}
+
+static double
+cy(const struct chart *c, double y)
+{
+    double f = fin(y / c->y1);
+
+    f = f < 0.0 ? 0.0 : (f > 1.0 ? 1.0 : f);
+    return CH_T + CH_PH - f * CH_PH;
+}
+
+/* A line style: colour plus a dash pattern and width, so that lines are
+ * told apart without colour. */
+struct style {
+    const char *label;
+    const char *stroke;
+    const char *dash; /* "" for solid */
+    double width;
+};
+
+static void
+style_attrs(struct hw *w, const struct style *s)
+{
+    hfmt(w, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", s->stroke,
+         s->width);
+    if (s->dash[0] != '\0') {
+        hfmt(w, " stroke-dasharray=\"%s\"", s->dash);
+    }
+}
+
+/* Opens a chart: figure, svg, title, frame. */
+static void
+chart_open(struct hw *w, const char *title)
+{
+    hraw(w, "<figure class=\"chart\"><svg viewBox=\"0 0 960 320\" "
+            "role=\"img\"><title>");
+    htext(w, title);
+    hraw(w, "</title>\n");
+    hfmt(w,
+         "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+         "height=\"%.1f\"/>\n",
+         CH_L, CH_T, CH_PW, CH_PH);
+}
+
+/* Axis titles (with their units). */
+static void
+chart_titles(struct hw *w, const char *x_title, const char *y_title)
+{
+    hfmt(w, "<text class=\"axt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+         CH_L + CH_PW / 2.0, CH_H - 12.0);
+    htext(w, x_title);
+    hfmt(w,
+         "</text>\n<text class=\"axt\" x=\"16\" y=\"%.1f\" "
+         "text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">",
+         CH_T + CH_PH / 2.0, CH_T + CH_PH / 2.0);
+    htext(w, y_title);
+    hraw(w, "</text>\n");
+}
+
+static void
+chart_close(struct hw *w, const char *caption)
+{
+    hraw(w, "</svg><figcaption>");
+    htext(w, caption);
+    hraw(w, "</figcaption></figure>\n");
+}
+
+/* A chart without data: the frame, the axis titles and "no data". */
+static void
+chart_empty(struct hw *w, const char *title, const char *x_title,
+            const char *y_title, const char *caption)
+{
+    chart_open(w, title);
+    chart_titles(w, x_title, y_title);
+    hfmt(w,
+         "<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" "
+         "text-anchor=\"middle\">no data</text>\n",
+         CH_L + CH_PW / 2.0, CH_T + CH_PH / 2.0);
+    chart_close(w, caption);
+}
+
+/* Horizontal grid lines and y tick labels from 0 to c->y1 by step. */
+static void
+chart_yticks(struct hw *w, const struct chart *c, double step)
+{
+    int d = decimals_of(step);
+
+    for (int i = 0; i <= 20; i++) {
+        double v = step * (double)i;
+        double y = 0.0;
+        if (v > c->y1 * (1.0 + 1e-9)) {
+            break;
+        }
+        y = cy(c, v);
+        hfmt(w,
+             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+             "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+             "text-anchor=\"end\">%.*f</text>\n",
+             CH_L, y, CH_L + CH_PW, y, CH_L - 6.0, y + 4.0, d, v);
+    }
+}
+
+/* One x tick: a grid line and its label. */
+static void
+chart_xtick(struct hw *w, const struct chart *c, double x, const char *label)
+{
+    double px = cx(c, x);
+
+    hfmt(w,
+         "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+         "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+         "text-anchor=\"middle\">",
+         px, CH_T, px, CH_T + CH_PH, px, CH_T + CH_PH + 16.0);
+    htext(w, label);
+    hraw(w, "</text>\n");
+}
+
+/* x ticks for a time axis from c->x0 to c->x1 seconds. */
+static void
+chart_xticks_time(struct hw *w, const struct chart *c)
+{
+    double step = nice_up((c->x1 - c->x0) / 10.0);
+    int d = decimals_of(step);
+
+    for (int i = 0; i <= 40; i++) {
+        double v = c->x0 + step * (double)i;
+        char label[32];
+        if (v > c->x1 * (1.0 + 1e-9)) {
+            break;
+        }
+        (void)snprintf(label, sizeof(label), "%.*f", d, v);
+        chart_xtick(w, c, v, label);
+    }
+}
+
+/* The legend in the top margin: a sample of each line and its label. */
+static void
+chart_legend(struct hw *w, const struct style *s, size_t n)
+{
+    double x = CH_L;
+
+    for (size_t i = 0; i < n; i++) {
+        hfmt(w, "<line x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"18\"", x,
+             x + 34.0);
+        style_attrs(w, &s[i]);
+        hfmt(w, "/><text class=\"leg\" x=\"%.1f\" y=\"22\">", x + 40.0);
+        htext(w, s[i].label);
+        hraw(w, "</text>\n");
+        x += 60.0 + 7.0 * (double)strlen(s[i].label);
+    }
+}
+
+/* One series as a path; a point whose ok[i] is false breaks the line (no
+ * data there: never drawn as 0). At most CH_MAX points are drawn (every
+ * k-th otherwise). */
+static void
+chart_path(struct hw *w, const struct chart *c, const double *x,
+           const double *y, const bool *ok, size_t n, const struct style *s)
+{
+    size_t every = n > CH_MAX ? (n + CH_MAX - 1) / CH_MAX : 1;
+    bool pen = false;
+
+    hraw(w, "<path d=\"");
+    for (size_t i = 0; i < n; i += every) {
+        if (!ok[i]) {
+            pen = false;
+            continue;
+        }
+        hfmt(w, "%s%.1f %.1f ", pen ? "L" : "M", cx(c, x[i]), cy(c, y[i]));
+        pen = true;
+    }
+    hraw(w, "\"");
+    style_attrs(w, s);
+    hraw(w, " stroke-linejoin=\"round\"/>\n");
+}
+
+/* --- per-interval figures ------------------------------------------------ */
+
+struct series {
+    size_t n;
+    double *t;            /* interval start, s */
+    double *req, *err;    /* requests/s, errors/s */
+    double *lat[3], *svc; /* p50/p90/p99, service p50 (ms) */
+    bool *any;            /* the interval holds latency values */
+    bool *all;            /* always true: counts are known everywhere */
+    double max_rps, max_ms;
+    uint64_t n_err_intervals;
+};
+
+static void
+series_fini(struct series *s)
+{
+    xfree(s->t);
+    xfree(s->req);
+    xfree(s->err);
+    for (int i = 0; i < 3; i++) {
+        xfree(s->lat[i]);
+    }
+    xfree(s->svc);
+    xfree(s->any);
+    xfree(s->all);
+    memset(s, 0, sizeof(*s));
+}
+
+static int
+series_load(struct series *s, const struct agg *a)
+{
+    static const double ps[3] = {50.0, 90.0, 99.0};
+    size_t n = agg_n_intervals(a);
+    size_t m = n > 0 ? n : 1;
+
+    memset(s, 0, sizeof(*s));
+    s->t = xcalloc(m, sizeof(double));
+    s->req = xcalloc(m, sizeof(double));
+    s->err = xcalloc(m, sizeof(double));
+    s->svc = xcalloc(m, sizeof(double));
+    s->any = xcalloc(m, sizeof(bool));
+    s->all = xcalloc(m, sizeof(bool));
+    for (int i = 0; i < 3; i++) {
+        s->lat[i] = xcalloc(m, sizeof(double));
+    }
+    if (s->t == NULL || s->req == NULL || s->err == NULL || s->svc == NULL ||
+        s->any == NULL || s->all == NULL || s->lat[0] == NULL ||
+        s->lat[1] == NULL || s->lat[2] == NULL) {
+        series_fini(s);
+        return E_NOMEM;
+    }
+    s->n = n;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t req = 0;
+        uint64_t err = 0;
+        uint64_t top = 0;
+        uint32_t kk = (uint32_t)k;
+        (void)agg_interval(a, kk, &req, &err);
+        s->t[k] = (double)k;
+        /* Intervals are one second: the count is the rate. */
+        s->req[k] = (double)req;
+        s->err[k] = (double)err;
+        s->all[k] = true;
+        s->max_rps = s->req[k] > s->max_rps ? s->req[k] : s->max_rps;
+        s->n_err_intervals += err > 0;
+        if (agg_interval_percentile(a, kk, -1, false, 100.0, &top) != 0 ||
+            top == 0) {
+            continue; /* no latency in it: a gap in the lines */
+        }
+        s->any[k] = true;
+        for (int i = 0; i < 3; i++) {
+            uint64_t us = 0;
+            (void)agg_interval_percentile(a, kk, -1, false, ps[i], &us);
+            s->lat[i][k] = ms_of(us);
+            s->max_ms = s->lat[i][k] > s->max_ms ? s->lat[i][k] : s->max_ms;
+        }
+        {
+            uint64_t us = 0;
+            (void)agg_interval_percentile(a, kk, -1, true, 50.0, &us);
+            s->svc[k] = ms_of(us);
+            s->max_ms = s->svc[k] > s->max_ms ? s->svc[k] : s->max_ms;
+        }
+    }
+    return 0;
+}
+
+/* --- the three charts ---------------------------------------------------- */
+
+static const char X_TIME[] = "time since the load's start (s)";
+
+static void
+chart_throughput(struct hw *w, const struct series *s)
+{
+    static const struct style st[] = {
+        {"requests/s (all)", "#0969da", "", 2.0},
+        {"errors/s (shaded seconds had errors)", "#cf222e", "6 3", 2.0},
+    };
+    const char *title = "Throughput over time";
+    const char *cap = "Requests completed per one-second interval; errors "
+                      "per interval as the dashed line with square markers, "
+                      "and every second that had errors shaded.";
+    struct chart c;
+    double step = 0.0;
+    double band = 0.0;
+
+    if (s->n == 0 || s->max_rps <= 0.0) {
+        chart_empty(w, title, X_TIME, "requests per second (req/s)", cap);
+        return;
+    }
+    c.x0 = 0.0;
+    c.x1 = s->n > 1 ? (double)(s->n - 1) : 1.0;
+    step = nice_up(s->max_rps / 5.0);
+    c.y1 = step * ceil(s->max_rps / step);
+    band = cx(&c, 1.0) - cx(&c, 0.0); /* one interval wide */
+    chart_open(w, title);
+    for (size_t k = 0; k < s->n; k++) {
+        if (s->err[k] > 0.0) {
+            double x = cx(&c, s->t[k]) - band / 2.0;
+            double x2 = x + band;
+            x = x < CH_L ? CH_L : x;
+            x2 = x2 > CH_L + CH_PW ? CH_L + CH_PW : x2;
+            hfmt(w,
+                 "<rect class=\"errband\" x=\"%.1f\" y=\"%.1f\" "
+                 "width=\"%.1f\" height=\"%.1f\"/>\n",
+                 x, CH_T, x2 - x, CH_PH);
+        }
+    }
+    chart_yticks(w, &c, step);
+    chart_xticks_time(w, &c);
+    chart_titles(w, X_TIME, "requests per second (req/s)");
+    chart_legend(w, st, 2);
+    chart_path(w, &c, s->t, s->req, s->all, s->n, &st[0]);
+    if (s->n_err_intervals > 0) {
+        chart_path(w, &c, s->t, s->err, s->all, s->n, &st[1]);
+        for (size_t k = 0; k < s->n; k++) {
+            if (s->err[k] > 0.0) {
+                hfmt(w,
+                     "<rect class=\"errpt\" x=\"%.1f\" y=\"%.1f\" "
+                     "width=\"7\" height=\"7\"/>\n",
+                     cx(&c, s->t[k]) - 3.5, cy(&c, s->err[k]) - 3.5);
+            }
+        }
+    }
+    chart_close(w, cap);
+}
+
+static void
+chart_latency(struct hw *w, const struct series *s)
+{
+    static const struct style st[] = {
+        {"p50", "#0969da", "", 2.0},
+        {"p90", "#8250df", "10 3 2 3", 2.0},
+        {"p99", "#cf222e", "2 3", 3.0},
+        {"service time p50", "#57606a", "7 5", 1.6},
+    };
+    const char *title = "Latency percentiles over time";
+    const char *cap =
+        "Latency from each request's intended start (coordinated omission "
+        "corrected) per one-second interval: p50 solid, p90 dash-dot, p99 "
+        "dotted; service time (from the actual send) p50 dashed. Gaps are "
+        "seconds in which no request completed.";
+    struct chart c;
+    double step = 0.0;
+
+    if (s->n == 0 || s->max_ms <= 0.0) {
+        chart_empty(w, title, X_TIME, "latency (ms)", cap);
+        return;
+    }
+    c.x0 = 0.0;
+    c.x1 = s->n > 1 ? (double)(s->n - 1) : 1.0;
+    step = nice_up(s->max_ms / 5.0);
+    c.y1 = step * ceil(s->max_ms / step);
+    chart_open(w, title);
+    chart_yticks(w, &c, step);
+    chart_xticks_time(w, &c);
+    chart_titles(w, X_TIME, "latency (ms)");
+    chart_legend(w, st, 4);
+    chart_path(w, &c, s->t, s->svc, s->any, s->n, &st[3]);
+    for (int i = 2; i >= 0; i--) {
+        chart_path(w, &c, s->t, s->lat[i], s->any, s->n, &st[i]);
+    }
+    chart_close(w, cap);
+}
+
+/* The points of the results' percentile_spectrum, without 100 (the max:
+ * at infinity on this axis, drawn as a line instead). */
+static const double spectrum_p[] = {50.0, 75.0, 90.0,  95.0,
+                                    99.0, 99.9, 99.99, 99.999};
+#define N_SPECTRUM (sizeof(spectrum_p) / sizeof(spectrum_p[0]))
+
+static void
+chart_spectrum(struct hw *w, const struct agg *a)
+{
+    static const struct style st[] = {
+        {"latency", "#0969da", "", 2.2},
+        {"service time", "#57606a", "7 5", 1.6},
+        {"max latency", "#cf222e", "2 3", 1.6},
+    };
+    static const struct {
+        double x;
+        const char *label;
+    } xt[] = {{0.30103, "50%"}, {1.0, "90%"},    {2.0, "99%"},
+              {3.0, "99.9%"},   {4.0, "99.99%"}, {5.0, "99.999%"}};
+    const char *title = "Percentile spectrum";
+    const char *cap = "Latency at each percentile of the whole test, x "
+                      "scaled as log10(1/(1-p)) like HdrHistogram's plots; "
+                      "latency solid with round markers, service time "
+                      "dashed with square markers, the maximum as a dotted "
+                      "line.";
+    const char *y_title = "latency (ms)";
+    const char *x_title = "percentile (log scale of 1/(1-p))";
+    const struct hist *lat = agg_latency(a, -1);
+    const struct hist *svc = agg_service(a, -1);
+    double x[N_SPECTRUM];
+    double yl[N_SPECTRUM];
+    double ys[N_SPECTRUM];
+    bool ok[N_SPECTRUM];
+    double top = 0.0;
+    double step = 0.0;
+    struct chart c;
+
+    if (lat == NULL || hist_count(lat) == 0) {
+        chart_empty(w, title, x_title, y_title, cap);
+        return;
+    }
+    for (size_t i = 0; i < N_SPECTRUM; i++) {
+        x[i] = log10(1.0 / (1.0 - spectrum_p[i] / 100.0));
+        yl[i] = ms_of(hist_percentile(lat, spectrum_p[i]));
+        ys[i] = svc != NULL ? ms_of(hist_percentile(svc, spectrum_p[i])) : 0;
+        ok[i] = true;
+        top = yl[i] > top ? yl[i] : top;
+        top = ys[i] > top ? ys[i] : top;
+    }
+    top = ms_of(hist_max(lat)) > top ? ms_of(hist_max(lat)) : top;
+    c.x0 = 0.2; /* just left of 50 %, where the spectrum starts */
+    c.x1 = 5.0;
+    step = nice_up(top / 5.0);
+    c.y1 = step * ceil(top / step);
+    c.y1 = c.y1 > 0.0 ? c.y1 : 1.0;
+    chart_open(w, title);
+    chart_yticks(w, &c, step);
+    for (size_t i = 0; i < sizeof(xt) / sizeof(xt[0]); i++) {
+        chart_xtick(w, &c, xt[i].x, xt[i].label);
+    }
+    chart_titles(w, x_title, y_title);
+    chart_legend(w, st, 3);
+    hfmt(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", CH_L,
+         cy(&c, ms_of(hist_max(lat))), CH_L + CH_PW,
+         cy(&c, ms_of(hist_max(lat))));
+    style_attrs(w, &st[2]);
+    hraw(w, "/>\n");
+    if (svc != NULL && hist_count(svc) > 0) {
+        chart_path(w, &c, x, ys, ok, N_SPECTRUM, &st[1]);
+        for (size_t i = 0; i < N_SPECTRUM; i++) {
+            hfmt(w,
+                 "<rect class=\"svcpt\" x=\"%.1f\" y=\"%.1f\" width=\"6\" "
+                 "height=\"6\"/>\n",
+                 cx(&c, x[i]) - 3.0, cy(&c, ys[i]) - 3.0);
+        }
+    }
+    chart_path(w, &c, x, yl, ok, N_SPECTRUM, &st[0]);
+    for (size_t i = 0; i < N_SPECTRUM; i++) {
+        hfmt(w, "<circle class=\"latpt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n",
+             cx(&c, x[i]), cy(&c, yl[i]));
+    }
+    chart_close(w, cap);
+}
+
+/* --- tables -------------------------------------------------------------- */
+
+static void
+cell_u64(struct hw *w, uint64_t v)
+{
+    char t[48];
+
+    hfmt(w, "<td>%s</td>", report_thousands(v, t, sizeof(t)));
+}
+
+static void
+cell_ms(struct hw *w, uint64_t us)
+{
+    hfmt(w, "<td>%.2f</td>", ms_of(us));
+}
+
+/* "12.34 %" of num/den, or "n/a" when den is 0. */
+static void
+cell_pct(struct hw *w, uint64_t num, uint64_t den)
+{
+    if (den == 0) {
+        hraw(w, "<td>n/a</td>");
+    } else {
+        hfmt(w, "<td>%.2f %%</td>", fin(100.0 * (double)num / (double)den));
+    }
+}
+
+static void
+card(struct hw *w, const char *key, const char *value, const char *cls)
+{
+    hraw(w, "<div class=\"card\"><div class=\"k\">");
+    htext(w, key);
+    hfmt(w, "</div><div class=\"v%s%s\">", cls[0] ? " " : "", cls);
+    htext(w, value);
+    hraw(w, "</div></div>\n");
+}
+
+static void
+summary(struct hw *w, const struct html_test *t)
+{
+    const struct agg *a = t->agg;
+    const struct report_run *r = t->run;
+    const struct hist *lat = agg_latency(a, -1);
+    struct agg_counts all = agg_op_counts(a, -1);
+    bool passed = t->verdict->n_violations == 0;
+    bool st_ok = strcmp(r->status, "completed") == 0;
+    char v[64];
+    char n[48];
+    static const struct {
+        const char *key;
+        double p;
+    } pc[] = {{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p99.9", 99.9}};
+
+    hraw(w, "<h3>Summary</h3>\n<div class=\"cards\">\n");
+    card(w, "status", r->status, st_ok ? "pass" : "fail");
+    card(w, "thresholds", passed ? "\xe2\x9c\x94 PASS" : "\xe2\x9c\x98 FAIL",
+         passed ? "pass" : "fail");
+    card(w, "total requests", report_thousands(all.requests, n, sizeof(n)), "");
+    if (all.requests > 0) {
+        (void)snprintf(v, sizeof(v), "%.2f %%",
+                       fin(100.0 * (double)(all.requests - all.errors) /
+                           (double)all.requests));
+    } else {
+        (void)snprintf(v, sizeof(v), "n/a");
+    }
+    card(w, "success rate", v, "");
+    (void)snprintf(
+        v, sizeof(v), "%.1f req/s",
+        r->duration_s > 0.0 ? fin((double)all.requests / r->duration_s) : 0.0);
+    card(w, "throughput", v, "");
+    for (size_t i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
+        if (all.requests > 0) {
+            (void)snprintf(v, sizeof(v), "%.2f ms",
+                           ms_of(hist_percentile(lat, pc[i].p)));
+        } else {
+            (void)snprintf(v, sizeof(v), "n/a");
+        }
+        card(w, pc[i].key, v, "");
+    }
+    if (all.requests > 0) {
+        (void)snprintf(v, sizeof(v), "%.2f ms", ms_of(hist_max(lat)));
+    } else {
+        (void)snprintf(v, sizeof(v), "n/a");
+    }
+    card(w, "max", v, "");
+    (void)snprintf(v, sizeof(v), "%.1f s", fin(r->duration_s));
+    card(w, "duration", v, "");
+    (void)snprintf(v, sizeof(v), "%u", (unsigned)r->users);
+    card(w, "users", v, "");
+    (void)snprintf(v, sizeof(v), "%zu", agg_n_agents(a));
+    card(w, "agents", v, "");
+    hraw(w, "</div>\n");
+    if (!agg_complete(a)) {
+        hfmt(w,
+             "<p class=\"note\">The data is incomplete: some batches or "
+             "intervals are missing (see Agents), %llu batch(es) were "
+             "rejected. Figures cover what was received.</p>\n",
+             (unsigned long long)agg_rejected(a));
+    }
+}
+
+static void
+threshold_row(struct hw *w, const char *check, const char *value,
+              const char *limit, const char *result)
+{
+    const char *cls = strcmp(result, "pass") == 0   ? "pass"
+                      : strcmp(result, "fail") == 0 ? "fail"
+                                                    : "";
+    hraw(w, "<tr><td class=\"l\">");
+    htext(w, check);
+    hraw(w, "</td><td>");
+    htext(w, value);
+    hraw(w, "</td><td>");
+    htext(w, limit);
+    hfmt(w, "</td><td class=\"l %s\">", cls);
+    htext(w, strcmp(result, "pass") == 0   ? "\xe2\x9c\x94 pass"
+             : strcmp(result, "fail") == 0 ? "\xe2\x9c\x98 FAIL"
+                                           : result);
+    hraw(w, "</td></tr>\n");
+}
+
+static bool
+violated(const struct report_verdict *v, const char *metric)
+{
+    for (size_t i = 0; i < v->n_violations; i++) {
+        if (strcmp(v->v[i].metric, metric) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+thresholds(struct hw *w, const struct html_test *t)
+{
+    const struct report_verdict *v = t->verdict;
+    struct agg_counts all = agg_op_counts(t->agg, -1);
+    bool none = all.requests == 0;
+    char val[64];
+    char lim[64];
+    char n[48];
+
+    hraw(w, "<h3>Thresholds</h3>\n<table>\n<tr><th class=\"l\">check</th>"
+            "<th>measured</th><th>limit</th><th class=\"l\">result</th></tr>"
+            "\n");
+    threshold_row(w, "requests completed",
+                  report_thousands(all.requests, n, sizeof(n)), "> 0",
+                  violated(v, "requests") ? "fail" : "pass");
+    if (v->p99_max_ms > 0.0) {
+        (void)snprintf(val, sizeof(val), "%.2f ms", fin(v->p99_ms));
+        (void)snprintf(lim, sizeof(lim), "<= %g ms", fin(v->p99_max_ms));
+        threshold_row(w, "response_time_p99_max", none ? "n/a" : val, lim,
+                      none                               ? "not checked"
+                      : violated(v, "response_time_p99") ? "fail"
+                                                         : "pass");
+    } else {
+        threshold_row(w, "response_time_p99_max", "", "not set", "not checked");
+    }
+    (void)snprintf(val, sizeof(val), "%.2f %%", fin(v->error_rate * 100.0));
+    (void)snprintf(lim, sizeof(lim), "<= %g %%", fin(v->max_error_rate * 100));
+    threshold_row(w, "max_error_rate", none ? "n/a" : val, lim,
+                  none                        ? "not checked"
+                  : violated(v, "error_rate") ? "fail"
+                                              : "pass");
+    hraw(w, "</table>\n");
+    for (size_t i = 0; i < v->n_violations; i++) {
+        hraw(w, "<p class=\"viol\">");
+        htext(w, v->v[i].message);
+        hraw(w, "</p>\n");
+    }
+}
+
+static void
+op_table(struct hw *w, const struct agg *a)
+{
+    bool any = false;
+
+    hraw(w, "<h3>Operations</h3>\n");
+    for (int op = 0; op < OP_COUNT && !any; op++) {
+        any = agg_op_counts(a, op).requests > 0;
+    }
+    if (!any) {
+        hraw(w, "<p>No operation completed a request.</p>\n");
+        return;
+    }
+    hraw(w, "<table>\n<tr><th class=\"l\">operation</th><th>requests</th>"
+            "<th>errors</th><th>error rate</th><th>mean ms</th>"
+            "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th>"
+            "<th>max ms</th><th>service p99 ms</th></tr>\n");
+    for (int op = 0; op < OP_COUNT; op++) {
+        struct agg_counts c = agg_op_counts(a, op);
+        const struct hist *h = agg_latency(a, op);
+        if (c.requests == 0 || h == NULL) {
+            continue;
+        }
+        hraw(w, "<tr><td class=\"l\">");
+        htext(w, ops_name(op));
+        hraw(w, "</td>");
+        cell_u64(w, c.requests);
+        cell_u64(w, c.errors);
+        cell_pct(w, c.errors, c.requests);
+        hfmt(w, "<td>%.2f</td>", fin(hist_mean(h) / 1000.0));
+        cell_ms(w, hist_percentile(h, 50.0));
+        cell_ms(w, hist_percentile(h, 95.0));
+        cell_ms(w, hist_percentile(h, 99.0));
+        cell_ms(w, hist_percentile(h, 99.9));
+        cell_ms(w, hist_max(h));
+        cell_ms(w, hist_percentile(agg_service(a, op), 99.0));
+        hraw(w, "</tr>\n");
+    }
+    hraw(w, "</table>\n");
+}
+
+static void
+error_table(struct hw *w, const struct agg *a)
+{
+    struct agg_counts all = agg_op_counts(a, -1);
+    bool has[OP_COUNT];
+
+    hraw(w, "<h3>Errors by class</h3>\n");
+    if (all.errors == 0) {
+        hraw(w, "<p>No errors.</p>\n");
+        return;
+    }
+    hraw(w, "<table>\n<tr><th class=\"l\">class</th><th>errors</th>"
+            "<th>share of requests</th>");
+    for (int op = 0; op < OP_COUNT; op++) {
+        has[op] = agg_op_counts(a, op).errors > 0;
+        if (has[op]) {
+            hraw(w, "<th>");
+            htext(w, ops_name(op));
+            hraw(w, "</th>");
+        }
+    }
+    hraw(w, "</tr>\n");
+    for (int slot = 0; slot < ERRK_SLOTS; slot++) {
+        uint32_t key = errk_from_slot(slot);
+        char name[32];
+        uint64_t n = 0;
+        if (!errk_valid(key) || (n = agg_errors(a, -1, key)) == 0) {
+            continue;
+        }
+        hraw(w, "<tr><td class=\"l\">");
+        htext(w, errk_name(key, name, sizeof(name)));
+        hraw(w, "</td>");
+        cell_u64(w, n);
+        cell_pct(w, n, all.requests);
+        for (int op = 0; op < OP_COUNT; op++) {
+            if (has[op]) {
+                cell_u64(w, agg_errors(a, op, key));
+            }
+        }
+        hraw(w, "</tr>\n");
+    }
+    hraw(w, "</table>\n");
+}
+
+#define MISSING_SHOWN 12
+
+static void
+agent_table(struct hw *w, const struct agg *a)
+{
+    hraw(w, "<h3>Agents</h3>\n");
+    if (agg_n_agents(a) == 0) {
+        hraw(w, "<p>No agent took part.</p>\n");
+        return;
+    }
+    hraw(w, "<table>\n<tr><th class=\"l\">agent</th><th>id</th>"
+            "<th>users</th><th>requests</th><th>errors</th><th>batches</th>"
+            "<th>duplicate batches</th><th>missing batches</th>"
+            "<th class=\"l\">goodbye</th><th class=\"l\">missing intervals"
+            "</th></tr>\n");
+    for (size_t i = 0; i < agg_n_agents(a); i++) {
+        struct agg_agent_info ai;
+        uint32_t miss[MISSING_SHOWN];
+        size_t total = 0;
+        if (agg_agent(a, i, &ai) != 0) {
+            continue;
+        }
+        hraw(w, "<tr><td class=\"l\">");
+        htext(w, ai.name);
+        hfmt(w, "</td><td>%u</td><td>%u</td>", (unsigned)ai.id,
+             (unsigned)ai.users);
+        cell_u64(w, ai.requests);
+        cell_u64(w, ai.errors);
+        cell_u64(w, ai.batches);
+        cell_u64(w, ai.duplicates);
+        cell_u64(w, ai.n_missing_seq);
+        hraw(w, !ai.goodbye       ? "<td class=\"l fail\">none</td>"
+                : ai.totals_match ? "<td class=\"l\">totals match</td>"
+                                  : "<td class=\"l fail\">totals differ</td>");
+        total = agg_agent_missing(a, i, miss, MISSING_SHOWN);
+        if (total == 0) {
+            hraw(w, "<td class=\"l\">none</td>");
+        } else {
+            size_t shown = total < MISSING_SHOWN ? total : MISSING_SHOWN;
+            hfmt(w, "<td class=\"l fail\">%zu: ", total);
+            for (size_t k = 0; k < shown; k++) {
+                hfmt(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
+            }
+            hraw(w, total > shown ? ", \xe2\x80\xa6</td>" : "</td>");
+        }
+        hraw(w, "</tr>\n");
+    }
+    hraw(w, "</table>\n");
+}
+
+static void
+resources(struct hw *w)
+{
+    /* The aggregate holds no resource samples: the agents do not send
+     * them yet. Say so rather than draw anything. */
+    hraw(w, "<h3>Resources</h3>\n<p class=\"note\">Agent resource sampling "
+            "(CPU, memory, network, open connections, event-loop lag) and "
+            "target sampling are not available yet: this run has no "
+            "resource data, so no resource chart is drawn.</p>\n");
+}
+
+/* --- document ------------------------------------------------------------ */
+
+static const char CSS[] =
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,"
+    "'DejaVu Sans',sans-serif;color:#1f2328;background:#fff;margin:0 auto;"
+    "padding:20px 32px;max-width:1100px}\n"
+    "h1{font-size:22px;margin:0 0 2px}\n"
+    "h2{font-size:19px;border-bottom:2px solid #d0d7de;padding-bottom:4px;"
+    "margin:26px 0 6px}\n"
+    "h3{font-size:15px;margin:20px 0 8px}\n"
+    ".meta{color:#57606a;margin:2px 0}\n"
+    ".meta code{color:#1f2328}\n"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fill,"
+    "minmax(150px,1fr));gap:8px}\n"
+    ".card{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px}\n"
+    ".card .k{font-size:11px;color:#57606a;text-transform:uppercase;"
+    "letter-spacing:.04em}\n"
+    ".card .v{font-size:18px;font-weight:600}\n"
+    ".pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}\n"
+    "table{border-collapse:collapse;font-variant-numeric:tabular-nums;"
+    "margin:4px 0}\n"
+    "th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:right}\n"
+    "th{background:#f6f8fa;font-weight:600}\n"
+    "td.l,th.l{text-align:left}\n"
+    ".note{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;"
+    "border-radius:6px}\n"
+    ".viol{color:#cf222e;margin:4px 0}\n"
+    "figure{margin:10px 0 18px}\n"
+    "figure svg{width:100%;max-width:960px;height:auto;display:block}\n"
+    "figcaption{color:#57606a;font-size:12px;max-width:960px}\n"
+    "svg text{font-family:inherit;fill:#1f2328}\n"
+    "svg .plot{fill:#fff;stroke:#8c959f}\n"
+    "svg .grid{stroke:#eaeef2}\n"
+    "svg .tick{font-size:12px;fill:#57606a}\n"
+    "svg .axt{font-size:13px}\n"
+    "svg .leg{font-size:13px}\n"
+    "svg .nodata{font-size:18px;fill:#57606a}\n"
+    "svg .errband{fill:#cf222e;fill-opacity:.12}\n"
+    "svg .errpt{fill:#cf222e}\n"
+    "svg .latpt{fill:#0969da}\n"
+    "svg .svcpt{fill:#57606a}\n";
+
+static void
+iso_utc(uint64_t wall_ns, char *out, size_t outlen)
+{
+    time_t t = (time_t)(wall_ns / CLOCK_NS_PER_S);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+        (void)snprintf(out, outlen, "unknown");
+    }
+}
+
+static int
+one_test(struct hw *w, const struct html_test *t, size_t idx)
+{
+    const struct report_run *r = t->run;
+    struct series s;
+    char when[48];
+    int rv = series_load(&s, t->agg);
+
+    if (rv != 0) {
+        return rv;
+    }
+    iso_utc(r->started_wall_ns, when, sizeof(when));
+    hfmt(w, "<section id=\"test-%zu\">\n<h2>", idx + 1);
+    htext(w, r->test_name);
+    hraw(w, "</h2>\n<p class=\"meta\">target <code>");
+    htext(w, r->target);
+    hraw(w, "</code> \xc2\xb7 started ");
+    htext(w, when);
+    hraw(w, " \xc2\xb7 config <code>");
+    htext(w, r->config_file[0] ? r->config_file : "built-in defaults");
+    hfmt(w, "</code> \xc2\xb7 seed %llu</p>\n", (unsigned long long)r->seed);
+    summary(w, t);
+    thresholds(w, t);
+    hraw(w, "<h3>Throughput</h3>\n");
+    chart_throughput(w, &s);
+    hraw(w, "<h3>Latency over time</h3>\n");
+    chart_latency(w, &s);
+    hraw(w, "<h3>Percentile spectrum</h3>\n");
+    chart_spectrum(w, t->agg);
+    op_table(w, t->agg);
+    error_table(w, t->agg);
+    agent_table(w, t->agg);
+    resources(w);
+    hraw(w, "</section>\n");
+    series_fini(&s);
+    return 0;
+}
+
+int
+html_report(struct buf *out, const struct html_test *tests, size_t n,
+            uint64_t wall_ns)
+{
+    struct hw w = {out, 0};
+    char when[48];
+
+    iso_utc(wall_ns, when, sizeof(when));
+    hraw(&w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+             "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" "
+             "content=\"width=device-width, initial-scale=1\"/>\n<title>"
+             "kato-stress report ");
+    htext(&w, when);
+    hraw(&w, "</title>\n<style>\n");
+    hraw(&w, CSS);
+    hraw(&w, "</style>\n</head>\n<body>\n<h1>kato-stress report</h1>\n"
+             "<p class=\"meta\">run started ");
+    htext(&w, when);
+    hfmt(&w, " \xc2\xb7 %zu test%s \xc2\xb7 kato-stress ", n,
+         n == 1 ? "" : "s");
+    htext(&w, KS_VERSION);
+    hraw(&w, "</p>\n");
+    for (size_t i = 0; i < n && w.rv == 0; i++) {
+        int rv = one_test(&w, &tests[i], i);
+        if (rv != 0 && w.rv == 0) {
+            w.rv = rv;
+        }
+    }
+    hraw(&w, "</body>\n</html>\n");
+    return w.rv;
+}
+
+int
+html_write(const char *dir, const struct html_test *tests, size_t n,
+           uint64_t wall_ns, char *err, size_t errlen)
+{
+    struct buf b;
+    char stamp[32];
+    char name[64];
+    int rv = report_stamp(wall_ns, stamp, sizeof(stamp));
+
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "cannot format the results' time stamp");
+        return rv;
+    }
+    (void)snprintf(name, sizeof(name), "report_%s.html", stamp);
+    buf_init(&b, HTML_MAX_BYTES);
+    rv = html_report(&b, tests, n, wall_ns);
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "cannot build %s: %s", name, err_str(rv));
+    } else {
+        rv = report_write_file(dir, name, b.data, b.len, err, errlen);
+    }
+    buf_fini(&b);
+    return rv;
+}
