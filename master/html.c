@@ -378,6 +378,24 @@ chart_xticks_time(struct hw *w, const struct chart *c)
     }
 }
 
+/* A vertical marker at the load's end (x = end_s), when intervals follow
+ * it: what comes after is the drain, not a drop in throughput. */
+static void
+chart_end(struct hw *w, const struct chart *c, double end_s)
+{
+    double x = 0.0;
+
+    if (!(end_s > c->x0) || end_s >= c->x1) {
+        return;
+    }
+    x = cx(c, end_s);
+    hfmt(w,
+         "<line class=\"end\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+         "y2=\"%.1f\" stroke-dasharray=\"3 3\"/><text class=\"tick\" "
+         "x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">end of load</text>\n",
+         x, CH_T, x, CH_T + CH_PH, x - 4.0, CH_T + 14.0);
+}
+
 /* The legend in the top margin: a sample of each line and its label. */
 static void
 chart_legend(struct hw *w, const struct style *s, size_t n)
@@ -423,7 +441,7 @@ chart_path(struct hw *w, const struct chart *c, const double *x,
 
 struct series {
     size_t n;
-    double *t;            /* interval start, s */
+    double *t;            /* interval middle, s (k + 0.5) */
     double *req, *err;    /* requests/s, errors/s */
     double *lat[3], *svc; /* p50/p90/p99, service p50 (ms) */
     bool *any;            /* the interval holds latency values */
@@ -477,7 +495,7 @@ series_load(struct series *s, const struct agg *a)
         uint64_t top = 0;
         uint32_t kk = (uint32_t)k;
         (void)agg_interval(a, kk, &req, &err);
-        s->t[k] = (double)k;
+        s->t[k] = (double)k + 0.5; /* interval k is [k, k + 1) s */
         /* Intervals are one second: the count is the rate. */
         s->req[k] = (double)req;
         s->err[k] = (double)err;
@@ -510,36 +528,34 @@ series_load(struct series *s, const struct agg *a)
 static const char X_TIME[] = "time since the load's start (s)";
 
 static void
-chart_throughput(struct hw *w, const struct series *s)
+chart_throughput(struct hw *w, const struct series *s, double end_s)
 {
     static const struct style st[] = {
         {"requests/s (all)", "#0969da", "", 2.0},
         {"errors/s (shaded seconds had errors)", "#cf222e", "6 3", 2.0},
     };
     const char *title = "Throughput over time";
-    const char *cap = "Requests completed per one-second interval; errors "
+    const char *cap = "Requests completed per one-second interval (drawn at "
+                      "its middle); errors "
                       "per interval as the dashed line with square markers, "
-                      "and every second that had errors shaded.";
+                      "and every second that had errors shaded. After the "
+                      "end of load, agents only drain what is in flight.";
     struct chart c;
     double step = 0.0;
-    double band = 0.0;
 
     if (s->n == 0 || s->max_rps <= 0.0) {
         chart_empty(w, title, X_TIME, "requests per second (req/s)", cap);
         return;
     }
     c.x0 = 0.0;
-    c.x1 = s->n > 1 ? (double)(s->n - 1) : 1.0;
+    c.x1 = (double)s->n; /* the end of the last interval */
     step = nice_up(s->max_rps / 5.0);
     c.y1 = step * ceil(s->max_rps / step);
-    band = cx(&c, 1.0) - cx(&c, 0.0); /* one interval wide */
     chart_open(w, title);
     for (size_t k = 0; k < s->n; k++) {
         if (s->err[k] > 0.0) {
-            double x = cx(&c, s->t[k]) - band / 2.0;
-            double x2 = x + band;
-            x = x < CH_L ? CH_L : x;
-            x2 = x2 > CH_L + CH_PW ? CH_L + CH_PW : x2;
+            double x = cx(&c, (double)k);
+            double x2 = cx(&c, (double)k + 1.0);
             hfmt(w,
                  "<rect class=\"errband\" x=\"%.1f\" y=\"%.1f\" "
                  "width=\"%.1f\" height=\"%.1f\"/>\n",
@@ -549,6 +565,7 @@ chart_throughput(struct hw *w, const struct series *s)
     chart_yticks(w, &c, step);
     chart_xticks_time(w, &c);
     chart_titles(w, X_TIME, "requests per second (req/s)");
+    chart_end(w, &c, end_s);
     chart_legend(w, st, 2);
     chart_path(w, &c, s->t, s->req, s->all, s->n, &st[0]);
     if (s->n_err_intervals > 0) {
@@ -566,7 +583,7 @@ chart_throughput(struct hw *w, const struct series *s)
 }
 
 static void
-chart_latency(struct hw *w, const struct series *s)
+chart_latency(struct hw *w, const struct series *s, double end_s)
 {
     static const struct style st[] = {
         {"p50", "#0969da", "", 2.0},
@@ -588,13 +605,14 @@ chart_latency(struct hw *w, const struct series *s)
         return;
     }
     c.x0 = 0.0;
-    c.x1 = s->n > 1 ? (double)(s->n - 1) : 1.0;
+    c.x1 = (double)s->n; /* the end of the last interval */
     step = nice_up(s->max_ms / 5.0);
     c.y1 = step * ceil(s->max_ms / step);
     chart_open(w, title);
     chart_yticks(w, &c, step);
     chart_xticks_time(w, &c);
     chart_titles(w, X_TIME, "latency (ms)");
+    chart_end(w, &c, end_s);
     chart_legend(w, st, 4);
     chart_path(w, &c, s->t, s->svc, s->any, s->n, &st[3]);
     for (int i = 2; i >= 0; i--) {
@@ -1038,6 +1056,7 @@ static const char CSS[] =
     "svg text{font-family:inherit;fill:#1f2328}\n"
     "svg .plot{fill:#fff;stroke:#8c959f}\n"
     "svg .grid{stroke:#eaeef2}\n"
+    "svg .end{stroke:#57606a;stroke-width:1.2}\n"
     "svg .tick{font-size:12px;fill:#57606a}\n"
     "svg .axt{font-size:13px}\n"
     "svg .leg{font-size:13px}\n"
@@ -1083,9 +1102,9 @@ one_test(struct hw *w, const struct html_test *t, size_t idx)
     summary(w, t);
     thresholds(w, t);
     hraw(w, "<h3>Throughput</h3>\n");
-    chart_throughput(w, &s);
+    chart_throughput(w, &s, r->duration_s);
     hraw(w, "<h3>Latency over time</h3>\n");
-    chart_latency(w, &s);
+    chart_latency(w, &s, r->duration_s);
     hraw(w, "<h3>Percentile spectrum</h3>\n");
     chart_spectrum(w, t->agg);
     op_table(w, t->agg);
