@@ -23,7 +23,7 @@ static const struct group groups[] = {
     {"config", config_tests},       {"plan", plan_tests},
     {"payload", payload_tests},     {"metrics", metrics_tests},
     {"pattern", pattern_tests},     {"engine", engine_tests},
-    {"aggregate", aggregate_tests},
+    {"aggregate", aggregate_tests}, {"degrade", degrade_tests},
 };
 
 int

@@ -25,5 +25,6 @@ int metrics_tests(void);
 int aggregate_tests(void);
 int pattern_tests(void);
 int engine_tests(void);
+int degrade_tests(void);
 
 #endif
