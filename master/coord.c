@@ -23,6 +23,7 @@
 #include "../common/rng.h"
 #include "aggregate.h"
 #include "csv.h"
+#include "degrade.h"
 #include "fleet.h"
 #include "html.h"
 #include "junit.h"
@@ -37,6 +38,27 @@
 #define KILL_GRACE_MS      3000u
 #define HARD_KILL_GRACE_MS 300u /* after a second SIGINT/SIGTERM */
 
+/* Tests one run can hold: concurrent, a sustained test per profile of
+ * profiles_for_all, and the three --test all names not implemented yet. */
+#define SUITE_MAX (CONFIG_MAX_LIST + 4)
+/* --quick caps the pause between the tests of a suite at this. */
+#define QUICK_COOLDOWN_S 2u
+
+/* One test of the run (a suite for --test all, else just one). */
+struct slot {
+    int test;            /* enum plan_test */
+    const char *profile; /* sustained: the profile; else NULL */
+    bool implemented;
+    char name[PROTO_NAME_MAX]; /* results key */
+    const char *status;        /* NULL until decided: "completed", "failed",
+                                * "interrupted", "not_implemented", "not_run" */
+    struct plan plan;          /* implemented: built before anything starts */
+    struct agg *agg;           /* once its load started, else NULL */
+    uint64_t start_ns;         /* master clock */
+    uint64_t start_wall_ns;
+    uint64_t end_ns;
+};
+
 struct run {
     const struct master_opts *o;
     const struct config *c;
@@ -45,8 +67,10 @@ struct run {
     size_t token_len;
     char token_path[4096];
     bool token_tmp; /* token_path is ours to delete */
-    struct plan plan;
-    struct agg *agg;
+    struct slot slots[SUITE_MAX];
+    size_t n_slots;
+    struct plan *plan; /* the current test's (borrowed from its slot) */
+    struct agg *agg;   /* the current test's (borrowed from its slot) */
     struct fleet *fleet;
     struct spawn sp;
     size_t *part;      /* plan index -> fleet index */
@@ -340,20 +364,21 @@ assign_all(struct run *r)
     size_t n = 0;
     int rv = 0;
 
-    r->part = xcalloc(r->plan.n_agents, sizeof(*r->part));
+    xfree(r->part);
+    r->part = xcalloc(r->plan->n_agents, sizeof(*r->part));
     if (r->part == NULL) {
         return E_NOMEM;
     }
-    for (size_t i = 0; i < fleet_n_agents(r->fleet) && n < r->plan.n_agents;
+    for (size_t i = 0; i < fleet_n_agents(r->fleet) && n < r->plan->n_agents;
          i++) {
         struct fleet_agent_info ai;
         if (fleet_agent(r->fleet, i, &ai) != 0 || ai.lost) {
             continue;
         }
         r->part[n] = i;
-        if (r->plan.has_assign[n]) {
-            uint32_t users = plan_agent_users(&r->plan, (uint32_t)n);
-            if ((rv = fleet_assign(r->fleet, i, &r->plan.assign[n])) != 0 ||
+        if (r->plan->has_assign[n]) {
+            uint32_t users = plan_agent_users(r->plan, (uint32_t)n);
+            if ((rv = fleet_assign(r->fleet, i, &r->plan->assign[n])) != 0 ||
                 (rv = agg_add_agent(r->agg, ai.id, ai.name, users)) != 0) {
                 return rv;
             }
@@ -363,8 +388,8 @@ assign_all(struct run *r)
             log_info("AGENT-IDLE",
                      "agent=%s gets no users (%u users, %u "
                      "agents)",
-                     ai.name, (unsigned)r->plan.total_users,
-                     (unsigned)r->plan.n_agents);
+                     ai.name, (unsigned)r->plan->total_users,
+                     (unsigned)r->plan->n_agents);
         }
         n++;
     }
@@ -380,7 +405,7 @@ assign_all(struct run *r)
             }
         }
     }
-    return n == r->plan.n_agents ? 0 : E_STATE;
+    return n == r->plan->n_agents ? 0 : E_STATE;
 }
 
 static bool
@@ -413,9 +438,9 @@ wait_ready(struct run *r)
             (void)fprintf(stderr, "error: control socket failed\n");
             return COORD_EXIT_INFRA;
         }
-        for (size_t k = 0; k < r->plan.n_agents; k++) {
+        for (size_t k = 0; k < r->plan->n_agents; k++) {
             struct fleet_agent_info ai;
-            if (!r->plan.has_assign[k] ||
+            if (!r->plan->has_assign[k] ||
                 fleet_agent(r->fleet, r->part[k], &ai) != 0) {
                 continue;
             }
@@ -467,9 +492,9 @@ tally(const struct run *r)
     struct tally t;
 
     memset(&t, 0, sizeof(t));
-    for (size_t k = 0; k < r->plan.n_agents; k++) {
+    for (size_t k = 0; k < r->plan->n_agents; k++) {
         struct fleet_agent_info ai;
-        if (!r->plan.has_assign[k] ||
+        if (!r->plan->has_assign[k] ||
             fleet_agent(r->fleet, r->part[k], &ai) != 0) {
             continue;
         }
@@ -499,7 +524,7 @@ progress(const struct run *r, uint32_t k)
                   "progress: %u/%llus users=%llu rps=%llu p99=%.1fms "
                   "errors=%llu agents=%zu/%zu\n",
                   (unsigned)k,
-                  (unsigned long long)(r->plan.duration_ms / 1000u),
+                  (unsigned long long)(r->plan->duration_ms / 1000u),
                   (unsigned long long)t.users, (unsigned long long)req, p99,
                   (unsigned long long)all.errors, t.alive, t.part);
 }
@@ -509,8 +534,8 @@ progress(const struct run *r, uint32_t k)
 static const char *
 run_load(struct run *r, int *code)
 {
-    uint64_t deadline = r->start_ns + r->plan.duration_ms * CLOCK_NS_PER_MS +
-                        (uint64_t)r->plan.timeout_ms * CLOCK_NS_PER_MS +
+    uint64_t deadline = r->start_ns + r->plan->duration_ms * CLOCK_NS_PER_MS +
+                        (uint64_t)r->plan->timeout_ms * CLOCK_NS_PER_MS +
                         GOODBYE_MARGIN_MS * CLOCK_NS_PER_MS;
     uint32_t next_tick = 1;
 
@@ -541,7 +566,7 @@ run_load(struct run *r, int *code)
         }
         if (now >= r->start_ns + (uint64_t)next_tick * CLOCK_NS_PER_S +
                        START_DELAY_MS * CLOCK_NS_PER_MS) {
-            if (next_tick <= r->plan.duration_ms / 1000u) {
+            if (next_tick <= r->plan->duration_ms / 1000u) {
                 progress(r, next_tick);
             }
             next_tick++;
@@ -580,74 +605,327 @@ run_load(struct run *r, int *code)
     return "interrupted";
 }
 
-static int
-finish(struct run *r, const char *status, int code)
+/* --- the suite -------------------------------------------------------- */
+
+/* Appends a slot for test t (profile for sustained). */
+static struct slot *
+add_slot(struct run *r, int t, const char *profile)
 {
-    struct report_run rr;
-    struct report_verdict v;
+    struct slot *s = &r->slots[r->n_slots++];
+
+    memset(s, 0, sizeof(*s));
+    s->test = t;
+    s->profile = profile;
+    s->implemented = plan_test_implemented(t);
+    (void)snprintf(s->name, sizeof(s->name), "%s", plan_result_name(t));
+    return s;
+}
+
+/*
+ * The tests of this run, each implemented one planned now so that
+ * anything the planner refuses is refused before anything starts. --test
+ * all follows the seed (docs/tests-design.md 6): concurrent, sustained
+ * for each profile of profiles_for_all, burst, pool, recovery (memory
+ * only on its own, as the original). Returns 0 or COORD_EXIT_USAGE /
+ * COORD_EXIT_INFRA (message printed).
+ */
+static int
+build_suite(struct run *r, uint64_t seed)
+{
+    const struct config *c = r->c;
+    char err[256];
+
+    r->n_slots = 0;
+    if (r->o->test == PLAN_TEST_ALL) {
+        (void)add_slot(r, PLAN_TEST_CONCURRENT, NULL);
+        for (size_t i = 0; i < c->sustained.n_profiles_for_all; i++) {
+            (void)add_slot(r, PLAN_TEST_SUSTAINED,
+                           c->sustained.profiles_for_all[i]);
+        }
+        (void)add_slot(r, PLAN_TEST_BURST, NULL);
+        (void)add_slot(r, PLAN_TEST_POOL, NULL);
+        (void)add_slot(r, PLAN_TEST_RECOVERY, NULL);
+    } else {
+        (void)add_slot(r, r->o->test, r->o->profile);
+    }
+    for (size_t i = 0; i < r->n_slots; i++) {
+        struct slot *s = &r->slots[i];
+        struct plan_opts po;
+        if (!s->implemented) {
+            s->status = "not_implemented";
+            continue;
+        }
+        memset(&po, 0, sizeof(po));
+        po.test = s->test;
+        po.n_agents = r->o->agents > 0 ? r->o->agents : r->o->local_agents;
+        po.seed = seed;
+        po.profile = s->profile;
+        if (plan_build(&s->plan, c, &po, err, sizeof(err)) != 0) {
+            (void)fprintf(stderr, "error: %s\n", err);
+            return COORD_EXIT_USAGE;
+        }
+        (void)snprintf(s->name, sizeof(s->name), "%s", s->plan.result_name);
+        log_info("PLAN",
+                 "test=%s users=%u duration_s=%llu agents=%u seed=%llu "
+                 "vector_dim=%u target=%s",
+                 s->name, (unsigned)s->plan.total_users,
+                 (unsigned long long)(s->plan.duration_ms / 1000u),
+                 (unsigned)po.n_agents, (unsigned long long)s->plan.seed,
+                 (unsigned)s->plan.vector_dim, c->env.kato_base_url);
+    }
+    if (r->o->test == PLAN_TEST_ALL) {
+        char names[256];
+        size_t off = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < r->n_slots; i++) {
+            if (!r->slots[i].implemented && off < sizeof(names)) {
+                int k = snprintf(names + off, sizeof(names) - off, "%s%s",
+                                 off ? ", " : "", r->slots[i].name);
+                off += k > 0 ? (size_t)k : 0;
+            }
+        }
+        if (names[0] != '\0') {
+            log_warn("NOT-IMPLEMENTED",
+                     "--test all: %s not implemented yet: listed as "
+                     "not_implemented, not run",
+                     names);
+        }
+    }
+    return 0;
+}
+
+/* The pause between two tests of a suite, answering the agents'
+ * heartbeats meanwhile (they would otherwise be declared lost). Returns
+ * 0, COORD_EXIT_INTERRUPTED or COORD_EXIT_INFRA. */
+static int
+cooldown(struct run *r)
+{
+    uint32_t secs = r->c->env.cooldown_duration_seconds;
+    uint64_t until = 0;
+
+    if (r->o->quick && secs > QUICK_COOLDOWN_S) {
+        secs = QUICK_COOLDOWN_S;
+    }
+    log_info("COOLDOWN", "seconds=%u", (unsigned)secs);
+    until = clock_now_ns() + (uint64_t)secs * CLOCK_NS_PER_S;
+    while (clock_now_ns() < until) {
+        if (stopping(r)) {
+            return COORD_EXIT_INTERRUPTED;
+        }
+        if (poll_once(r) != 0) {
+            (void)fprintf(stderr, "error: control socket failed\n");
+            return COORD_EXIT_INFRA;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Runs one test on the agents that joined: a fresh aggregate (statistics
+ * are never carried from one test to the next), ASSIGN, READY, START, the
+ * load. Returns the test's code (0 when it completed; its thresholds are
+ * checked later). s->status and s->agg are set once its load started;
+ * before that (a refusal, a lost agent, an interrupt) the slot stays
+ * without results.
+ */
+static int
+run_test(struct run *r, struct slot *s)
+{
+    const char *status = NULL;
+    int code = 0;
+    int rv = 0;
+
+    r->plan = &s->plan;
+    fleet_set_agg(r->fleet, NULL);
+    fleet_reset_test(r->fleet);
+    rv = agg_new(&s->agg, (uint32_t)(s->plan.duration_ms / 1000u));
+    if (rv != 0) {
+        (void)fprintf(stderr, "error: %s\n", err_str(rv));
+        return COORD_EXIT_INFRA;
+    }
+    r->agg = s->agg;
+    log_info("TEST", "name=%s", s->name);
+    if ((rv = assign_all(r)) != 0) {
+        (void)fprintf(stderr, "error: cannot assign the test: %s\n",
+                      err_str(rv));
+        code = COORD_EXIT_INFRA;
+        goto not_started;
+    }
+    fleet_set_agg(r->fleet, r->agg);
+    if ((code = wait_ready(r)) != 0) {
+        goto not_started;
+    }
+    r->start_ns = clock_now_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
+    r->start_wall_ns = clock_wall_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
+    fleet_start(r->fleet, r->start_ns);
+    log_info("START", "in_ms=%u agents=%u", START_DELAY_MS,
+             (unsigned)r->plan->n_active);
+    status = run_load(r, &code);
+    s->status = status;
+    s->start_ns = r->start_ns;
+    s->start_wall_ns = r->start_wall_ns;
+    s->end_ns = r->end_ns;
+    fleet_set_agg(r->fleet, NULL);
+    return code;
+not_started:
+    fleet_set_agg(r->fleet, NULL);
+    r->agg = NULL;
+    agg_free(s->agg);
+    s->agg = NULL;
+    return code;
+}
+
+/* The load's duration for throughput: the plan's, or the time that ran
+ * when the test did not complete. */
+static double
+slot_duration_s(const struct slot *s)
+{
+    double dur_s = (double)s->plan.duration_ms / 1000.0;
+
+    if (strcmp(s->status, "completed") != 0 && s->end_ns > s->start_ns) {
+        double el = (double)(s->end_ns - s->start_ns) / 1e9;
+        dur_s = el < dur_s ? el : dur_s;
+    }
+    return dur_s > 0.001 ? dur_s : 0.001;
+}
+
+/* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
+ * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
+ * saved) and sets *violations. */
+static int
+finish(struct run *r, bool *violations)
+{
+    struct report_test *t = NULL;
+    struct report_run *runs = NULL;
+    struct report_verdict *verdicts = NULL;
+    struct csv_test ct[SUITE_MAX];
+    size_t n_ct = 0;
+    uint64_t stamp = 0;
     struct buf json;
     char path[4096];
     char err[4400];
     int rv = 0;
-    double dur_s = (double)r->plan.duration_ms / 1000.0;
 
-    if (strcmp(status, "completed") != 0 && r->end_ns > r->start_ns) {
-        double el = (double)(r->end_ns - r->start_ns) / 1e9;
-        dur_s = el < dur_s ? el : dur_s;
+    *violations = false;
+    buf_init(&json, REPORT_JSON_MAX);
+    t = xcalloc(r->n_slots, sizeof(*t));
+    runs = xcalloc(r->n_slots, sizeof(*runs));
+    verdicts = xcalloc(r->n_slots, sizeof(*verdicts));
+    if (t == NULL || runs == NULL || verdicts == NULL) {
+        (void)snprintf(err, sizeof(err), "out of memory");
+        rv = E_NOMEM;
+        goto out;
     }
-    memset(&rr, 0, sizeof(rr));
-    rr.test_name = r->plan.result_name;
-    rr.status = status;
-    rr.target = r->c->env.kato_base_url;
-    rr.config_file = r->o->config_file ? r->o->config_file : "";
-    rr.started_wall_ns = r->start_wall_ns;
-    rr.duration_s = dur_s > 0.001 ? dur_s : 0.001;
-    rr.users = r->plan.total_users;
-    rr.seed = r->plan.seed;
-    rr.vector_dim = r->plan.vector_dim;
-    report_check(r->agg, &r->c->thresholds, rr.test_name, &v);
-    if (report_summary(stdout, r->agg, &rr, &v) != 0) {
+    for (size_t i = 0; i < r->n_slots; i++) {
+        const struct slot *s = &r->slots[i];
+        struct report_run *rr = &t[i].run;
+        rr->test_name = s->name;
+        rr->status = s->status;
+        rr->target = r->c->env.kato_base_url;
+        rr->config_file = r->o->config_file ? r->o->config_file : "";
+        if (s->agg == NULL) {
+            continue;
+        }
+        t[i].agg = s->agg;
+        rr->started_wall_ns = s->start_wall_ns;
+        rr->duration_s = slot_duration_s(s);
+        rr->users = s->plan.total_users;
+        rr->seed = s->plan.seed;
+        rr->vector_dim = s->plan.vector_dim;
+        report_check(s->agg, &r->c->thresholds, rr->test_name, &t[i].verdict);
+        if (s->test == PLAN_TEST_SUSTAINED) {
+            struct degrade d;
+            uint64_t ran_ms = (uint64_t)(rr->duration_s * 1000.0);
+            if (ran_ms > s->plan.duration_ms) {
+                ran_ms = s->plan.duration_ms;
+            }
+            (void)degrade_measure(s->agg, ran_ms,
+                                  s->plan.assign[0].streams[0].ramp_ms,
+                                  r->c->sustained.max_degradation, &d);
+            report_check_degradation(&t[i].verdict, &d, rr->test_name);
+        }
+        *violations = *violations || t[i].verdict.n_violations > 0;
+        if (stamp == 0) {
+            stamp = s->start_wall_ns;
+        }
+        ct[n_ct].agg = s->agg;
+        ct[n_ct].test_name = s->name;
+        ct[n_ct].start_wall_ns = s->start_wall_ns;
+        n_ct++;
+    }
+    for (size_t i = 0; i < r->n_slots; i++) {
+        runs[i] = t[i].run;
+        verdicts[i] = t[i].verdict;
+    }
+    if (report_summary_suite(stdout, t, r->n_slots) != 0) {
         log_warn("SUMMARY", "could not print the summary");
     }
-    buf_init(&json, REPORT_JSON_MAX);
-    rv = report_json(&json, r->agg, &rr, &v);
+    rv = report_json_suite(&json, t, r->n_slots);
     if (rv != 0) {
         (void)snprintf(err, sizeof(err), "cannot build the results JSON: %s",
                        err_str(rv));
-    } else {
-        err[0] = '\0';
-        rv = report_write(r->c->reporting.output_directory, json.data, json.len,
-                          r->start_wall_ns, path, sizeof(path), err,
-                          sizeof(err));
+        goto out;
+    }
+    err[0] = '\0';
+    rv = report_write(r->c->reporting.output_directory, json.data, json.len,
+                      stamp, path, sizeof(path), err, sizeof(err));
+    if (rv == 0) {
+        rv = csv_write_suite(r->c->reporting.output_directory, ct, n_ct, stamp,
+                             err, sizeof(err));
     }
     if (rv == 0) {
-        rv = csv_write(r->c->reporting.output_directory, r->agg, rr.test_name,
-                       r->start_wall_ns, err, sizeof(err));
+        rv = junit_write(r->c->reporting.output_directory, runs, verdicts,
+                         r->n_slots, stamp, err, sizeof(err));
     }
     if (rv == 0) {
-        rv = junit_write(r->c->reporting.output_directory, &rr, &v, 1,
-                         r->start_wall_ns, err, sizeof(err));
+        /* The page shows the tests that ran; a test `all` did not run has
+         * no aggregate and is listed in the JSON and JUnit instead. */
+        struct html_test ht[SUITE_MAX];
+        size_t n_ht = 0;
+        for (size_t i = 0; i < r->n_slots && n_ht < SUITE_MAX; i++) {
+            if (t[i].agg != NULL) {
+                ht[n_ht].agg = t[i].agg;
+                ht[n_ht].run = &t[i].run;
+                ht[n_ht].verdict = &t[i].verdict;
+                n_ht++;
+            }
+        }
+        rv = html_write(r->c->reporting.output_directory, ht, n_ht, stamp, err,
+                        sizeof(err));
     }
-    if (rv == 0) {
-        struct html_test ht = {r->agg, &rr, &v};
-        rv = html_write(r->c->reporting.output_directory, &ht, 1,
-                        r->start_wall_ns, err, sizeof(err));
-    }
+out:
     buf_fini(&json);
+    xfree(t);
+    xfree(runs);
+    xfree(verdicts);
     if (rv != 0) {
         /* The directory was checked before the run (exit 2 then); failing
          * now (disk full, directory removed) is the infrastructure's. */
         (void)fprintf(stderr, "error: results not saved in %s: %s\n",
                       r->c->reporting.output_directory,
                       err[0] ? err : err_str(rv));
-        return code != 0 ? code : COORD_EXIT_INFRA;
+        return COORD_EXIT_INFRA;
     }
     (void)printf("\nResults: %s\n", path);
     (void)fflush(stdout);
-    if (code != 0) {
-        return code;
+    return 0;
+}
+
+/* The worse of two exit codes: interrupted, then infrastructure, then a
+ * threshold, then pass. */
+static int
+worse(int a, int b)
+{
+    static const int rank[] = {COORD_EXIT_PASS, COORD_EXIT_THRESHOLD,
+                               COORD_EXIT_INFRA, COORD_EXIT_INTERRUPTED};
+    int ra = 0;
+    int rb = 0;
+
+    for (int i = 0; i < 4; i++) {
+        ra = rank[i] == a ? i : ra;
+        rb = rank[i] == b ? i : rb;
     }
-    return v.n_violations > 0 ? COORD_EXIT_THRESHOLD : COORD_EXIT_PASS;
+    return ra >= rb ? a : b;
 }
 
 int
@@ -655,13 +933,14 @@ coord_run(const struct master_opts *o, const struct config *c,
           const atomic_int *stop, bool *closed)
 {
     struct run r;
-    struct plan_opts po;
     char err[256];
     int code = 0;
     int rv = 0;
+    uint64_t seed = o->seed;
     uint32_t n_agents = o->agents > 0 ? o->agents : o->local_agents;
     const char *listen = o->listen;
-    const char *status = NULL;
+    bool ran = false;
+    bool violations = false;
 
     *closed = true;
     memset(&r, 0, sizeof(r));
@@ -671,28 +950,14 @@ coord_run(const struct master_opts *o, const struct config *c,
     spawn_init(&r.sp);
 
     /* Everything that can be refused is refused before anything starts. */
-    po.test = o->test;
-    po.n_agents = n_agents;
-    po.seed = o->seed;
-    po.profile = o->profile;
-    if (!o->seed_set && rng_secure_bytes(&po.seed, sizeof(po.seed)) != 0) {
+    if (!o->seed_set && rng_secure_bytes(&seed, sizeof(seed)) != 0) {
         (void)fprintf(stderr, "error: cannot draw a seed\n");
         code = COORD_EXIT_INFRA;
         goto out;
     }
-    rv = plan_build(&r.plan, c, &po, err, sizeof(err));
-    if (rv != 0) {
-        (void)fprintf(stderr, "error: %s\n", err);
-        code = COORD_EXIT_USAGE;
+    if ((code = build_suite(&r, seed)) != 0) {
         goto out;
     }
-    log_info("PLAN",
-             "test=%s users=%u duration_s=%llu agents=%u seed=%llu "
-             "vector_dim=%u target=%s",
-             plan_test_name(r.plan.test), (unsigned)r.plan.total_users,
-             (unsigned long long)(r.plan.duration_ms / 1000u),
-             (unsigned)n_agents, (unsigned long long)r.plan.seed,
-             (unsigned)r.plan.vector_dim, c->env.kato_base_url);
     /* Results that could not be saved would make the run worthless:
      * a directory that cannot be created or written is the user's
      * configuration (--output / reporting.output_directory), refused like
@@ -704,12 +969,6 @@ coord_run(const struct master_opts *o, const struct config *c,
         goto out;
     }
     if ((code = setup_token(&r)) != 0) {
-        goto out;
-    }
-    rv = agg_new(&r.agg, (uint32_t)(r.plan.duration_ms / 1000u));
-    if (rv != 0) {
-        (void)fprintf(stderr, "error: %s\n", err_str(rv));
-        code = COORD_EXIT_INFRA;
         goto out;
     }
     if (listen == NULL) {
@@ -737,23 +996,33 @@ coord_run(const struct master_opts *o, const struct config *c,
     if ((code = wait_join(&r, n_agents)) != 0) {
         goto interrupted_early;
     }
-    if ((rv = assign_all(&r)) != 0) {
-        (void)fprintf(stderr, "error: cannot assign the test: %s\n",
-                      err_str(rv));
-        code = COORD_EXIT_INFRA;
-        goto out;
+    /* The same agents run every test in turn; the first test that does
+     * not complete (interrupted, agents lost, target gone) ends the suite:
+     * the tests after it are "not_run". */
+    for (size_t i = 0; i < r.n_slots && code == 0; i++) {
+        struct slot *s = &r.slots[i];
+        if (!s->implemented) {
+            continue;
+        }
+        if (ran && (code = cooldown(&r)) != 0) {
+            break;
+        }
+        code = run_test(&r, s);
+        ran = ran || s->agg != NULL;
     }
-    fleet_set_agg(r.fleet, r.agg);
-    if ((code = wait_ready(&r)) != 0) {
+    if (!ran) {
         goto interrupted_early;
     }
-    r.start_ns = clock_now_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
-    r.start_wall_ns = clock_wall_ns() + START_DELAY_MS * CLOCK_NS_PER_MS;
-    fleet_start(r.fleet, r.start_ns);
-    log_info("START", "in_ms=%u agents=%u", START_DELAY_MS,
-             (unsigned)r.plan.n_active);
-    status = run_load(&r, &code);
-    code = finish(&r, status, code);
+    for (size_t i = 0; i < r.n_slots; i++) {
+        if (r.slots[i].status == NULL) {
+            r.slots[i].status = "not_run";
+        }
+    }
+    rv = finish(&r, &violations);
+    code = worse(code, rv);
+    if (code == 0 && violations) {
+        code = COORD_EXIT_THRESHOLD;
+    }
     goto out;
 interrupted_early:
     if (code == COORD_EXIT_INTERRUPTED) {
@@ -773,8 +1042,10 @@ out:
     }
     fleet_free(r.fleet);
     memset(r.token, 0, sizeof(r.token));
-    agg_free(r.agg);
+    for (size_t i = 0; i < r.n_slots; i++) {
+        agg_free(r.slots[i].agg);
+        plan_fini(&r.slots[i].plan);
+    }
     xfree(r.part);
-    plan_fini(&r.plan);
     return code;
 }

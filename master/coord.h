@@ -42,6 +42,7 @@ struct master_opts {
     uint64_t seed;
     uint32_t agent_timeout_s; /* wait for agents to join */
     bool verbose;
+    bool quick; /* --quick: also caps the pause between tests at 2 s */
 };
 
 /*
@@ -55,9 +56,18 @@ int coord_read_token(const char *path, uint8_t *out, size_t max, size_t *len);
 
 /*
  * Runs the test that o and c describe and returns the process exit status
- * (enum coord_exit). stop counts the SIGINT/SIGTERM/SIGHUP main received:
- * once it is non-zero the agents are told STOP, what arrives within 2 s is
- * collected (a second signal cuts that short) and partial results are
+ * (enum coord_exit). For PLAN_TEST_ALL it runs the suite in the seed's
+ * order (concurrent, sustained for each profile of
+ * test_scenarios.sustained.profiles_for_all, then burst, pool, recovery,
+ * which are listed as "not_implemented" and not run) over the same agents,
+ * each test with its own aggregate, with
+ * environment.cooldown_duration_seconds between two tests (at most 2 s
+ * under o->quick), and writes one set of results holding every test; the
+ * status is the worst over the tests (interrupted, then infrastructure,
+ * then a threshold), and the first test that does not complete ends the
+ * suite (the rest are "not_run"). stop counts the SIGINT/SIGTERM/SIGHUP main
+ * received: once it is non-zero the agents are told STOP, what arrives within 2
+ * s is collected (a second signal cuts that short) and partial results are
  * written marked "interrupted"; before the load started nothing is written.
  * An output directory that cannot be created or written is refused before
  * anything starts (COORD_EXIT_USAGE, the message names the path); failing

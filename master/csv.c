@@ -88,12 +88,12 @@ pct_cells(struct buf *b, const struct agg *a, uint32_t k, int op)
     return rv;
 }
 
-int
-csv_performance(struct buf *out, const struct agg *a, const char *test_name,
-                uint64_t start_wall_ns)
+/* The performance rows of one test, without the header. */
+static int
+performance_rows(struct buf *out, const struct agg *a, const char *test_name,
+                 uint64_t start_wall_ns)
 {
-    int rv = buf_append(out, CSV_PERFORMANCE_HEADER "\n",
-                        strlen(CSV_PERFORMANCE_HEADER) + 1);
+    int rv = 0;
 
     for (uint32_t k = 0; k < agg_n_intervals(a) && rv == 0; k++) {
         char when[40];
@@ -128,11 +128,21 @@ csv_performance(struct buf *out, const struct agg *a, const char *test_name,
 }
 
 int
-csv_resources(struct buf *out, const struct agg *a, const char *test_name,
-              uint64_t start_wall_ns)
+csv_performance(struct buf *out, const struct agg *a, const char *test_name,
+                uint64_t start_wall_ns)
 {
-    int rv = buf_append(out, CSV_RESOURCES_HEADER "\n",
-                        strlen(CSV_RESOURCES_HEADER) + 1);
+    int rv = buf_append(out, CSV_PERFORMANCE_HEADER "\n",
+                        strlen(CSV_PERFORMANCE_HEADER) + 1);
+
+    return rv != 0 ? rv : performance_rows(out, a, test_name, start_wall_ns);
+}
+
+/* The resources rows of one test, without the header. */
+static int
+resources_rows(struct buf *out, const struct agg *a, const char *test_name,
+               uint64_t start_wall_ns)
+{
+    int rv = 0;
 
     for (uint32_t k = 0; k < agg_n_intervals(a) && rv == 0; k++) {
         char when[40];
@@ -156,18 +166,35 @@ csv_resources(struct buf *out, const struct agg *a, const char *test_name,
     return rv;
 }
 
-/* Builds one file with fn and writes it as dir/name. */
+int
+csv_resources(struct buf *out, const struct agg *a, const char *test_name,
+              uint64_t start_wall_ns)
+{
+    int rv = buf_append(out, CSV_RESOURCES_HEADER "\n",
+                        strlen(CSV_RESOURCES_HEADER) + 1);
+
+    return rv != 0 ? rv : resources_rows(out, a, test_name, start_wall_ns);
+}
+
+/* Builds one file (header, then every test's rows with rows_fn) and
+ * writes it as dir/name. */
 static int
-write_one(const char *dir, const char *name,
-          int (*fn)(struct buf *, const struct agg *, const char *, uint64_t),
-          const struct agg *a, const char *test_name, uint64_t start_wall_ns,
-          char *err, size_t errlen)
+write_one(const char *dir, const char *name, const char *header,
+          int (*rows_fn)(struct buf *, const struct agg *, const char *,
+                         uint64_t),
+          const struct csv_test *t, size_t n, char *err, size_t errlen)
 {
     struct buf b;
     int rv = 0;
 
     buf_init(&b, CSV_MAX_BYTES);
-    rv = fn(&b, a, test_name, start_wall_ns);
+    rv = buf_append(&b, header, strlen(header));
+    if (rv == 0) {
+        rv = buf_append(&b, "\n", 1);
+    }
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        rv = rows_fn(&b, t[i].agg, t[i].test_name, t[i].start_wall_ns);
+    }
     if (rv != 0) {
         (void)snprintf(err, errlen, "cannot build %s: %s", name, err_str(rv));
     } else {
@@ -178,24 +205,36 @@ write_one(const char *dir, const char *name,
 }
 
 int
-csv_write(const char *dir, const struct agg *a, const char *test_name,
-          uint64_t start_wall_ns, char *err, size_t errlen)
+csv_write_suite(const char *dir, const struct csv_test *t, size_t n,
+                uint64_t stamp_wall_ns, char *err, size_t errlen)
 {
     char stamp[32];
     char name[96];
-    int rv = report_stamp(start_wall_ns, stamp, sizeof(stamp));
+    int rv = report_stamp(stamp_wall_ns, stamp, sizeof(stamp));
 
     if (rv != 0) {
         (void)snprintf(err, errlen, "cannot format the results' time stamp");
         return rv;
     }
     (void)snprintf(name, sizeof(name), "metrics_%s_performance.csv", stamp);
-    rv = write_one(dir, name, csv_performance, a, test_name, start_wall_ns, err,
-                   errlen);
+    rv = write_one(dir, name, CSV_PERFORMANCE_HEADER, performance_rows, t, n,
+                   err, errlen);
     if (rv == 0) {
         (void)snprintf(name, sizeof(name), "metrics_%s_resources.csv", stamp);
-        rv = write_one(dir, name, csv_resources, a, test_name, start_wall_ns,
+        rv = write_one(dir, name, CSV_RESOURCES_HEADER, resources_rows, t, n,
                        err, errlen);
     }
     return rv;
+}
+
+int
+csv_write(const char *dir, const struct agg *a, const char *test_name,
+          uint64_t start_wall_ns, char *err, size_t errlen)
+{
+    struct csv_test t;
+
+    t.agg = a;
+    t.test_name = test_name;
+    t.start_wall_ns = start_wall_ns;
+    return csv_write_suite(dir, &t, 1, start_wall_ns, err, errlen);
 }

@@ -56,6 +56,22 @@ int csv_performance(struct buf *out, const struct agg *a, const char *test_name,
 int csv_resources(struct buf *out, const struct agg *a, const char *test_name,
                   uint64_t start_wall_ns);
 
+/* One test of a suite for csv_write_suite. Borrowed. */
+struct csv_test {
+    const struct agg *agg;
+    const char *test_name;  /* the test column */
+    uint64_t start_wall_ns; /* that test's load start */
+};
+
+/*
+ * As csv_write for the n tests that ran in a suite (--test all): one
+ * header, then each test's rows in order, each test's intervals counted
+ * from its own start; the file names carry report_stamp(stamp_wall_ns)
+ * (the first test's start, the JSON's stamp). Returns as csv_write.
+ */
+int csv_write_suite(const char *dir, const struct csv_test *t, size_t n,
+                    uint64_t stamp_wall_ns, char *err, size_t errlen);
+
 /*
  * Builds both files and writes them into dir (which must exist) as
  * metrics_<stamp>_performance.csv and metrics_<stamp>_resources.csv, stamp

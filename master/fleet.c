@@ -374,6 +374,18 @@ fleet_stop(struct fleet *f, const char *reason)
     }
 }
 
+void
+fleet_reset_test(struct fleet *f)
+{
+    for (size_t i = 0; i < f->n_agents; i++) {
+        struct agent *a = &f->agents[i];
+        a->has_assign = false;
+        a->goodbye = false;
+        a->cmd = CMD_NONE;
+        a->users_active = 0;
+    }
+}
+
 /* --- the loop ---------------------------------------------------------- */
 
 static struct agent *

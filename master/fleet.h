@@ -114,4 +114,14 @@ void fleet_start(struct fleet *f, uint64_t start_ns);
  * it reports a state other than RUNNING. reason is copied (truncated). */
 void fleet_stop(struct fleet *f, const char *reason);
 
+/*
+ * Forgets the last test's per-agent bookkeeping (assignment, GOODBYE,
+ * pending command, active users) so the same agents can be assigned the
+ * next test of a suite; agents, their ids and liveness are kept. An agent
+ * whose GOODBYE was acknowledged is DONE and then IDLE, and accepts a new
+ * ASSIGN in either state. Call it with no aggregate set
+ * (fleet_set_agg(f, NULL)) so a late message of the last test is refused.
+ */
+void fleet_reset_test(struct fleet *f);
+
 #endif

@@ -150,10 +150,11 @@ struct tc {
     char name[192];
     char failure[256]; /* "" when it passed */
     bool skipped;
+    char skip_why[96]; /* the skipped element's message */
     double time_s;
 };
 
-#define TC_PER_TEST 4
+#define TC_PER_TEST 5
 
 static const struct report_violation *
 violation(const struct report_verdict *v, const char *metric)
@@ -177,6 +178,16 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
 
     memset(tc, 0, TC_PER_TEST * sizeof(*tc));
     (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s", r->test_name);
+    if (strcmp(r->status, "not_implemented") == 0 ||
+        strcmp(r->status, "not_run") == 0) {
+        /* No numbers and no thresholds: one skipped case saying why. */
+        tc[n].skipped = true;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                       r->status[4] == 'i' ? "not implemented yet"
+                                           : "not run (the suite stopped "
+                                             "before it)");
+        return 1;
+    }
     tc[n].time_s = r->duration_s;
     if (strcmp(r->status, "interrupted") == 0) {
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
@@ -203,6 +214,8 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
                        "%s: response_time_p99_max <= %g ms", r->test_name,
                        v->p99_max_ms);
         tc[n].skipped = none;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                       "no request completed");
         if ((x = violation(v, "response_time_p99")) != NULL) {
             (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                            "p99 %.1f ms exceeds %g ms", x->value, x->threshold);
@@ -214,12 +227,30 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
                    "%s: max_error_rate <= %g %%", r->test_name,
                    v->max_error_rate * 100.0);
     tc[n].skipped = none;
+    (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                   "no request completed");
     if ((x = violation(v, "error_rate")) != NULL) {
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "error rate %.2f %% exceeds %g %%", x->value * 100.0,
                        x->threshold * 100.0);
     }
     n++;
+
+    if (v->degradation_checked) {
+        (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                       "%s: max_degradation <= %g", r->test_name, v->deg.max);
+        if (none || !v->deg.measured) {
+            tc[n].skipped = true;
+            (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                           "not enough data");
+        } else if ((x = violation(v, "degradation")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                           "p99 of the last fifth is %.2fx the first "
+                           "fifth's, above %g",
+                           x->value, x->threshold);
+        }
+        n++;
+    }
     return n;
 }
 
@@ -272,8 +303,9 @@ junit_xml(struct buf *out, const struct report_run *runs,
             xtext(&w, tc[j].name);
             xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
             if (tc[j].skipped) {
-                xraw(&w, ">\n    <skipped message=\"no request completed\"/>"
-                         "\n  </testcase>\n");
+                xraw(&w, ">\n    <skipped message=\"");
+                xtext(&w, tc[j].skip_why);
+                xraw(&w, "\"/>\n  </testcase>\n");
             } else if (tc[j].failure[0] != '\0') {
                 xraw(&w, ">\n    <failure message=\"");
                 xtext(&w, tc[j].failure);

@@ -11,7 +11,13 @@
  *     with the measured value when violated. The thresholds checked are
  *     the ones report_check evaluates: requests completed (> 0),
  *     response_time_p99_max (when > 0) and max_error_rate. When no request
- *     completed the last two are written as skipped.
+ *     completed the last two are written as skipped;
+ *   - for the sustained test, one testcase "<test>: max_degradation <=
+ *     <limit>", failing when the p99 degradation exceeds it and skipped
+ *     ("not enough data") when the run was too short to measure it;
+ *   - a test that did not run (status "not_implemented" or "not_run", in
+ *     a --test all suite) is one skipped testcase saying so, with no
+ *     threshold cases.
  * The suite's tests/failures/errors/skipped attributes count those
  * testcases; times are in seconds. All text is XML-escaped, control
  * characters and malformed UTF-8 are dropped, so the file is always

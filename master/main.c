@@ -58,8 +58,10 @@ usage(FILE *fp)
         "                     else built-in defaults)\n"
         "  --test NAME        concurrent|sustained|burst|pool|memory|"
         "recovery|all\n"
-        "                     (default concurrent; only concurrent is "
-        "implemented)\n"
+        "                     (default concurrent; concurrent, sustained "
+        "and all\n"
+        "                     are implemented; all lists the others as "
+        "not_implemented)\n"
         "  --profile NAME     a load profile of the config\n"
         "  --quick            short run: at most 10 users for 5 s\n"
         "  --url URL          target base URL (http:// or https://)\n"
@@ -359,7 +361,7 @@ main(int argc, char **argv)
         (void)fprintf(stderr, ")\n");
         return COORD_EXIT_USAGE;
     }
-    if (!plan_test_implemented(o.test)) {
+    if (!plan_test_implemented(o.test) && o.test != PLAN_TEST_ALL) {
         (void)fprintf(stderr, "error: test '%s' is not implemented yet\n",
                       test);
         return COORD_EXIT_USAGE;
@@ -368,6 +370,13 @@ main(int argc, char **argv)
         return COORD_EXIT_USAGE;
     }
     o.config_file = cfg.path;
+    o.quick = quick;
+    if (o.test == PLAN_TEST_ALL && o.profile != NULL) {
+        log_warn("PROFILE-IGNORED",
+                 "--test all runs the profiles of "
+                 "test_scenarios.sustained.profiles_for_all, not --profile %s",
+                 o.profile);
+    }
     if (o.profile != NULL && config_profile(&cfg, o.profile) == NULL) {
         (void)fprintf(stderr, "error: unknown profile '%s' (known:", o.profile);
         for (size_t i = 0; i < cfg.n_profiles; i++) {

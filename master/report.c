@@ -121,6 +121,21 @@ report_check(const struct agg *a, const struct thresholds *t,
     }
 }
 
+void
+report_check_degradation(struct report_verdict *out, const struct degrade *d,
+                         const char *test_name)
+{
+    out->degradation_checked = true;
+    out->deg = *d;
+    if (d->measured && d->violated) {
+        add_violation(out, "degradation", d->value, d->max,
+                      "%s: p99 degradation (%.2fx, last fifth %.1fms over "
+                      "first fifth %.1fms) exceeds threshold (%gx)",
+                      test_name, d->value, us_to_ms(d->last_p99_us),
+                      us_to_ms(d->first_p99_us), d->max);
+    }
+}
+
 /* --- JSON writer --------------------------------------------------------- */
 
 /* Appends stop at the first error; rv carries it to the end. */
@@ -496,6 +511,9 @@ json_thresholds(struct jw *w, const struct report_verdict *v)
     jraw(w, "{");
     jkv_num(w, &f2, "response_time_p99_max", v->p99_max_ms, 3);
     jkv_num(w, &f2, "max_error_rate", v->max_error_rate, 6);
+    if (v->degradation_checked) {
+        jkv_num(w, &f2, "max_degradation", v->deg.max, 3);
+    }
     jraw(w, "}");
     jkey(w, &first, "violations");
     jraw(w, "[");
@@ -525,21 +543,59 @@ iso8601(uint64_t wall_ns, char *out, size_t outlen)
     }
 }
 
-int
-report_json(struct buf *out, const struct agg *a, const struct report_run *r,
-            const struct report_verdict *v)
+/* {"status": "measured" | "not enough data", "value", "max", windows}:
+ * a run too short for two disjoint windows, or a window without data,
+ * has no number. */
+static void
+json_degradation(struct jw *w, const struct degrade *d)
 {
-    struct jw w = {out, 0};
+    bool f = true;
+
+    jraw(w, "{");
+    jkv_str(w, &f, "status", d->measured ? "measured" : "not enough data");
+    if (d->measured) {
+        jkv_num(w, &f, "value", d->value, 4);
+    } else {
+        jkey(w, &f, "value");
+        jraw(w, "null");
+    }
+    jkv_num(w, &f, "max", d->max, 3);
+    jkv_bool(w, &f, "violated", d->measured && d->violated);
+    if (d->windows_ok) {
+        bool f2 = true;
+        bool f3 = true;
+        jkey(w, &f, "first_window");
+        jraw(w, "{");
+        jkv_u64(w, &f2, "from_interval", d->w.first_from);
+        jkv_u64(w, &f2, "to_interval", d->w.first_to);
+        jkv_u64(w, &f2, "requests", d->first_count);
+        jkv_ms(w, &f2, "p99_ms", d->first_p99_us);
+        jraw(w, "}");
+        jkey(w, &f, "last_window");
+        jraw(w, "{");
+        jkv_u64(w, &f3, "from_interval", d->w.last_from);
+        jkv_u64(w, &f3, "to_interval", d->w.last_to);
+        jkv_u64(w, &f3, "requests", d->last_count);
+        jkv_ms(w, &f3, "p99_ms", d->last_p99_us);
+        jraw(w, "}");
+    }
+    jraw(w, "}");
+}
+
+/* "name": {"status", "results": {...}} of one test that ran. */
+static void
+json_entry(struct jw *wp, bool *top, const struct agg *a,
+           const struct report_run *r, const struct report_verdict *v)
+{
+    struct jw w = *wp;
     const struct hist *lat = agg_latency(a, -1);
     const struct hist *svc = agg_service(a, -1);
     struct agg_counts all = agg_op_counts(a, -1);
-    bool top = true;
     bool f = true;
     char when[40];
 
     iso8601(r->started_wall_ns, when, sizeof(when));
-    jraw(&w, "{");
-    jkey(&w, &top, r->test_name);
+    jkey(&w, top, r->test_name);
     jraw(&w, "{");
     jkv_str(&w, &f, "status", r->status);
     jkey(&w, &f, "results");
@@ -590,9 +646,48 @@ report_json(struct buf *out, const struct agg *a, const struct report_run *r,
     jkv_u64(&w, &f, "vector_dim", r->vector_dim);
     jkv_bool(&w, &f, "data_complete", agg_complete(a));
     jkv_u64(&w, &f, "rejected_batches", agg_rejected(a));
+    if (v->degradation_checked) {
+        jkey(&w, &f, "degradation");
+        json_degradation(&w, &v->deg);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
-    jraw(&w, "}}}\n");
+    jraw(&w, "}}");
+    wp->rv = w.rv;
+}
+
+int
+report_json(struct buf *out, const struct agg *a, const struct report_run *r,
+            const struct report_verdict *v)
+{
+    struct jw w = {out, 0};
+    bool top = true;
+
+    jraw(&w, "{");
+    json_entry(&w, &top, a, r, v);
+    jraw(&w, "}\n");
+    return w.rv;
+}
+
+int
+report_json_suite(struct buf *out, const struct report_test *t, size_t n)
+{
+    struct jw w = {out, 0};
+    bool top = true;
+
+    jraw(&w, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].agg != NULL) {
+            json_entry(&w, &top, t[i].agg, &t[i].run, &t[i].verdict);
+        } else {
+            bool f = true;
+            jkey(&w, &top, t[i].run.test_name);
+            jraw(&w, "{");
+            jkv_str(&w, &f, "status", t[i].run.status);
+            jraw(&w, "}");
+        }
+    }
+    jraw(&w, "}\n");
     return w.rv;
 }
 
@@ -813,21 +908,26 @@ report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
 /* --- console ---------------------------------------------------------------
  */
 
-int
-report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
-               const struct report_verdict *v)
+/* One test's block: name, status and, when it ran, its figures. */
+static int
+summary_block(FILE *fp, const struct report_test *t)
 {
-    struct agg_counts all = agg_op_counts(a, -1);
-    const struct hist *lat = agg_latency(a, -1);
+    const struct report_run *r = &t->run;
+    const struct agg *a = t->agg;
+    struct agg_counts all;
+    const struct hist *lat = NULL;
     char n1[40];
-    double rps = r->duration_s > 0 ? (double)all.requests / r->duration_s : 0.0;
+    double rps = 0.0;
     int k = 0;
 
-    k |= fprintf(fp, "\n============================================\n"
-                     "STRESS TEST SUMMARY\n"
-                     "============================================\n\n");
     k |= fprintf(fp, "%s:\n", r->test_name);
     k |= fprintf(fp, "  Status: %s\n", r->status);
+    if (a == NULL) {
+        return k < 0 ? E_IO : 0;
+    }
+    all = agg_op_counts(a, -1);
+    lat = agg_latency(a, -1);
+    rps = r->duration_s > 0 ? (double)all.requests / r->duration_s : 0.0;
     k |= fprintf(fp, "  Total Requests: %s\n",
                  report_thousands(all.requests, n1, sizeof(n1)));
     k |= fprintf(fp, "  Success Rate: %.2f%%\n",
@@ -850,21 +950,83 @@ report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
                      us_to_ms(hist_percentile(h, 50.0)),
                      us_to_ms(hist_percentile(h, 99.0)));
     }
+    if (t->verdict.degradation_checked) {
+        const struct degrade *d = &t->verdict.deg;
+        if (d->measured) {
+            k |= fprintf(fp,
+                         "  Degradation: %.2fx (p99 %.1fms in s %u-%u over "
+                         "%.1fms in s %u-%u; max %gx)\n",
+                         d->value, us_to_ms(d->last_p99_us),
+                         (unsigned)d->w.last_from, (unsigned)d->w.last_to - 1,
+                         us_to_ms(d->first_p99_us), (unsigned)d->w.first_from,
+                         (unsigned)d->w.first_to - 1, d->max);
+        } else {
+            k |= fprintf(fp, "  Degradation: not enough data\n");
+        }
+    }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "
                          "in the JSON)\n");
     }
-    if (v->n_violations > 0) {
+    return k < 0 ? E_IO : 0;
+}
+
+int
+report_summary_suite(FILE *fp, const struct report_test *t, size_t n)
+{
+    size_t n_viol = 0;
+    size_t n_missing = 0;
+    int k = 0;
+    int rv = 0;
+
+    k |= fprintf(fp, "\n============================================\n"
+                     "STRESS TEST SUMMARY\n"
+                     "============================================\n");
+    for (size_t i = 0; i < n; i++) {
+        k |= fprintf(fp, "\n");
+        if (summary_block(fp, &t[i]) != 0) {
+            rv = E_IO;
+        }
+        n_viol += t[i].agg != NULL ? t[i].verdict.n_violations : 0;
+        n_missing += strcmp(t[i].run.status, "not_implemented") == 0;
+    }
+    if (n_missing > 0) {
+        k |= fprintf(fp, "\nNot implemented yet (not run, no results):");
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(t[i].run.status, "not_implemented") == 0) {
+                k |= fprintf(fp, " %s", t[i].run.test_name);
+            }
+        }
+        k |= fprintf(fp, "\n");
+    }
+    if (n_viol > 0) {
         k |= fprintf(fp, "\nThreshold Violations:\n");
-        for (size_t i = 0; i < v->n_violations; i++) {
-            k |= fprintf(fp, "  \xe2\x9a\xa0\xef\xb8\x8f  %s\n",
-                         v->v[i].message);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i].agg == NULL) {
+                continue;
+            }
+            for (size_t j = 0; j < t[i].verdict.n_violations; j++) {
+                k |= fprintf(fp, "  \xe2\x9a\xa0\xef\xb8\x8f  %s\n",
+                             t[i].verdict.v[j].message);
+            }
         }
     } else {
         k |= fprintf(fp, "\n\xe2\x9c\x85 All performance thresholds met!\n");
     }
     if (k < 0 || fflush(fp) != 0) {
-        return E_IO;
+        rv = E_IO;
     }
-    return 0;
+    return rv;
+}
+
+int
+report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
+               const struct report_verdict *v)
+{
+    struct report_test t;
+
+    t.agg = a;
+    t.run = *r;
+    t.verdict = *v;
+    return report_summary_suite(fp, &t, 1);
 }

@@ -17,6 +17,7 @@
 #include "../common/buf.h"
 #include "../common/config.h"
 #include "aggregate.h"
+#include "degrade.h"
 
 #define REPORT_MAX_VIOLATIONS 8
 #define REPORT_JSON_MAX       (64u * 1024u * 1024u) /* bytes */
@@ -49,6 +50,20 @@ struct report_verdict {
     double error_rate;     /* measured, errors / requests */
     size_t n_violations;
     struct report_violation v[REPORT_MAX_VIOLATIONS];
+    bool degradation_checked; /* sustained: deg says what was found */
+    struct degrade deg;
+};
+
+/*
+ * One entry of a suite (--test all) as the writers see it: agg is NULL for
+ * a test that did not run, whose run.status then says why
+ * ("not_implemented", "not_run"); such an entry carries no numbers.
+ * Borrowed.
+ */
+struct report_test {
+    const struct agg *agg;
+    struct report_run run;
+    struct report_verdict verdict;
 };
 
 /*
@@ -60,6 +75,14 @@ struct report_verdict {
 void report_check(const struct agg *a, const struct thresholds *t,
                   const char *test_name, struct report_verdict *out);
 
+/*
+ * Adds the sustained test's degradation verdict d (copied) to out: a
+ * violation "degradation" when d->violated. A d that was not measured is
+ * recorded as "not enough data", never as a number or a violation.
+ */
+void report_check_degradation(struct report_verdict *out,
+                              const struct degrade *d, const char *test_name);
+
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);
 
@@ -70,6 +93,13 @@ const char *report_thousands(uint64_t n, char *out, size_t outlen);
  */
 int report_json(struct buf *out, const struct agg *a,
                 const struct report_run *r, const struct report_verdict *v);
+
+/*
+ * Appends the results JSON of a suite: one object with an entry per test,
+ * in order, each as report_json writes it; an entry without an aggregate
+ * is {"status": <run.status>} only. Returns as report_json.
+ */
+int report_json_suite(struct buf *out, const struct report_test *t, size_t n);
 
 /*
  * Creates dir (and its parents) when missing and checks that a file can be
@@ -110,5 +140,14 @@ int report_write_file(const char *dir, const char *name, const uint8_t *data,
 /* Prints the console summary (seed format) to fp. Returns 0 or E_IO. */
 int report_summary(FILE *fp, const struct agg *a, const struct report_run *r,
                    const struct report_verdict *v);
+
+/*
+ * Prints the summary of a suite in the seed's format: the banner once,
+ * every test's block in order (a test without an aggregate shows only its
+ * status), a line naming the tests that are not implemented yet, then
+ * every test's threshold violations together, or the all-met line.
+ * Returns 0 or E_IO.
+ */
+int report_summary_suite(FILE *fp, const struct report_test *t, size_t n);
 
 #endif

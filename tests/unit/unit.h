@@ -26,5 +26,6 @@ int aggregate_tests(void);
 int pattern_tests(void);
 int engine_tests(void);
 int html_tests(void);
+int degrade_tests(void);
 
 #endif
