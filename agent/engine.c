@@ -35,7 +35,9 @@
 #define URL_CAP            (PROTO_URL_MAX + SID_MAX + 32)
 #define DRAIN_SLACK        (250 * CLOCK_NS_PER_MS) /* past the request timeout */
 #define DEFAULT_TIMEOUT_MS 10000u /* drain bound when the timeout is 0 */
-#define SESSION_RETRY_NS   CLOCK_NS_PER_S /* at least, after a failed create */
+#define SESSION_RETRY_NS   CLOCK_NS_PER_S  /* at least, after a failed create */
+#define LATE_NS            CLOCK_NS_PER_MS /* an arrival sent later is late */
+#define SLOT_LEAD_NS       CLOCK_NS_PER_S  /* open slots: sessions this early */
 
 /* --- single-producer single-consumer ring of buffer pointers ----------- */
 
@@ -103,6 +105,7 @@ struct user {
     uint32_t li; /* index among this agent's users of its stream */
     uint32_t si; /* its stream, an index into engine.st */
     int op;      /* the request in flight (or last) */
+    bool open;   /* a connection slot of an open stream, not a user */
     bool has_session;
     bool in_flight;
     bool active;      /* among its stream's first k users now */
@@ -120,6 +123,21 @@ struct user {
 };
 
 struct engine;
+
+/* A worker's part of one open stream: the global arrival sequence, of
+ * which it takes arrivals k with k mod n_agents = agent_index and
+ * (k div n_agents) mod nws = rank (its rank among the nws workers that
+ * hold slots of the stream), and its free slots. */
+struct wopen {
+    struct pattern_arrivals it;
+    bool live;        /* still taking arrivals */
+    bool has_next;    /* next_k/next_ns hold its next arrival */
+    uint64_t next_k;  /* global index */
+    uint64_t next_ns; /* intended time, local clock */
+    uint32_t rank;
+    uint32_t nws;
+    uint32_t n_free; /* slots at freel[seg[s] .. seg[s] + n_free) */
+};
 
 /*
  * One worker thread's world. Everything above the "shared" line is touched
@@ -142,6 +160,8 @@ struct worker {
     uint32_t seg[PROTO_MAX_STREAMS];
     uint32_t seg_len[PROTO_MAX_STREAMS];
     uint32_t n_on[PROTO_MAX_STREAMS];
+    struct wopen op_st[PROTO_MAX_STREAMS]; /* open streams only */
+    struct user **freel;   /* free slots of open streams, by segment */
     uint64_t next_tick_ns; /* next re-evaluation of the patterns */
     struct user **heap;    /* min-heap by due_ns of idle users */
     size_t heap_len;
@@ -163,11 +183,13 @@ struct worker {
     int64_t through; /* last interval covered by a merged buffer, -1 */
 };
 
-/* One closed stream as this agent runs it. */
+/* One stream as this agent runs it. */
 struct estream {
     const struct proto_stream *s; /* in engine.a */
+    bool open;                    /* open model: cap is connection slots */
     uint64_t pseed;               /* pattern_seed(run seed, index) */
-    uint32_t cap;   /* this agent's users: its share of floor(peak) */
+    uint32_t cap;   /* this agent's users: its share of floor(peak), or
+                     * of max_in_flight for an open stream */
     uint64_t gbase; /* global index of its first user */
     uint64_t start_ns, end_ns; /* the stream's window, local clock */
     uint64_t pace_ns;          /* 1 / rate_per_user; 0: unpaced */
@@ -532,6 +554,8 @@ set_counters(struct worker *w)
     atomic_store_explicit(&w->users_active, w->n_active, memory_order_relaxed);
 }
 
+static void slot_free(struct worker *w, struct user *u);
+
 static void
 start_request(struct worker *w, struct user *u, uint64_t now)
 {
@@ -554,8 +578,13 @@ start_request(struct worker *w, struct user *u, uint64_t now)
     w->n_in_flight++;
     return;
 fail:
-    /* Counted, never silently lost; retried a second later. */
+    /* Counted, never silently lost; retried a second later (an open
+     * slot with a session is free again: the arrival was the failure). */
     metrics_record(w->live, u->op, ERRK_OTHER, false, 0, 0, 0, 0);
+    if (u->open && u->has_session) {
+        slot_free(w, u);
+        return;
+    }
     u->due_ns = now + SESSION_RETRY_NS;
     heap_push(w, u);
 }
@@ -565,6 +594,18 @@ start_due(struct worker *w, uint64_t now)
 {
     while (w->heap_len > 0 && w->heap[0]->due_ns <= now) {
         struct user *u = heap_pop(w);
+        if (u->open) {
+            /* A slot due to create its session (none after the end). */
+            if (now >= w->e->st[u->si].end_ns) {
+                continue;
+            }
+            if (u->has_session) {
+                slot_free(w, u);
+                continue;
+            }
+            start_request(w, u, now);
+            continue;
+        }
         if (now >= w->e->st[u->si].end_ns) {
             /* Its stream is over (between two ticks): it idles. The next
              * tick finds it inactive already. */
@@ -573,6 +614,141 @@ start_due(struct worker *w, uint64_t now)
             continue;
         }
         start_request(w, u, now);
+    }
+}
+
+/* --- the open model: arrivals on connection slots ------------------------- */
+
+static uint32_t worker_rel(const struct engine *e, const struct worker *w,
+                           uint32_t si);
+
+static void
+slot_free(struct worker *w, struct user *u)
+{
+    struct wopen *o = &w->op_st[u->si];
+
+    w->freel[w->seg[u->si] + o->n_free++] = u;
+}
+
+/* Moves o to the worker's next arrival of stream si, or clears
+ * has_next when the sequence is over. */
+static void
+open_advance(struct worker *w, uint32_t si)
+{
+    const struct engine *e = w->e;
+    struct wopen *o = &w->op_st[si];
+    uint64_t k = 0, t = 0;
+
+    o->has_next = false;
+    while (pattern_arrivals_next(&o->it, &k, &t)) {
+        if (pattern_arrival_mine(k, e->a.n_agents, e->a.agent_index) &&
+            (k / e->a.n_agents) % o->nws == o->rank) {
+            o->has_next = true;
+            o->next_k = k;
+            o->next_ns = e->st[si].start_ns + t;
+            return;
+        }
+    }
+}
+
+/*
+ * Sets up the worker's open streams at its start: the arrival sequence,
+ * and every slot due to create its session SLOT_LEAD_NS before the
+ * stream's start (at once when that has passed: START comes
+ * START_DELAY ahead of the run's start).
+ */
+static void
+open_init(struct worker *w, uint64_t now)
+{
+    struct engine *e = w->e;
+
+    for (uint32_t si = 0; si < e->n_streams; si++) {
+        const struct estream *es = &e->st[si];
+        struct wopen *o = &w->op_st[si];
+        uint64_t due = es->start_ns > now + SLOT_LEAD_NS
+                           ? es->start_ns - SLOT_LEAD_NS
+                           : now;
+
+        if (!es->open || w->seg_len[si] == 0) {
+            continue;
+        }
+        o->rank = worker_rel(e, w, si);
+        o->nws = es->cap < e->n_workers ? es->cap : e->n_workers;
+        o->n_free = 0;
+        pattern_arrivals_init(&o->it, es->s, es->pseed);
+        o->live = true;
+        open_advance(w, si);
+        for (uint32_t j = 0; j < w->seg_len[si]; j++) {
+            struct user *u = &w->users[w->seg[si] + j];
+            u->due_ns = due;
+            heap_push(w, u);
+        }
+    }
+}
+
+/* Counts the worker's arrivals of stream si intended before limit that
+ * were not sent as unsent, and stops taking arrivals. */
+static void
+open_close(struct worker *w, uint32_t si, uint64_t limit)
+{
+    struct wopen *o = &w->op_st[si];
+
+    while (o->has_next && o->next_ns < limit) {
+        w->live->unsent++;
+        open_advance(w, si);
+    }
+    o->live = false;
+    o->has_next = false;
+}
+
+/*
+ * Sends every due arrival of every open stream on a free slot; an arrival
+ * that finds none stays due (its latency keeps counting from its intended
+ * time) until a slot frees. A stream whose end has come stops taking
+ * arrivals: those still unsent are counted (open_close).
+ */
+static void
+open_release(struct worker *w, uint64_t now)
+{
+    struct engine *e = w->e;
+
+    for (uint32_t si = 0; si < e->n_streams; si++) {
+        struct wopen *o = &w->op_st[si];
+
+        if (!e->st[si].open || !o->live) {
+            continue;
+        }
+        while (o->has_next && o->next_ns <= now && o->n_free > 0) {
+            struct user *u = w->freel[w->seg[si] + --o->n_free];
+            u->due_ns = o->next_ns;
+            start_request(w, u, now);
+            if (u->in_flight && u->sent_ns > u->due_ns + LATE_NS) {
+                w->live->late++;
+                w->live->late_us += (u->sent_ns - u->due_ns) / CLOCK_NS_PER_US;
+            }
+            open_advance(w, si);
+        }
+        if (now >= e->st[si].end_ns) {
+            open_close(w, si, e->st[si].end_ns);
+        }
+    }
+}
+
+/* After a request on slot u finished: free again, or (its session gone or
+ * never made) due to create one, now or after SESSION_RETRY_NS when the
+ * creation failed; idle after the stream's end. */
+static void
+slot_done(struct worker *w, struct user *u, bool failed_create, uint64_t now)
+{
+    const struct estream *es = &w->e->st[u->si];
+
+    if (u->has_session) {
+        slot_free(w, u);
+        return;
+    }
+    u->due_ns = failed_create ? now + SESSION_RETRY_NS : now;
+    if (u->due_ns < es->end_ns) {
+        heap_push(w, u);
     }
 }
 
@@ -628,6 +804,9 @@ tick(struct worker *w, uint64_t now)
         const struct proto_stream *s = es->s;
         uint32_t k = 0, on;
 
+        if (es->open) {
+            continue; /* arrivals, not users: open_release */
+        }
         if (run_ms >= s->start_ms && run_ms - s->start_ms < s->duration_ms) {
             double v = pattern_value(s, run_ms - s->start_ms, es->pseed);
             if (!(v > 0.0)) {
@@ -726,6 +905,10 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
                        (uint64_t)(down > 0 ? down : 0));
     u->in_flight = false;
     w->n_in_flight--;
+    if (u->open) {
+        slot_done(w, u, op == OP_SESSION && err != 0, now);
+        return;
+    }
 
     /* Closed model: the next intended start is the later of the pace
      * (intended + 1/rate) and the think time after this completion. */
@@ -798,6 +981,18 @@ poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
     if (!draining && w->next_tick_ns < wake) {
         wake = w->next_tick_ns;
     }
+    for (uint32_t si = 0; !draining && si < e->n_streams; si++) {
+        const struct wopen *o = &w->op_st[si];
+        if (!e->st[si].open || !o->live) {
+            continue;
+        }
+        if (o->has_next && o->n_free > 0 && o->next_ns < wake) {
+            wake = o->next_ns;
+        }
+        if (e->st[si].end_ns < wake) {
+            wake = e->st[si].end_ns;
+        }
+    }
     boundary = e->start_ns + (uint64_t)(w->live_k + 1) * CLOCK_NS_PER_S;
     if (boundary < wake) {
         wake = boundary;
@@ -830,6 +1025,7 @@ worker_run(struct worker *w)
     w->live->first = 0;
     w->live->last = 0;
     w->next_tick_ns = e->start_ns; /* the first tick activates users */
+    open_init(w, clock_now_ns());
     for (;;) {
         uint64_t now = clock_now_ns(), sub_ms = 0;
         int stop = atomic_load_explicit(&e->stop, memory_order_acquire);
@@ -844,6 +1040,19 @@ worker_run(struct worker *w)
             draining = true;
             drain_deadline = now + e->timeout_ns + DRAIN_SLACK;
             w->n_active = 0;
+            /* Open streams: what is due now still goes when a slot is
+             * free; the rest intended before now is counted unsent. */
+            flush_if_due(w, now);
+            if (stop != ENGINE_STOP_DRAIN) {
+                open_release(w, now);
+            }
+            for (uint32_t si = 0; si < e->n_streams; si++) {
+                if (e->st[si].open && w->op_st[si].live) {
+                    open_close(w, si,
+                               now < e->st[si].end_ns ? now + 1
+                                                      : e->st[si].end_ns);
+                }
+            }
         }
         if (draining) {
             if (w->n_in_flight == 0) {
@@ -860,6 +1069,7 @@ worker_run(struct worker *w)
         }
         if (!draining) {
             start_due(w, now);
+            open_release(w, now);
         }
         set_counters(w);
         timeout = poll_timeout_ms(w, now, draining, drain_deadline, &sub_ms);
@@ -929,11 +1139,20 @@ build_session_body(struct engine *e)
     return 0;
 }
 
-/* This agent's users of stream i: its share of floor(peak). */
+/* The global units of stream i: floor(peak) users (closed), or
+ * max_in_flight connection slots (open). */
+static uint32_t
+stream_total(const struct proto_stream *s)
+{
+    return s->model == PROTO_MODEL_OPEN ? s->max_in_flight
+                                        : (uint32_t)floor(s->peak);
+}
+
+/* This agent's users (or slots) of stream i: its share of the total. */
 static uint32_t
 stream_cap(const struct proto_assign *a, uint32_t i)
 {
-    return pattern_share((uint32_t)floor(a->streams[i].peak), a->n_agents,
+    return pattern_share(stream_total(&a->streams[i]), a->n_agents,
                          a->agent_index);
 }
 
@@ -971,13 +1190,21 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
     }
     for (uint32_t i = 0; i < a->n_streams; i++) {
         const struct proto_stream *s = &a->streams[i];
-        /* Said plainly rather than approximated: these land with the
-         * tests that need them (docs/tests-design.md). */
-        if (s->model != PROTO_MODEL_CLOSED) {
-            (void)snprintf(err, errlen,
-                           "open-model streams are not implemented yet");
+        if (s->model > PROTO_MODEL_OPEN) {
+            (void)snprintf(err, errlen, "stream %u: unknown model", i);
             return E_INVAL;
         }
+        /* Every agent takes a residue class of the arrivals, so every
+         * agent needs a slot to send them on. */
+        if (s->model == PROTO_MODEL_OPEN && s->max_in_flight < a->n_agents) {
+            (void)snprintf(err, errlen,
+                           "stream %u: max_in_flight %u is below the %u "
+                           "agents (each needs a slot)",
+                           i, s->max_in_flight, a->n_agents);
+            return E_INVAL;
+        }
+        /* Said plainly rather than approximated: these land with the
+         * tests that need them (docs/tests-design.md). */
         if (s->requests != PROTO_REQ_MIX) {
             (void)snprintf(err, errlen,
                            "request kind %s is not implemented yet",
@@ -1034,13 +1261,14 @@ check_assign(struct engine *e, char *err, size_t errlen)
     for (uint32_t i = 0; i < a->n_streams; i++) {
         struct estream *es = &e->st[i];
         es->s = &a->streams[i];
+        es->open = es->s->model == PROTO_MODEL_OPEN;
         es->pseed = pattern_seed(a->seed, i);
         es->cap = stream_cap(a, i);
         /* Global user ids: stream by stream, agent by agent, so every
          * user of the run has its own (and its own rng seed). */
-        es->gbase = goff + pattern_base((uint32_t)floor(es->s->peak),
-                                        a->n_agents, a->agent_index);
-        goff += (uint32_t)floor(es->s->peak);
+        es->gbase = goff + pattern_base(stream_total(es->s), a->n_agents,
+                                        a->agent_index);
+        goff += stream_total(es->s);
         es->pace_ns = es->s->rate_per_user > 0.0
                           ? (uint64_t)(1e9 / es->s->rate_per_user)
                           : 0;
@@ -1179,7 +1407,8 @@ setup_worker(struct engine *e, struct worker *w)
     if (w->n_users > 0) {
         w->users = xcalloc(w->n_users, sizeof(*w->users));
         w->heap = xcalloc(w->n_users, sizeof(*w->heap));
-        if (w->users == NULL || w->heap == NULL) {
+        w->freel = xcalloc(w->n_users, sizeof(*w->freel));
+        if (w->users == NULL || w->heap == NULL || w->freel == NULL) {
             return E_NOMEM;
         }
     }
@@ -1191,6 +1420,7 @@ setup_worker(struct engine *e, struct worker *w)
         }
         u->w = w;
         u->si = si;
+        u->open = e->st[si].open;
         u->li = worker_rel(e, w, si) + (i - w->seg[si]) * e->n_workers;
         u->gi = e->st[si].gbase + u->li;
         rng_seed(&u->rng,
@@ -1248,6 +1478,7 @@ engine_free(struct engine *e)
         }
         xfree(w->users);
         xfree(w->heap);
+        xfree(w->freel);
     }
     xfree(e->w);
     payload_gen_free(e->gen);

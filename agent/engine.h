@@ -2,11 +2,14 @@
 /*
  * The HTTP load engine: N worker threads, each owning one libcurl multi
  * handle, its share of the virtual users (round-robin) and its metrics.
- * Closed streams (up to PROTO_MAX_STREAMS side by side): each stream has
+ * Streams (up to PROTO_MAX_STREAMS side by side). Closed: each stream has
  * this agent's share of its peak users; every PATTERN_TICK_MS the
  * stream's pattern (pattern.h) sets how many of them are active. An
  * active user creates a KATO session, then loops over the operations mix
- * with think time and an optional per-user rate. Workers
+ * with think time and an optional per-user rate. Open: this agent's share
+ * of max_in_flight connection slots, each with its own session, send the
+ * agent's residue class of the global arrival sequence (pattern.h), one
+ * request per arrival, measured from its intended time. Workers
  * share nothing; they hand finished intervals to the control thread through
  * per-worker bounded rings (docs/internals/worker-loop.md) and never block
  * on it. Scheduling and latency: docs/internals/scheduling.md.
@@ -51,12 +54,12 @@ struct engine;
 
 /*
  * Checks that a is something this engine can run: agent_index < n_agents,
- * 1..PROTO_MAX_STREAMS streams, every stream closed with the operations
- * mix (others: E_INVAL, "open-model streams are not implemented yet" or
- * "request kind X is not implemented yet"), 0 <= initial <= peak < 2^32,
- * a valid rate, and 1..ENGINE_MAX_USERS users for this agent (E_RANGE
- * above). Returns 0 or E_INVAL/E_RANGE with one line in err. Pure; any
- * thread.
+ * 1..PROTO_MAX_STREAMS streams, every stream of the operations mix
+ * (others: E_INVAL, "request kind X is not implemented yet"), an open
+ * stream with max_in_flight >= n_agents (each agent needs a slot),
+ * 0 <= initial <= peak < 2^32, a valid rate, and 1..ENGINE_MAX_USERS
+ * users and slots for this agent (E_RANGE above). Returns 0 or
+ * E_INVAL/E_RANGE with one line in err. Pure; any thread.
  */
 int engine_check(const struct proto_assign *a, char *err, size_t errlen);
 
@@ -101,8 +104,9 @@ void engine_stop(struct engine *e, enum engine_stop how);
  */
 int engine_collect(struct engine *e, struct metrics *agg, uint32_t *k);
 
-/* Users currently generating load, and requests handed to curl and not yet
- * finished, summed over workers (relaxed reads, for heartbeats). */
+/* Closed users currently generating load (open slots are not users), and
+ * requests handed to curl and not yet finished, summed over workers
+ * (relaxed reads, for heartbeats). */
 uint32_t engine_users_active(const struct engine *e);
 uint32_t engine_in_flight(const struct engine *e);
 

@@ -50,6 +50,9 @@ metrics_reset(struct metrics *m)
     m->first = 0;
     m->last = 0;
     m->users_active = 0;
+    m->late = 0;
+    m->late_us = 0;
+    m->unsent = 0;
     for (int i = 0; i < OP_COUNT; i++) {
         struct metrics_op *o = &m->op[i];
         /* The control thread resets every worker's buffer every second:
@@ -101,6 +104,9 @@ void
 metrics_add(struct metrics *dst, const struct metrics *src)
 {
     dst->users_active += src->users_active;
+    dst->late += src->late;
+    dst->late_us += src->late_us;
+    dst->unsent += src->unsent;
     for (int i = 0; i < OP_COUNT; i++) {
         struct metrics_op *d = &dst->op[i];
         const struct metrics_op *s = &src->op[i];
@@ -201,6 +207,9 @@ metrics_to_batch(const struct metrics *m, struct metrics_export *x,
     int rv = 0;
 
     b->users_active = m->users_active;
+    b->late = m->late;
+    b->late_us = m->late_us;
+    b->unsent = m->unsent;
     for (int i = 0; i < OP_COUNT; i++) {
         const struct metrics_op *o = &m->op[i];
         struct export_op *e = &x->op[i];

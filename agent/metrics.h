@@ -29,13 +29,19 @@ struct metrics_op {
 
 /*
  * A metrics buffer. Embeddable so a worker can record without a call
- * through an opaque pointer; fields other than first/last/users_active are
- * private to metrics.c.
+ * through an opaque pointer; fields other than first/last/users_active and
+ * the open-model counters are private to metrics.c.
  */
 struct metrics {
     uint32_t first;        /* first interval recorded here */
     uint32_t last;         /* last interval (>= first) */
     uint32_t users_active; /* at the end of the buffer's last interval */
+    /* Open streams, written by the worker directly (struct proto_batch
+     * says what they mean): late arrivals, their lateness (us), unsent
+     * arrivals. */
+    uint64_t late;
+    uint64_t late_us;
+    uint64_t unsent;
     struct metrics_op op[OP_COUNT];
 };
 

@@ -7,6 +7,7 @@
 #include "pattern.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "../common/rng.h"
 
@@ -194,4 +195,110 @@ pattern_base(uint32_t total, uint32_t n_agents, uint32_t index)
     /* index agents with q each, min(index, r) of them one more: at most
      * total, so no overflow. */
     return q * index + (index < r ? index : r);
+}
+
+/* --- open-model arrivals ------------------------------------------------ */
+
+void
+pattern_arrivals_init(struct pattern_arrivals *it, const struct proto_stream *s,
+                      uint64_t seed)
+{
+    memset(it, 0, sizeof(*it));
+    it->s = s;
+    it->seed = seed;
+    /* Another mix than the per-second draws', so the gaps do not repeat
+     * the random pattern's numbers. */
+    rng_seed(&it->rng, mix64(seed ^ 0x5851f42d4c957f2dULL));
+    it->rate = -1.0; /* the first step's rate is not computed yet */
+}
+
+/* The rate of step i ([i, i + 1) x PATTERN_ARRIVAL_STEP_US): the mean of
+ * the pattern at its two ends (exact for linear parts; pattern_value has
+ * ms resolution, so the ends are whole ms), never negative. */
+static double
+step_rate(const struct pattern_arrivals *it, uint64_t i)
+{
+    uint64_t a_ms = i * PATTERN_ARRIVAL_STEP_US / 1000u;
+    uint64_t b_ms = (i + 1) * PATTERN_ARRIVAL_STEP_US / 1000u;
+    double v = (pattern_value(it->s, a_ms, it->seed) +
+                pattern_value(it->s, b_ms, it->seed)) /
+               2.0;
+
+    return v > 0.0 && isfinite(v) ? v : 0.0;
+}
+
+bool
+pattern_arrivals_next(struct pattern_arrivals *it, uint64_t *k, uint64_t *t_ns)
+{
+    const struct proto_stream *s = it->s;
+    const double end = (double)s->duration_ms / 1e3;
+    const double h = PATTERN_ARRIVAL_STEP_US / 1e6;
+    double t;
+
+    if (it->done) {
+        return false;
+    }
+    if (s->pattern == CONFIG_PATTERN_CONSTANT) {
+        /* Exact: no accumulated sum. */
+        if (!(s->peak > 0.0)) {
+            it->done = true;
+            return false;
+        }
+        t = (double)it->k / s->peak;
+    } else if (s->pattern == CONFIG_PATTERN_POISSON) {
+        double mean = (s->initial + s->peak) / 2.0;
+        if (!(mean > 0.0)) {
+            it->done = true;
+            return false;
+        }
+        /* 1 - u is in (0, 1]: log never sees 0. */
+        it->t += -log(1.0 - rng_double(&it->rng)) / mean;
+        t = it->t;
+    } else {
+        double want = (double)it->k;
+        if (it->rate < 0.0) {
+            it->rate = step_rate(it, it->step);
+        }
+        /* Walk whole steps until the k-th crossing lies in this one (a
+         * step of zero rate holds none). */
+        while (!(it->rate > 0.0) || it->lam + it->rate * h < want) {
+            it->lam += it->rate * h;
+            it->step++;
+            if ((double)it->step * h >= end) {
+                it->done = true;
+                return false;
+            }
+            it->rate = step_rate(it, it->step);
+        }
+        t = (double)it->step * h +
+            (want > it->lam ? (want - it->lam) / it->rate : 0.0);
+    }
+    if (!(t < end)) {
+        it->done = true;
+        return false;
+    }
+    *k = it->k++;
+    *t_ns = (uint64_t)floor(t * 1e9 + 0.5);
+    if (*t_ns >= s->duration_ms * 1000000u) {
+        it->done = true; /* rounding crossed the end */
+        return false;
+    }
+    return true;
+}
+
+bool
+pattern_arrival_at(const struct proto_stream *s, uint64_t seed, uint64_t k,
+                   uint64_t *t_ns)
+{
+    struct pattern_arrivals it;
+    uint64_t i = 0, t = 0;
+
+    pattern_arrivals_init(&it, s, seed);
+    do {
+        if (!pattern_arrivals_next(&it, &i, &t)) {
+            return false;
+        }
+    } while (i < k);
+    *t_ns = t;
+    return true;
 }

@@ -76,6 +76,7 @@ struct agg {
     size_t cap_agents;
     uint64_t late;
     uint64_t rejected;
+    struct agg_arrivals arr; /* open streams, summed over batches */
 };
 
 static bool
@@ -527,6 +528,9 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
     }
     bit_set(ag->seq_seen, b->seq);
     ag->batches++;
+    a->arr.late += b->late;
+    a->arr.late_us += b->late_us;
+    a->arr.unsent += b->unsent;
     if (b->seq > ag->highest_seq) {
         ag->highest_seq = b->seq;
     }
@@ -939,6 +943,12 @@ agg_agent(const struct agg *a, size_t i, struct agg_agent_info *out)
     out->n_missing = agg_agent_missing(a, i, NULL, 0);
     out->n_missing_seq = missing_seqs(a, ag);
     return 0;
+}
+
+struct agg_arrivals
+agg_arrivals(const struct agg *a)
+{
+    return a->arr;
 }
 
 uint64_t

@@ -36,6 +36,14 @@ struct agg_counts {
     uint64_t bytes_recv;
 };
 
+/* Open-model arrivals, summed over every merged batch (struct proto_batch
+ * says what each means). */
+struct agg_arrivals {
+    uint64_t late;    /* sent more than 1 ms after their intended time */
+    uint64_t late_us; /* their total lateness */
+    uint64_t unsent;  /* intended before their stream's end, never sent */
+};
+
 /* What agg_agent reports about one agent. name is borrowed from the agg
  * and valid until agg_free. */
 struct agg_agent_info {
@@ -184,6 +192,9 @@ int agg_agent(const struct agg *a, size_t i, struct agg_agent_info *out);
  */
 size_t agg_agent_missing(const struct agg *a, size_t i, uint32_t *out,
                          size_t max);
+
+/* The open-model arrival counters of every merged batch, summed. */
+struct agg_arrivals agg_arrivals(const struct agg *a);
 
 /* Batches merged past the per-interval bound, and batches rejected. */
 uint64_t agg_late(const struct agg *a);

@@ -138,6 +138,42 @@ stream_concurrent(const struct config *c, struct proto_stream *st, char *name,
 }
 
 /*
+ * Turns the sustained stream st (filled as for the closed model) into an
+ * open one (tests-design 4 and 5.2): the pattern's values become
+ * arrivals/s, from initial_users (capped at the peak) to arrival_rate, or
+ * to users x requests_per_user_per_second when arrival_rate is 0 (custom
+ * stages name their own rates); the profile's users become the global
+ * connection slots (max_in_flight), each with its own session; think time
+ * and per-user rate do not apply.
+ */
+static int
+open_sustained(const struct sustained_cfg *sc, const struct load_profile *lp,
+               struct proto_stream *st, char *err, size_t errlen)
+{
+    double rate = sc->arrival_rate > 0.0
+                      ? sc->arrival_rate
+                      : lp->concurrent_users * lp->requests_per_user_per_second;
+
+    st->model = PROTO_MODEL_OPEN;
+    st->max_in_flight = lp->concurrent_users;
+    st->rate_per_user = 0.0;
+    st->think_ms = 0;
+    if (sc->pattern != CONFIG_PATTERN_CUSTOM) {
+        if (!(rate > 0.0) || !(rate < 4294967296.0)) {
+            (void)snprintf(err, errlen,
+                           "test_scenarios.sustained: model open needs "
+                           "arrival_rate or load_profiles.%s."
+                           "requests_per_user_per_second > 0",
+                           lp->name);
+            return E_INVAL;
+        }
+        st->peak = rate;
+        st->initial = sc->initial_users < rate ? sc->initial_users : rate;
+    }
+    return 0;
+}
+
+/*
  * The sustained test (tests-design 5.2): the profile's users, duration,
  * ramp-up, rate and think time, shaped by test_scenarios.sustained. The
  * pattern runs from initial_users (capped at the profile's users) to the
@@ -153,17 +189,11 @@ stream_sustained(const struct config *c, const char *profile,
     const struct sustained_cfg *sc = &c->sustained;
     const struct load_profile *lp;
     const char *pname = profile != NULL ? profile : "moderate";
+    int rv;
 
     lp = config_profile(c, pname);
     if (lp == NULL) {
         (void)snprintf(err, errlen, "unknown load profile '%s'", pname);
-        return E_INVAL;
-    }
-    if (sc->model != CONFIG_MODEL_CLOSED) {
-        (void)snprintf(err, errlen,
-                       "test_scenarios.sustained.model %s is not "
-                       "implemented yet",
-                       config_model_name(sc->model));
         return E_INVAL;
     }
     if (lp->concurrent_users == 0 || lp->duration_seconds == 0) {
@@ -213,6 +243,12 @@ stream_sustained(const struct config *c, const char *profile,
     }
     st->rate_per_user = lp->requests_per_user_per_second;
     st->think_ms = lp->think_time_ms;
+    if (sc->model == CONFIG_MODEL_OPEN) {
+        rv = open_sustained(sc, lp, st, err, errlen);
+        if (rv != 0) {
+            return rv;
+        }
+    }
     (void)snprintf(name, namelen, "%s_%s", result_names[PLAN_TEST_SUSTAINED],
                    lp->name);
     return 0;
@@ -291,7 +327,19 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     }
     np.test = o->test;
     np.n_agents = o->n_agents;
-    np.total_users = (uint32_t)st.peak; /* peak <= UINT32_MAX: from uint32 */
+    /* Closed: users at the peak (peak <= UINT32_MAX: from uint32); open:
+     * connection slots, split the same way. */
+    np.total_users =
+        st.model == PROTO_MODEL_OPEN ? st.max_in_flight : (uint32_t)st.peak;
+    if (st.model == PROTO_MODEL_OPEN && st.max_in_flight < o->n_agents) {
+        /* Every agent takes a residue class of the arrivals. */
+        (void)snprintf(err, errlen,
+                       "model open: %u connection slots (the profile's "
+                       "users) for %u agents; give each agent one at least",
+                       st.max_in_flight, o->n_agents);
+        rv = E_INVAL;
+        goto out;
+    }
     np.duration_ms = st.start_ms + st.duration_ms;
     np.timeout_ms = timeout_ms;
     np.seed = o->seed;

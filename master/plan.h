@@ -78,7 +78,9 @@ struct plan {
                                        * "sustained_load_<profile>" */
     uint32_t n_agents;                /* entries in assign / has_assign */
     uint32_t n_active;                /* agents with a share > 0 */
-    uint32_t total_users; /* users at the peak, all agents together */
+    uint32_t total_users; /* users at the peak, all agents together; for
+                           * an open stream its connection slots
+                           * (max_in_flight) */
     uint64_t duration_ms; /* of the load */
     uint32_t timeout_ms;  /* per request */
     uint32_t vector_dim;  /* from the node's name: same node, same dim */
@@ -95,8 +97,8 @@ uint32_t plan_agent_users(const struct plan *p, uint32_t i);
  * Builds the plan for o->test from c into *p (caller storage, fully
  * overwritten). Returns 0; E_INVAL (test not implemented, n_agents 0 or
  * above PLAN_MAX_AGENTS, 0 users, 0 duration, a mix that is all zero, an
- * unknown profile, a sustained test with model open, which the agents do
- * not run yet);
+ * unknown profile, a sustained test with model open and no arrival rate,
+ * or fewer connection slots (the profile's users) than agents);
  * E_RANGE (a string that does not fit the wire: node_id above
  * PROTO_NAME_MAX - 1 or url above PROTO_URL_MAX - 1 bytes, a duration or
  * timeout that overflows milliseconds); E_NOMEM. On failure err holds one

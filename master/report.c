@@ -591,6 +591,7 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
     const struct hist *lat = agg_latency(a, -1);
     const struct hist *svc = agg_service(a, -1);
     struct agg_counts all = agg_op_counts(a, -1);
+    struct agg_arrivals arr = agg_arrivals(a);
     bool f = true;
     char when[40];
 
@@ -626,6 +627,11 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
     jkv_ms(&w, &f, "service_time_p95", hist_percentile(svc, 95.0));
     jkv_ms(&w, &f, "service_time_p99", hist_percentile(svc, 99.0));
     jkv_ms(&w, &f, "service_time_p99.9", hist_percentile(svc, 99.9));
+    /* Open model: arrivals sent late (no free slot, or the agent behind)
+     * and never sent; 0 for closed streams. */
+    jkv_u64(&w, &f, "late_arrivals", arr.late);
+    jkv_num(&w, &f, "late_arrivals_total_ms", (double)arr.late_us / 1000.0, 3);
+    jkv_u64(&w, &f, "unsent_arrivals", arr.unsent);
     jkv_u64(&w, &f, "bytes_sent", all.bytes_sent);
     jkv_u64(&w, &f, "bytes_received", all.bytes_recv);
     jkey(&w, &f, "operation_stats");

@@ -60,6 +60,8 @@ struct field {
                               * K_ARRAY: offset of the inline array */
     const struct table *sub; /* K_ARRAY: the elements' fields */
     size_t max;              /* K_ARRAY: most elements (the array's size) */
+    bool opt; /* K_U64 only: optional, written only when non-zero, absent
+               * reads as 0 (PROTOCOL.md section 4, compatible changes) */
 };
 
 struct table {
@@ -67,28 +69,34 @@ struct table {
     size_t n;
 };
 
-#define FLD(key, kind, type, member)                     \
-    {                                                    \
-        key, kind, offsetof(type, member), 0, 0, NULL, 0 \
+#define FLD(key, kind, type, member)                            \
+    {                                                           \
+        key, kind, offsetof(type, member), 0, 0, NULL, 0, false \
     }
 #define FLD_SZ(key, kind, type, member)                                    \
     {                                                                      \
         key, kind, offsetof(type, member), sizeof(((type *)0)->member), 0, \
-            NULL, 0                                                        \
+            NULL, 0, false                                                 \
     }
 #define FLD_ARR(key, kind, type, n_member, p_member)                      \
     {                                                                     \
         key, kind, offsetof(type, n_member), 0, offsetof(type, p_member), \
-            NULL, 0                                                       \
+            NULL, 0, false                                                \
+    }
+/* An optional uint64: absent on the wire when 0. */
+#define FLD_OPT(key, type, member)                              \
+    {                                                           \
+        key, K_U64, offsetof(type, member), 0, 0, NULL, 0, true \
     }
 /* An inline array of structs: n_member counts the used entries of
  * a_member, each a map of table tbl. */
-#define FLD_STRUCTS(key, type, n_member, a_member, tbl)                      \
-    {                                                                        \
-        key, K_ARRAY, offsetof(type, n_member),                              \
-            sizeof(((type *)0)->a_member[0]), offsetof(type, a_member),      \
-            &(tbl),                                                          \
-            sizeof(((type *)0)->a_member) / sizeof(((type *)0)->a_member[0]) \
+#define FLD_STRUCTS(key, type, n_member, a_member, tbl)                       \
+    {                                                                         \
+        key, K_ARRAY, offsetof(type, n_member),                               \
+            sizeof(((type *)0)->a_member[0]), offsetof(type, a_member),       \
+            &(tbl),                                                           \
+            sizeof(((type *)0)->a_member) / sizeof(((type *)0)->a_member[0]), \
+            false                                                             \
     }
 
 static const struct field hello_fields[] = {
@@ -216,6 +224,9 @@ static const struct field batch_fields[] = {
     FLD("iv", K_U32, struct proto_batch, interval),
     FLD("users", K_U32, struct proto_batch, users_active),
     FLD("ops", K_OPS, struct proto_batch, op),
+    FLD_OPT("late", struct proto_batch, late),
+    FLD_OPT("late_us", struct proto_batch, late_us),
+    FLD_OPT("unsent", struct proto_batch, unsent),
 };
 
 static const struct field ack_fields[] = {
@@ -559,6 +570,9 @@ put_fields(struct enc *e, const struct field *f, size_t nf, const uint8_t *base)
     int rv = 0;
 
     for (size_t i = 0; i < nf && rv == 0; i++) {
+        if (f[i].opt && *(const uint64_t *)(base + f[i].off) == 0) {
+            continue;
+        }
         rv = put_key(e, f[i].key);
         if (rv == 0) {
             rv = put_value(e, &f[i], base);
@@ -584,7 +598,14 @@ proto_encode(const struct proto_msg *m, struct buf *out)
     }
     msgpack_packer_init(&e.pk, &e, write_cb);
 
-    nkeys = 2 + td->nfields + (m->now_ns != 0) + (m->echo_ns != 0);
+    nkeys = 2 + (m->now_ns != 0) + (m->echo_ns != 0);
+    for (size_t i = 0; i < td->nfields; i++) {
+        const uint8_t *base = (const uint8_t *)&m->u;
+        if (!td->fields[i].opt ||
+            *(const uint64_t *)(base + td->fields[i].off) != 0) {
+            nkeys++;
+        }
+    }
     rv = packed(&e, msgpack_pack_map(&e.pk, nkeys));
     if (rv == 0) {
         rv = put_key(&e, "v");
@@ -1069,10 +1090,17 @@ get_fields(const msgpack_object *map, const struct field *f, size_t nf,
            uint8_t *base, bool top)
 {
     uint64_t seen = 0;
+    uint64_t need;
     int rv = 0;
 
     if (map->type != MSGPACK_OBJECT_MAP) {
         return E_PROTO;
+    }
+    need = nf == 64 ? ~(uint64_t)0 : ((uint64_t)1 << nf) - 1;
+    for (size_t j = 0; j < nf; j++) {
+        if (f[j].opt) {
+            need &= ~((uint64_t)1 << j); /* absent: stays 0 */
+        }
     }
     for (uint32_t i = 0; i < map->via.map.size && rv == 0; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[i];
@@ -1101,8 +1129,7 @@ get_fields(const msgpack_object *map, const struct field *f, size_t nf,
         seen |= (uint64_t)1 << j;
         rv = get_value(&f[j], &kv->val, base);
     }
-    if (rv == 0 &&
-        seen != (nf == 64 ? ~(uint64_t)0 : ((uint64_t)1 << nf) - 1)) {
+    if (rv == 0 && (seen & need) != need) {
         rv = E_PROTO; /* a required key is missing */
     }
     return rv;

@@ -193,6 +193,13 @@ struct proto_batch {
     uint32_t interval;     /* seconds since start (0-based) */
     uint32_t users_active; /* at the end of the interval */
     struct proto_op_batch op[OP_COUNT];
+    /* Open streams (optional on the wire, absent = 0): arrivals sent in
+     * the interval more than 1 ms after their intended time, the sum of
+     * their lateness (us), and arrivals intended before their stream's
+     * end that were never sent (no free slot until the end, or STOP). */
+    uint64_t late;
+    uint64_t late_us;
+    uint64_t unsent;
 };
 
 struct proto_ack {

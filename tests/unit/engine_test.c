@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for agent/engine's assignment check (engine_check): what the
- * engine runs (closed streams of the mix, up to PROTO_MAX_STREAMS) and
+ * engine runs (closed and open streams of the mix, up to
+ * PROTO_MAX_STREAMS) and
  * what it refuses in plain words instead of approximating it. The load
  * itself is exercised end to end (tests/integration).
  */
@@ -51,6 +52,13 @@ test_check_accepts(void **state)
     a.streams[1].peak = 1.0;
     a.streams[1].initial = 0.0;
     assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
+    /* Open streams of the mix: arrivals/s, slots split over agents (2
+     * agents, 2 slots: one each). */
+    closed_assign(&a);
+    a.streams[0].model = PROTO_MODEL_OPEN;
+    a.streams[0].peak = 500.0;
+    a.streams[0].max_in_flight = 2;
+    assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
 }
 
 static void
@@ -62,8 +70,14 @@ test_check_refuses(void **state)
     (void)state;
     closed_assign(&a);
     a.streams[0].model = PROTO_MODEL_OPEN;
+    a.streams[0].max_in_flight = 1; /* agent 1 of 2 would have no slot */
     assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
-    assert_string_equal(err, "open-model streams are not implemented yet");
+    assert_string_equal(err, "stream 0: max_in_flight 1 is below the 2 "
+                             "agents (each needs a slot)");
+    a.streams[0].max_in_flight = 4;
+    a.streams[0].requests = PROTO_REQ_OBSERVE; /* other kinds: refused */
+    assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
+    assert_string_equal(err, "request kind observe is not implemented yet");
 
     closed_assign(&a);
     a.n_streams = 2;

@@ -3,7 +3,9 @@
  * Unit tests for agent/pattern: every pattern's value at chosen instants
  * against the formulas of docs/tests-design.md section 3, the seeded
  * per-second draws (same (seed, second), same value, on every agent), and
- * the exact split of a count over agents.
+ * the exact split of a count over agents, and the open model's arrival
+ * sequence (constant, ramp = the integral of the rate, poisson) and its
+ * exact split over agents.
  */
 #include "unit.h"
 
@@ -279,15 +281,214 @@ test_share(void **state)
     }
 }
 
+/* --- open-model arrivals ------------------------------------------------ */
+
+static struct proto_stream
+open_stream(uint32_t pattern, double initial, double peak, uint64_t dur_ms)
+{
+    struct proto_stream s;
+
+    memset(&s, 0, sizeof(s));
+    s.model = PROTO_MODEL_OPEN;
+    s.pattern = pattern;
+    s.duration_ms = dur_ms;
+    s.initial = initial;
+    s.peak = peak;
+    s.max_in_flight = 10;
+    return s;
+}
+
+/* Every arrival of s, into out (at most max); returns the count. */
+static size_t
+all_arrivals(const struct proto_stream *s, uint64_t seed, uint64_t *out,
+             size_t max)
+{
+    struct pattern_arrivals it;
+    uint64_t k = 0, t = 0;
+    size_t n = 0;
+
+    pattern_arrivals_init(&it, s, seed);
+    while (n < max && pattern_arrivals_next(&it, &k, &t)) {
+        assert_int_equal(k, n);
+        if (n > 0) {
+            assert_true(t >= out[n - 1]);
+        }
+        out[n++] = t;
+    }
+    /* Over: and it stays over. */
+    assert_false(pattern_arrivals_next(&it, &k, &t));
+    return n;
+}
+
+static void
+test_arrivals_constant(void **state)
+{
+    struct proto_stream s = open_stream(CONFIG_PATTERN_CONSTANT, 1, 100, 5000);
+    static uint64_t t[1000];
+    uint64_t one = 0;
+
+    (void)state;
+    /* 100/s for 5 s: t_k = k / 100 s exactly, 500 of them. */
+    assert_int_equal(all_arrivals(&s, 7, t, 1000), 500);
+    for (uint64_t k = 0; k < 500; k++) {
+        assert_int_equal(t[k], k * 10000000u);
+    }
+    assert_true(pattern_arrival_at(&s, 7, 499, &one));
+    assert_int_equal(one, 4990000000u);
+    assert_false(pattern_arrival_at(&s, 7, 500, &one));
+    /* A non-integer period: 3/s for 1 s: 0, 1/3, 2/3 s. */
+    s.peak = 3.0;
+    s.duration_ms = 1000;
+    assert_int_equal(all_arrivals(&s, 7, t, 1000), 3);
+    assert_int_equal(t[1], 333333333u);
+    assert_int_equal(t[2], 666666667u);
+    /* Rate 0: no arrival. */
+    s.peak = 0.0;
+    s.initial = 0.0;
+    assert_int_equal(all_arrivals(&s, 7, t, 1000), 0);
+}
+
+static void
+test_arrivals_ramp(void **state)
+{
+    /* ramp_up from 10/s to 110/s over 4 s, then 110/s to 6 s:
+     * Lambda(t) = 10 t + 12.5 t^2 for t <= 4 (Lambda(4) = 240), then
+     * 240 + 110 (t - 4). t_k solves Lambda(t_k) = k. */
+    struct proto_stream s = open_stream(CONFIG_PATTERN_RAMP_UP, 10, 110, 6000);
+    static uint64_t t[2000];
+    size_t n;
+
+    (void)state;
+    s.ramp_ms = 4000;
+    n = all_arrivals(&s, 3, t, 2000);
+    /* Lambda(6) = 460: arrivals 0 .. 459. */
+    assert_int_equal(n, 460);
+    for (size_t k = 0; k < n; k++) {
+        double want;
+        if (k <= 240) {
+            want = (-10.0 + sqrt(100.0 + 50.0 * (double)k)) / 25.0;
+        } else {
+            want = 4.0 + ((double)k - 240.0) / 110.0;
+        }
+        /* Steps of 1 ms with a constant rate inside: within 1 us. */
+        if (fabs((double)t[k] / 1e9 - want) > 1e-6) {
+            fail_msg("k=%zu: got %.9f s, want %.9f s", k, (double)t[k] / 1e9,
+                     want);
+        }
+    }
+    /* ramp_down is the mirror: the rate falls, gaps widen. */
+    s.pattern = CONFIG_PATTERN_RAMP_DOWN;
+    n = all_arrivals(&s, 3, t, 2000);
+    /* Lambda(6) = 110 * 4 - 12.5 * 16 + 10 * 2 = 260. */
+    assert_int_equal(n, 260);
+    assert_true(t[2] - t[1] < t[259] - t[258]);
+}
+
+static void
+test_arrivals_poisson(void **state)
+{
+    /* poisson: exponential gaps at the mean rate (initial + peak) / 2 =
+     * 200/s over 50 s: 10000 expected, sd 100. */
+    struct proto_stream s =
+        open_stream(CONFIG_PATTERN_POISSON, 100, 300, 50000);
+    static uint64_t a[20000], b[20000];
+    size_t na, nb;
+    double sum = 0, sum2 = 0;
+
+    (void)state;
+    na = all_arrivals(&s, 11, a, 20000);
+    nb = all_arrivals(&s, 11, b, 20000);
+    /* Same seed, same sequence, on every agent. */
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof(a[0]));
+    assert_true(na > 9500 && na < 10500);
+    /* Gaps: mean 5 ms, and exponential (sd = mean), within 5 %. */
+    for (size_t k = 1; k < na; k++) {
+        double g = (double)(a[k] - a[k - 1]) / 1e6;
+        sum += g;
+        sum2 += g * g;
+    }
+    sum /= (double)(na - 1);
+    sum2 = sqrt(sum2 / (double)(na - 1) - sum * sum);
+    assert_true(fabs(sum - 5.0) < 0.25);
+    assert_true(fabs(sum2 - 5.0) < 0.25);
+    /* Another seed, another sequence. */
+    nb = all_arrivals(&s, 12, b, 20000);
+    assert_true(na != nb || memcmp(a, b, na * sizeof(a[0])) != 0);
+}
+
+/* The agents' subsequences (k mod n = i) are disjoint and their union is
+ * the sequence, for n = 1..5 and every pattern. */
+static void
+test_arrivals_split(void **state)
+{
+    static const uint32_t pats[] = {
+        CONFIG_PATTERN_CONSTANT, CONFIG_PATTERN_RAMP_UP, CONFIG_PATTERN_SPIKE,
+        CONFIG_PATTERN_WAVE,     CONFIG_PATTERN_RANDOM,  CONFIG_PATTERN_POISSON,
+        CONFIG_PATTERN_BURST,    CONFIG_PATTERN_STEP,    CONFIG_PATTERN_CUSTOM,
+    };
+    static uint64_t all[4000], got[4000];
+    static uint8_t seen[4000];
+
+    (void)state;
+    for (size_t p = 0; p < sizeof(pats) / sizeof(pats[0]); p++) {
+        struct proto_stream s = open_stream(pats[p], 20, 120, 8000);
+        size_t n;
+        s.ramp_ms = 3000;
+        s.spike_interval_ms = 2000;
+        s.spike_duration_ms = 500;
+        s.wave_period_ms = 4000;
+        s.step_ms = 1000;
+        s.step_size = 15;
+        s.n_stages = 2;
+        s.stages[0] = (struct proto_stage){3000, 200};
+        s.stages[1] = (struct proto_stage){5000, 0};
+        n = all_arrivals(&s, 99, all, 4000);
+        assert_true(n > 100 && n < 4000);
+        for (uint32_t na = 1; na <= 5; na++) {
+            size_t total = 0;
+            memset(seen, 0, sizeof(seen));
+            for (uint32_t i = 0; i < na; i++) {
+                /* Agent i generates the whole sequence itself and keeps
+                 * its own residue class. */
+                struct pattern_arrivals it;
+                uint64_t k = 0, t = 0;
+                pattern_arrivals_init(&it, &s, 99);
+                while (pattern_arrivals_next(&it, &k, &t)) {
+                    if (!pattern_arrival_mine(k, na, i)) {
+                        continue;
+                    }
+                    assert_true(k < n);
+                    assert_int_equal(seen[k], 0);
+                    seen[k] = 1;
+                    got[k] = t;
+                    total++;
+                }
+            }
+            assert_int_equal(total, n);
+            assert_memory_equal(got, all, n * sizeof(all[0]));
+        }
+    }
+}
+
 int
 pattern_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_constant), cmocka_unit_test(test_ramps),
-        cmocka_unit_test(test_spike),    cmocka_unit_test(test_wave),
-        cmocka_unit_test(test_burst),    cmocka_unit_test(test_step),
-        cmocka_unit_test(test_custom),   cmocka_unit_test(test_random),
-        cmocka_unit_test(test_poisson),  cmocka_unit_test(test_share),
+        cmocka_unit_test(test_constant),
+        cmocka_unit_test(test_ramps),
+        cmocka_unit_test(test_spike),
+        cmocka_unit_test(test_wave),
+        cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_step),
+        cmocka_unit_test(test_custom),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_poisson),
+        cmocka_unit_test(test_share),
+        cmocka_unit_test(test_arrivals_constant),
+        cmocka_unit_test(test_arrivals_ramp),
+        cmocka_unit_test(test_arrivals_poisson),
+        cmocka_unit_test(test_arrivals_split),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, NULL);
 }

@@ -269,16 +269,64 @@ test_build_sustained(void **state)
     assert_int_equal(f->plan.total_users, 80);
     plan_fini(&f->plan);
 
-    /* Refusals: an unknown profile, the open model (not run yet). */
+    /* Refusals: an unknown profile. */
     o.profile = "nope";
     assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
                      E_INVAL);
     assert_non_null(strstr(err, "nope"));
-    o.profile = "light";
+}
+
+static void
+test_build_sustained_open(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts o = {PLAN_TEST_SUSTAINED, 2, 9, "light"};
+    const struct proto_stream *s;
+    char err[160] = "";
+
+    /* light: 10 users at 1 req/s: 10 arrivals/s, 10 slots (5 each). */
     f->cfg.sustained.model = CONFIG_MODEL_OPEN;
+    f->cfg.sustained.pattern = CONFIG_PATTERN_RAMP_UP;
+    f->cfg.sustained.initial_users = 2;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "sustained_load_light");
+    assert_int_equal(f->plan.total_users, 10);
+    assert_int_equal(f->plan.n_active, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        s = &f->plan.assign[i].streams[0];
+        assert_int_equal(s->model, PROTO_MODEL_OPEN);
+        assert_int_equal(s->pattern, CONFIG_PATTERN_RAMP_UP);
+        assert_true(s->peak == 10.0);
+        assert_true(s->initial == 2.0);
+        assert_int_equal(s->max_in_flight, 10);
+        assert_int_equal(s->ramp_ms, 10000);
+        assert_true(s->rate_per_user == 0.0);
+        assert_int_equal(s->think_ms, 0);
+    }
+    plan_fini(&f->plan);
+
+    /* arrival_rate wins; initial is capped at it. */
+    f->cfg.sustained.arrival_rate = 1.5;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_true(f->plan.assign[0].streams[0].peak == 1.5);
+    assert_true(f->plan.assign[0].streams[0].initial == 1.5);
+    plan_fini(&f->plan);
+
+    /* No rate at all. */
+    f->cfg.sustained.arrival_rate = 0;
+    for (size_t i = 0; i < f->cfg.n_profiles; i++) {
+        f->cfg.profiles[i].requests_per_user_per_second = 0;
+    }
     assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
                      E_INVAL);
-    assert_non_null(strstr(err, "not implemented yet"));
+    assert_non_null(strstr(err, "arrival_rate"));
+
+    /* Fewer slots than agents: some agent would own arrivals and no slot. */
+    f->cfg.sustained.arrival_rate = 100;
+    o.n_agents = 11;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "10 connection slots"));
 }
 
 static void
@@ -820,6 +868,8 @@ plan_tests(void)
         cmocka_unit_test_setup_teardown(test_share_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_share_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_sustained_open, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_build_sustained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_fewer_users, setup,
                                         teardown),

@@ -435,6 +435,9 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(x->seq, y->seq);
         assert_int_equal(x->interval, y->interval);
         assert_int_equal(x->users_active, y->users_active);
+        assert_int_equal(x->late, y->late);
+        assert_int_equal(x->late_us, y->late_us);
+        assert_int_equal(x->unsent, y->unsent);
         for (int i = 0; i < OP_COUNT; i++) {
             const struct proto_op_batch *p = &x->op[i];
             const struct proto_op_batch *q = &y->op[i];
@@ -1031,6 +1034,10 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         b->seq = rand_uint(r, 64);
         b->interval = (uint32_t)rand_uint(r, 32);
         b->users_active = (uint32_t)rand_uint(r, 32);
+        /* The optional keys: absent (0) about half the time. */
+        b->late = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->late_us = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->unsent = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         for (int i = 0; i < OP_COUNT; i++) {
             struct proto_op_batch *o = &b->op[i];
             o->requests = rand_uint(r, 64);
@@ -1550,6 +1557,78 @@ test_missing_and_duplicate_keys(void **state)
     mp_uint(&x, 7);
     mp_uint(&x, 1);
     assert_int_equal(decode_with_pairs(PROTO_HELLO, &x, 1, false, &m), E_PROTO);
+    mp_fini(&x);
+}
+
+/* Whether needle[0..n) occurs in b. */
+static bool
+has_bytes(const struct buf *b, const char *needle, size_t n)
+{
+    for (size_t i = 0; i + n <= b->len; i++) {
+        if (memcmp(b->data + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The open model's optional batch keys (PROTOCOL.md 3.11): absent reads
+ * as 0 (the golden vector has none), present is read, written only when
+ * non-zero, and typed and deduplicated like any key. */
+static void
+test_batch_optional_keys(void **state)
+{
+    struct proto_msg m;
+    struct proto_msg got;
+    struct mp x;
+    struct buf a;
+
+    (void)state;
+    mp_init(&x);
+    mp_str(&x, "late");
+    mp_uint(&x, 7);
+    mp_str(&x, "late_us");
+    mp_uint(&x, 123456);
+    mp_str(&x, "unsent");
+    mp_uint(&x, 2);
+    assert_int_equal(decode_with_pairs(PROTO_BATCH, &x, 3, false, &m), 0);
+    assert_int_equal(m.u.batch.late, 7);
+    assert_int_equal(m.u.batch.late_us, 123456);
+    assert_int_equal(m.u.batch.unsent, 2);
+    assert_int_equal(m.u.batch.seq, 42);
+
+    /* Re-encoded: the three keys come out after "ops", and back in. */
+    buf_init(&a, PROTO_MAX_MSG);
+    assert_int_equal(proto_encode(&m, &a), 0);
+    assert_true(has_bytes(&a, "\xa4late\x07", 6));
+    assert_true(has_bytes(&a, "\xa6unsent\x02", 8));
+    assert_int_equal(proto_decode(a.data, a.len, &got), 0);
+    assert_msg_equal(&got, &m);
+    proto_msg_fini(&got);
+    /* Zero: not on the wire at all. */
+    buf_truncate(&a, 0);
+    m.u.batch.late = 0;
+    m.u.batch.unsent = 0;
+    assert_int_equal(proto_encode(&m, &a), 0);
+    assert_false(has_bytes(&a, "\xa4late", 5));
+    assert_false(has_bytes(&a, "unsent", 6));
+    assert_true(has_bytes(&a, "late_us", 7));
+    buf_fini(&a);
+    proto_msg_fini(&m);
+    mp_fini(&x);
+
+    /* A wrong type, and a duplicate. */
+    mp_init(&x);
+    mp_str(&x, "late");
+    mp_str(&x, "x");
+    assert_int_equal(decode_with_pairs(PROTO_BATCH, &x, 1, false, &m), E_PROTO);
+    mp_fini(&x);
+    mp_init(&x);
+    mp_str(&x, "unsent");
+    mp_uint(&x, 1);
+    mp_str(&x, "unsent");
+    mp_uint(&x, 1);
+    assert_int_equal(decode_with_pairs(PROTO_BATCH, &x, 2, false, &m), E_PROTO);
     mp_fini(&x);
 }
 
@@ -2312,6 +2391,7 @@ proto_tests(void)
         cmocka_unit_test_teardown(test_string_bounds, disarm),
         cmocka_unit_test_teardown(test_wrong_types, disarm),
         cmocka_unit_test_teardown(test_missing_and_duplicate_keys, disarm),
+        cmocka_unit_test_teardown(test_batch_optional_keys, disarm),
         cmocka_unit_test_teardown(test_unknown_keys_ignored, disarm),
         cmocka_unit_test_teardown(test_nesting_depth, disarm),
         cmocka_unit_test_teardown(test_hist_validation, disarm),
