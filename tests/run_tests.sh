@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs the unit tests (cmocka) and the integration tests (real processes on
-# loopback) and ends with one line "N passed, N failed".
-#   tests/run_tests.sh OUT [unit|static|integration]
+# Runs the unit tests (cmocka), the integration tests (real processes on
+# loopback) and the multi-host tests (network namespaces; root only) and
+# ends with one line "N passed, N failed".
+#   tests/run_tests.sh OUT [unit|static|integration|multihost]
 # OUT is the build folder holding stress-master, stress-agent, katosim and
 # unit-tests. Each integration script prints "ok - ..." / "not ok - ..."
 # lines and exits non-zero on failure; every line counts as one test.
@@ -74,8 +75,10 @@ if [ "$WHAT" = all ] || [ "$WHAT" = static ]; then
     count_lines "$f" static
 fi
 
-if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
-    for t in tests/integration/*_test.sh; do
+# run_scripts SCRIPT...: runs each, counts its ok / not ok lines.
+run_scripts() {
+    local t name f start rc
+    for t in "$@"; do
         name=$(basename "$t" .sh)
         echo "== $name"
         f=$LOGDIR/$name.log
@@ -94,6 +97,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
         fi
         echo "   ($(( $(date +%s) - start )) s)"
     done
+}
+
+if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
+    run_scripts tests/integration/*_test.sh
+fi
+
+# Namespaces and veths need root (CI runs as root): otherwise one explicit
+# line says they did not run.
+if [ "$WHAT" = all ] || [ "$WHAT" = multihost ]; then
+    if [ "$(id -u)" = 0 ]; then
+        run_scripts tests/multihost/*_test.sh
+    else
+        echo "ok - multihost: not root, not run"
+        passed=$((passed + 1))
+    fi
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

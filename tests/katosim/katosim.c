@@ -51,6 +51,7 @@
 #define KSIM_SLICE_NS     (20u * CLOCK_NS_PER_MS) /* sleep granularity */
 #define KSIM_SID_ECHO     256u /* bytes of a URL's session id kept */
 #define KSIM_BROKEN       0u   /* handler status: its body is incomplete */
+#define KSIM_PEERS_MAX    32u  /* client addresses counted one by one */
 
 /* --- endpoints ------------------------------------------------------------ */
 
@@ -100,6 +101,17 @@ struct opts {
     bool quiet;
 };
 
+/* Session-API requests from one client address (port ignored): what the
+ * multi-host tests compare with each agent's own figures. */
+struct peer {
+    int family;        /* AF_INET or AF_INET6; 0: slot free */
+    uint8_t addr[16];  /* 4 or 16 bytes, network order */
+    uint64_t load;     /* session-API requests of the six operations */
+    uint64_t sessions; /* POST /sessions among them */
+    uint64_t first_ns; /* first and last arrival, clock_now_ns() */
+    uint64_t last_ns;
+};
+
 /* A block kept by --leak-kb; the chain only lets shutdown free them. */
 struct leak {
     struct leak *next;
@@ -130,6 +142,12 @@ struct ksim {
     /* Protects leaks only; held for one push, never nested. */
     pthread_mutex_t leak_lock;
     struct leak *leaks;
+
+    /* Protects peers and peers_other only; held for one lookup, never
+     * nested. */
+    pthread_mutex_t peer_lock;
+    struct peer peers[KSIM_PEERS_MAX];
+    uint64_t peers_other; /* load requests from addresses past the table */
 };
 
 /* One HTTP request in progress (MHD's per-request pointer). */
@@ -752,6 +770,85 @@ on_health(struct ksim *k, struct buf *out)
     return rv == 0 ? MHD_HTTP_OK : KSIM_BROKEN;
 }
 
+/* Counts one load request from c's client address: found or added in
+ * k->peers, else counted in k->peers_other. */
+static void
+peer_count(struct ksim *k, struct MHD_Connection *c, bool session)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    uint64_t now = clock_now_ns();
+    uint8_t key[16] = {0};
+    size_t len = 0;
+    int fam = 0;
+    struct peer *p = NULL;
+
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+        fam = AF_INET;
+        len = 4;
+        memcpy(key, &in4->sin_addr, len);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        fam = AF_INET6;
+        len = 16;
+        memcpy(key, &in6->sin6_addr, len);
+    }
+    (void)pthread_mutex_lock(&k->peer_lock);
+    for (size_t i = 0; fam != 0 && i < KSIM_PEERS_MAX; i++) {
+        struct peer *q = &k->peers[i];
+        if (q->family == 0) {
+            q->family = fam;
+            memcpy(q->addr, key, len);
+            q->first_ns = now;
+        }
+        if (q->family == fam && memcmp(q->addr, key, len) == 0) {
+            p = q;
+            break;
+        }
+    }
+    if (p != NULL) {
+        p->load++;
+        p->sessions += session ? 1 : 0;
+        p->last_ns = now;
+    } else {
+        k->peers_other++;
+    }
+    (void)pthread_mutex_unlock(&k->peer_lock);
+}
+
+/* Appends ,"peers":[...],"peers_other":N: per client address, the load
+ * requests, the sessions created and the first and last arrival in ms
+ * since start (microsecond precision). */
+static int
+put_peers(struct ksim *k, struct buf *out)
+{
+    int rv = buf_printf(out, ",\"peers\":[");
+
+    (void)pthread_mutex_lock(&k->peer_lock);
+    for (size_t i = 0; rv == 0 && i < KSIM_PEERS_MAX; i++) {
+        const struct peer *p = &k->peers[i];
+        char txt[INET6_ADDRSTRLEN] = "?";
+        if (p->family == 0) {
+            break;
+        }
+        (void)inet_ntop(p->family, p->addr, txt, sizeof(txt));
+        rv = buf_printf(out,
+                        "%s{\"addr\":\"%s\",\"load_requests\":%" PRIu64
+                        ",\"create_session\":%" PRIu64
+                        ",\"first_ms\":%.3f,\"last_ms\":%.3f}",
+                        i ? "," : "", txt, p->load, p->sessions,
+                        (double)(p->first_ns - k->start_ns) / 1e6,
+                        (double)(p->last_ns - k->start_ns) / 1e6);
+    }
+    if (rv == 0) {
+        rv = buf_printf(out, "],\"peers_other\":%" PRIu64, k->peers_other);
+    }
+    (void)pthread_mutex_unlock(&k->peer_lock);
+    return rv;
+}
+
 static int
 put_metrics(struct ksim *k, struct buf *out)
 {
@@ -783,12 +880,18 @@ put_metrics(struct ksim *k, struct buf *out)
             "},\"in_flight\":%" PRId64 ",\"peak_in_flight\":%" PRId64
             ",\"rejected_503\":%" PRIu64 ",\"errors_injected\":%" PRIu64
             ",\"sessions_active\":%zu,\"leaked_bytes\":%" PRIu64
-            ",\"rss_kb\":%ld,\"pid\":%ld,\"uptime_ms\":%" PRIu64 "}",
+            ",\"rss_kb\":%ld,\"pid\":%ld,\"uptime_ms\":%" PRIu64,
             atomic_load(&k->in_flight), atomic_load(&k->peak_in_flight),
             atomic_load(&k->rejected_503), atomic_load(&k->errors_injected),
             simstore_count(k->store), atomic_load(&k->leaked_bytes), rss_kb(),
             (long)getpid(),
             (uint64_t)((clock_now_ns() - k->start_ns) / CLOCK_NS_PER_MS));
+    }
+    if (rv == 0) {
+        rv = put_peers(k, out);
+    }
+    if (rv == 0) {
+        rv = buf_printf(out, "}");
     }
     return rv;
 }
@@ -1024,6 +1127,9 @@ dispatch(struct ksim *k, struct MHD_Connection *c, const char *url,
      * built, so that a reading never includes itself. */
     if (rt.ep != EP_METRICS || r->too_big) {
         atomic_fetch_add(&k->requests[rt.ep], 1);
+    }
+    if ((int)rt.ep < OP_COUNT) {
+        peer_count(k, c, rt.ep == EP_CREATE);
     }
     if (r->too_big) {
         (void)put_error(&out, "PAYLOAD_TOO_LARGE", "request body exceeds 1 MiB",
@@ -1527,9 +1633,14 @@ ksim_init(struct ksim *k, const struct opts *o)
     if (pthread_mutex_init(&k->leak_lock, NULL) != 0) {
         goto fail_leak;
     }
+    if (pthread_mutex_init(&k->peer_lock, NULL) != 0) {
+        goto fail_peer;
+    }
     k->start_ns = clock_now_ns();
     return 0;
 
+fail_peer:
+    (void)pthread_mutex_destroy(&k->leak_lock);
 fail_leak:
     (void)pthread_mutex_destroy(&k->rng_lock);
 fail_rng:
@@ -1550,6 +1661,7 @@ ksim_fini(struct ksim *k)
     k->leaks = NULL;
     simstore_free(k->store);
     k->store = NULL;
+    (void)pthread_mutex_destroy(&k->peer_lock);
     (void)pthread_mutex_destroy(&k->leak_lock);
     (void)pthread_mutex_destroy(&k->rng_lock);
 }

@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the multi-host tests: build "hosts" out of network namespaces
+# joined by veth pairs to a bridge, run processes in them, and remove every
+# namespace (and with it every veth and the bridge) on any exit.
+# Source it from a tests/multihost/*_test.sh script, after checking root
+# with mh_need_root. It sources ../integration/lib.sh for ok/notok/check.
+#
+# The layout, all private to one run ($$ in every name):
+#   ks-net-$$      holds the bridge br0 and the host ends of the veths
+#   ks-target-$$   eth0 10.213.0.10/24   katosim
+#   ks-master-$$   eth0 10.213.0.20/24   stress-master
+#   ks-agentN-$$   eth0 10.213.0.3N/24   stress-agent N (N = 1..3)
+# Each host namespace has lo up and one veth end named eth0; the other end
+# (vROLE) is a port of br0 in ks-net-$$. The subnet exists only inside these
+# namespaces: no route, no NAT, no default route, nothing in the root
+# namespace, so two runs at once do not see each other.
+
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+
+MH_SUBNET=10.213.0
+MH_NET=ks-net-$$
+MH_ROLES="target master agent1 agent2 agent3"
+MH_MADE=() # namespaces created, deleted by mh_teardown
+
+# mh_need_root: prints the skip line and exits 0 when not root.
+mh_need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "ok - multihost: not root, not run"
+        exit 0
+    fi
+}
+
+# mh_ns ROLE: the namespace name of a role.
+mh_ns() { echo "ks-$1-$$"; }
+
+# mh_addr ROLE: the role's address.
+mh_addr() {
+    case $1 in
+    target) echo "$MH_SUBNET.10" ;;
+    master) echo "$MH_SUBNET.20" ;;
+    agent[1-9]) echo "$MH_SUBNET.3${1#agent}" ;;
+    *) return 1 ;;
+    esac
+}
+
+# mh_in ROLE CMD...: runs CMD in the role's namespace. Not for background
+# processes: "mh_in ... &" forks a subshell and $! would be its pid, not
+# the process's; write "ip netns exec "$(mh_ns ROLE)" CMD &" instead (ip
+# execs CMD, so $! is CMD's pid).
+mh_in() {
+    local r=$1
+    shift
+    ip netns exec "$(mh_ns "$r")" "$@"
+}
+
+# mh_teardown: kills whatever still runs in this run's namespaces (only
+# processes this test started can be there), then deletes them.
+mh_teardown() {
+    local ns p
+    for ns in "${MH_MADE[@]}"; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$p" 2>/dev/null
+        done
+    done
+    for ns in "${MH_MADE[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    MH_MADE=()
+}
+
+# Processes first (they may hold the namespaces), then the namespaces: a
+# deleted namespace takes its veth ends along, and a veth pair dies with
+# either end, so nothing is left in the root namespace.
+mh_cleanup() {
+    t_cleanup
+    mh_teardown
+}
+trap mh_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# mh_net_up: builds the layout above; exits with a "not ok" line when a
+# step fails (as root this is a real failure, not a skip).
+mh_net_up() {
+    local r ns
+    ip netns add "$MH_NET" || {
+        notok "ip netns add $MH_NET"
+        exit 1
+    }
+    MH_MADE+=("$MH_NET")
+    ip -n "$MH_NET" link set lo up &&
+        ip -n "$MH_NET" link add br0 type bridge &&
+        ip -n "$MH_NET" link set br0 up || {
+        notok "bridge in $MH_NET"
+        exit 1
+    }
+    for r in $MH_ROLES; do
+        ns=$(mh_ns "$r")
+        ip netns add "$ns" || {
+            notok "ip netns add $ns"
+            exit 1
+        }
+        MH_MADE+=("$ns")
+        ip -n "$MH_NET" link add "v$r" type veth peer name eth0 netns "$ns" &&
+            ip -n "$MH_NET" link set "v$r" master br0 &&
+            ip -n "$MH_NET" link set "v$r" up &&
+            ip -n "$ns" link set lo up &&
+            ip -n "$ns" addr add "$(mh_addr "$r")/24" dev eth0 &&
+            ip -n "$ns" link set eth0 up || {
+            notok "veth and address for $r"
+            exit 1
+        }
+    done
+}
+
+# mh_reach_target: every other host gets katosim's /health over the
+# bridge (needs mh_katosim_start; bounded by curl's timeout).
+mh_reach_target() {
+    local r
+    for r in $MH_ROLES; do
+        [ "$r" = target ] && continue
+        mh_in "$r" curl -sf --max-time 3 "$KATO_URL/health" >/dev/null || return 1
+    done
+}
+
+# mh_netns_inode PID: the network namespace of a process.
+mh_netns_inode() { stat -L -c %i "/proc/$1/ns/net" 2>/dev/null; }
+
+# mh_katosim_start PORT: katosim in the target namespace on its address;
+# sets KATO_URL and KATO_PID (killed by the cleanup).
+mh_katosim_start() {
+    local port=$1 i
+    KATO_URL="http://$(mh_addr target):$port"
+    ip netns exec "$(mh_ns target)" "$KS_OUT/katosim" --bind "$(mh_addr target)" --port "$port" \
+        --quiet >"$T_TMP/katosim.log" 2>&1 &
+    KATO_PID=$!
+    T_PIDS+=("$KATO_PID")
+    for i in $(seq 1 100); do
+        mh_in target curl -s --max-time 1 "$KATO_URL/health" >/dev/null && return 0
+        sleep 0.05
+    done
+    notok "katosim did not start in $(mh_ns target): $(cat "$T_TMP/katosim.log")"
+    exit 1
+}
+
+# mh_metrics: katosim's /metrics, read from inside the target namespace.
+mh_metrics() {
+    mh_in target curl -s --max-time 5 "$KATO_URL/metrics"
+}
+
+# mh_agent_start N MASTER_URL ALLOW [agent flags...]: agent N in its own
+# namespace; its pid in AGENT_PID[N], its log in $T_TMP/agentN.log.
+declare -a AGENT_PID
+mh_agent_start() {
+    local n=$1 url=$2 allow=$3
+    shift 3
+    ip netns exec "$(mh_ns "agent$n")" "$KS_OUT/stress-agent" --master "$url" \
+        --token-file "$T_TMP/token" --name "agent$n" --threads 1 \
+        --allow-target "$allow" "$@" >"$T_TMP/agent$n.log" 2>&1 &
+    AGENT_PID[n]=$!
+    T_PIDS+=("${AGENT_PID[n]}")
+}
+
+# mh_token: writes a fresh token to $T_TMP/token.
+mh_token() {
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T_TMP/token"
+    chmod 600 "$T_TMP/token"
+}
+
+# mh_log_ms LINE: the epoch ms of a log line's ISO timestamp (UTC, ms).
+mh_log_ms() {
+    local ts=${1%% *}
+    local sec ms
+    sec=$(date -u -d "${ts%.*}" +%s) || return 1
+    ms=${ts##*.}
+    ms=${ms%Z}
+    echo $((sec * 1000 + 10#$ms))
+}
