@@ -65,6 +65,20 @@ node_free(struct node *nd)
     xfree(nd);
 }
 
+/* The message quotes values from the file, which may hold line breaks or
+ * other control characters (a quoted "a\nb", a folded plain scalar): turn
+ * them into '?' so the message stays the one line config.h promises and
+ * cannot forge log lines. */
+static void
+one_line(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            *s = '?';
+        }
+    }
+}
+
 static void set_err(struct loader *ld, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -79,6 +93,7 @@ set_err(struct loader *ld, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(ld->err, ld->errlen, fmt, ap);
     va_end(ap);
+    one_line(ld->err);
 }
 
 /* Formats "NAME:LINE:COL: message" into the caller's buffer; returns
@@ -96,12 +111,12 @@ fail_at(struct loader *ld, size_t line, size_t col, const char *fmt, ...)
         return E_CONFIG;
     }
     off = snprintf(ld->err, ld->errlen, "%s:%zu:%zu: ", ld->name, line, col);
-    if (off < 0 || (size_t)off >= ld->errlen) {
-        return E_CONFIG;
+    if (off >= 0 && (size_t)off < ld->errlen) {
+        va_start(ap, fmt);
+        (void)vsnprintf(ld->err + off, ld->errlen - (size_t)off, fmt, ap);
+        va_end(ap);
     }
-    va_start(ap, fmt);
-    (void)vsnprintf(ld->err + off, ld->errlen - (size_t)off, fmt, ap);
-    va_end(ap);
+    one_line(ld->err);
     return E_CONFIG;
 }
 

@@ -1510,6 +1510,20 @@ test_err_document(void **state)
     expect_error("\n\n  'quoted'\n", "t.yaml:3:3: ", "must be a mapping");
 }
 
+/* Values quoted in a message may hold line breaks (a folded plain scalar,
+ * a quoted "\n", a tab): the message stays one line, each control
+ * character shown as '?'. Found by tests/fuzz/config_fuzz. */
+static void
+test_err_one_line(void **state)
+{
+    (void)state;
+    expect_error(" SliP\n\nmin_string_length",
+                 "t.yaml:1:2: ", "got 'SliP?min_string_length'");
+    expect_error("test_data: {\"a\\nb\\tc\": 1}\n",
+                 "t.yaml:1:13: ", "unknown key 'a?b?c'");
+    expect_error("operations_mix: {\"x\\ry\": 1}\n", "t.yaml:1:18: ", "'x?y'");
+}
+
 /* The no-partial-apply rule with a real config: a good section before the
  * bad one must not leak into c. */
 static void
@@ -1705,6 +1719,7 @@ config_tests(void)
         cmocka_unit_test(test_err_profiles),
         cmocka_unit_test(test_err_limits),
         cmocka_unit_test(test_err_document),
+        cmocka_unit_test(test_err_one_line),
         cmocka_unit_test(test_unchanged_after_error),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_oom_string),
