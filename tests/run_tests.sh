@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Runs the unit tests (cmocka), the integration tests (real processes on
 # loopback) and the multi-host tests (network namespaces; root only) and
-# ends with one line "N passed, N failed".
-#   tests/run_tests.sh OUT [unit|static|integration|multihost]
+# ends with one line "N passed, N failed". Between the static checks and
+# the integration tests, `make fuzz-smoke` runs each libFuzzer target of
+# tests/fuzz for a bounded number of executions (under a minute in all).
+#   tests/run_tests.sh OUT [unit|static|fuzz|integration|multihost]
 # OUT is the build folder holding stress-master, stress-agent, katosim and
 # unit-tests. Each integration script prints "ok - ..." / "not ok - ..."
 # lines and exits non-zero on failure; every line counts as one test.
@@ -73,6 +75,27 @@ if [ "$WHAT" = all ] || [ "$WHAT" = static ]; then
     fi
     cat "$f"
     count_lines "$f" static
+fi
+
+# The fuzz targets are built with clang into OUT/fuzz; a build failure is
+# one failed line, a crash is a "not ok" line naming the kept input.
+if [ "$WHAT" = all ] || [ "$WHAT" = fuzz ]; then
+    echo "== fuzz smoke"
+    f=$LOGDIR/fuzz.log
+    start=$(date +%s)
+    timeout -k 10 150 make --no-print-directory fuzz-smoke \
+        FUZZ_OUT="$KS_OUT/fuzz" >"$f" 2>&1
+    rc=$?
+    grep -E '^(ok|not ok) - ' "$f"
+    count_lines "$f" fuzz
+    if [ $rc -ne 0 ] && ! grep -q '^not ok - ' "$f"; then
+        failed=$((failed + 1))
+        failures+=("fuzz: make fuzz-smoke exited $rc without a failed check")
+        tail -n 20 "$f"
+    elif grep -q '^not ok - ' "$f"; then
+        tail -n 20 "$f"
+    fi
+    echo "   ($(( $(date +%s) - start )) s)"
 fi
 
 # run_scripts SCRIPT...: runs each, counts its ok / not ok lines.
