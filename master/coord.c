@@ -548,7 +548,9 @@ abort_due(struct run *r, uint32_t k)
     struct report_verdict *v = NULL;
     bool due = false;
 
-    if (!th->abort_on_fail || k < th->abort_delay_seconds || k == 0) {
+    /* Not in the goodbye margin: the load has ended by then. */
+    if (!th->abort_on_fail || k < th->abort_delay_seconds || k == 0 ||
+        k > r->plan->duration_ms / 1000u) {
         return false;
     }
     v = xmalloc(sizeof(*v));
