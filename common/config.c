@@ -516,6 +516,8 @@ enum ftype {
     F_RATIO,    /* number >= 1 */
     F_ENUM,     /* a name of enum_defs[size] (an enum member) */
     F_STAGES,   /* test_scenarios.sustained.stages */
+    F_THRESH,   /* performance_thresholds (records the keys set) */
+    F_PER_OP,   /* performance_thresholds.per_operation */
 };
 
 struct section;
@@ -706,9 +708,29 @@ static const struct field thresholds_fields[] = {
      NULL},
     {"max_connection_pool_usage", F_PROB,
      CO(thresholds.max_connection_pool_usage), 0, 0, NULL},
+    /* The fields above are THR_* bits 0..8 in this order. */
+    {"per_operation", F_PER_OP, 0, 0, 0, NULL},
+    {"abort_on_fail", F_BOOL, CO(thresholds.abort_on_fail), 0, 0, NULL},
+    {"abort_delay_seconds", F_U32, CO(thresholds.abort_delay_seconds), 0, 0,
+     NULL},
 };
 static const struct section thresholds_sec = {
     thresholds_fields, NELEM(thresholds_fields), NULL, 0, NULL};
+
+#define OTO(m) offsetof(struct op_thresholds, m)
+/* per_operation.<op>: THR_* bits 0..5 in this order. */
+static const struct field op_thresholds_fields[] = {
+    {"response_time_p50_max", F_NUM, OTO(response_time_p50_max), 0, 0, NULL},
+    {"response_time_p95_max", F_NUM, OTO(response_time_p95_max), 0, 0, NULL},
+    {"response_time_p99_max", F_NUM, OTO(response_time_p99_max), 0, 0, NULL},
+    {"response_time_p99_9_max", F_NUM, OTO(response_time_p99_9_max), 0, 0,
+     NULL},
+    {"min_throughput_rps", F_NUM, OTO(min_throughput_rps), 0, 0, NULL},
+    {"max_error_rate", F_PROB, OTO(max_error_rate), 0, 0, NULL},
+};
+static const struct section op_thresholds_sec = {
+    op_thresholds_fields, NELEM(op_thresholds_fields), NULL, 0, NULL};
+#define THR_GLOBAL_KEYS 9 /* thresholds_fields[0..8] are THR_* keys */
 
 static const struct field baseline_fields[] = {
     {"enabled", F_BOOL, CO(reporting.baseline_enabled), 0, 0, NULL},
@@ -874,7 +896,7 @@ static const struct field root_fields[] = {
     {"operations_mix", F_MIX, 0, 0, 0, NULL},
     {"test_data", F_MAP, 0, 0, 0, &data_sec},
     {"monitoring", F_MAP, 0, 0, 0, &monitoring_sec},
-    {"performance_thresholds", F_MAP, 0, 0, 0, &thresholds_sec},
+    {"performance_thresholds", F_THRESH, 0, 0, 0, &thresholds_sec},
     {"reporting", F_MAP, 0, 0, 0, &reporting_sec},
     {"environment", F_MAP, 0, 0, 0, &env_sec},
     {"test_scenarios", F_MAP, 0, 0, 0, &scenarios_sec},
@@ -1239,6 +1261,10 @@ static int walk_profiles(struct loader *ld, const struct node *val,
                          struct config *c);
 static int walk_mix(struct loader *ld, const struct node *key,
                     const struct node *val, struct config *c);
+static int walk_thresholds(struct loader *ld, const struct node *val,
+                           const char *path, struct config *c);
+static int walk_per_op(struct loader *ld, const struct node *val,
+                       const char *path, struct config *c);
 
 static int
 walk_value(struct loader *ld, const struct node *key, const struct node *val,
@@ -1303,6 +1329,10 @@ walk_value(struct loader *ld, const struct node *key, const struct node *val,
         return walk_enum(ld, val, path, f, base);
     case F_STAGES:
         return walk_stages(ld, val, path, f, base);
+    case F_THRESH:
+        return walk_thresholds(ld, val, path, (struct config *)base);
+    case F_PER_OP:
+        return walk_per_op(ld, val, path, (struct config *)base);
     }
     return E_INVAL;
 }
@@ -1677,6 +1707,81 @@ walk_mix(struct loader *ld, const struct node *key, const struct node *val,
     return 0;
 }
 
+/* The THR_* bits of the first nkeys fields of a walked section whose key
+ * node the file set. */
+static uint32_t
+set_bits(const struct node *const *seen, size_t nkeys)
+{
+    uint32_t set = 0;
+
+    for (size_t i = 0; i < nkeys; i++) {
+        set |= seen[i] != NULL ? 1u << i : 0u;
+    }
+    return set;
+}
+
+/* performance_thresholds: the section, plus which keys the file set (a key
+ * left out is not checked, but for p99 and the error rate). */
+static int
+walk_thresholds(struct loader *ld, const struct node *val, const char *path,
+                struct config *c)
+{
+    const struct node *seen[NELEM(thresholds_fields)] = {NULL};
+    int rv = walk_section(ld, val, path, &thresholds_sec, c, seen);
+
+    if (rv == 0) {
+        c->thresholds.set |= set_bits(seen, THR_GLOBAL_KEYS);
+    }
+    return rv;
+}
+
+/* performance_thresholds.per_operation: a mapping from an operation's name
+ * (ops_name) to the keys of op_thresholds_sec. */
+static int
+walk_per_op(struct loader *ld, const struct node *val, const char *path,
+            struct config *c)
+{
+    const struct node *seen_op[OP_COUNT] = {NULL};
+    char kpath[PATH_MAX_];
+    int rv = 0;
+
+    if (is_null(val)) {
+        return 0;
+    }
+    rv = expect_kind(ld, val, NODE_MAP, path);
+    if (rv != 0) {
+        return rv;
+    }
+    for (size_t i = 0; i + 1 < val->n; i += 2) {
+        const struct node *k = val->kids[i];
+        const struct node *v = val->kids[i + 1];
+        const struct node *seen[NELEM(op_thresholds_fields)] = {NULL};
+        int op = ops_from_name(k->s);
+
+        if (op < 0 || op >= OP_COUNT || strlen(k->s) != k->len) {
+            return fail(ld, k,
+                        "unknown operation '%.64s' in %s (valid: "
+                        "create_session, observe, learn, predictions, "
+                        "short_term_memory, clear_memory)",
+                        k->s, path);
+        }
+        if (seen_op[op] != NULL) {
+            return fail(ld, k, "duplicate key '%s' in %s (first at %zu:%zu)",
+                        k->s, path, seen_op[op]->line, seen_op[op]->col);
+        }
+        seen_op[op] = k;
+        (void)snprintf(kpath, sizeof(kpath), "%.90s.%s", path, ops_name(op));
+        rv = walk_section(ld, v, kpath, &op_thresholds_sec,
+                          &c->thresholds.per_op[op], seen);
+        if (rv != 0) {
+            return rv;
+        }
+        c->thresholds.per_op[op].set |=
+            set_bits(seen, NELEM(op_thresholds_fields));
+    }
+    return 0;
+}
+
 /*
  * Rules between sections, checked once the whole document is walked (a
  * section may come before the one it refers to): every name in
@@ -1830,6 +1935,9 @@ config_defaults(struct config *c)
     c->thresholds.max_memory_usage_mb = 2000;
     c->thresholds.max_cpu_usage_percent = 80;
     c->thresholds.max_connection_pool_usage = 0.9;
+    c->thresholds.set = THR_P99 | THR_ERROR;
+    c->thresholds.abort_on_fail = false;
+    c->thresholds.abort_delay_seconds = 10;
 
     set_names(c->reporting.formats, &c->reporting.n_formats, formats,
               NELEM(formats));

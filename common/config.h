@@ -100,6 +100,35 @@ struct monitoring {
     char log_error_patterns[CONFIG_MAX_LIST][CONFIG_NAME_MAX];
 };
 
+/*
+ * The keys of performance_thresholds, as bits of thresholds.set and
+ * op_thresholds.set: a key is checked when its bit is set (the file set
+ * it; response_time_p99_max and max_error_rate are set by default).
+ */
+enum threshold_key {
+    THR_P50 = 1u << 0,     /* response_time_p50_max */
+    THR_P95 = 1u << 1,     /* response_time_p95_max */
+    THR_P99 = 1u << 2,     /* response_time_p99_max */
+    THR_P99_9 = 1u << 3,   /* response_time_p99_9_max */
+    THR_MIN_RPS = 1u << 4, /* min_throughput_rps */
+    THR_ERROR = 1u << 5,   /* max_error_rate */
+    THR_MEMORY = 1u << 6,  /* max_memory_usage_mb */
+    THR_CPU = 1u << 7,     /* max_cpu_usage_percent */
+    THR_POOL = 1u << 8,    /* max_connection_pool_usage */
+};
+
+/* performance_thresholds.per_operation.<op>: the keys that make sense for
+ * one operation (latency percentiles, throughput, error rate). */
+struct op_thresholds {
+    uint32_t set; /* THR_* bits of the keys the file set; 0: none */
+    double response_time_p50_max; /* ms */
+    double response_time_p95_max;
+    double response_time_p99_max;
+    double response_time_p99_9_max;
+    double min_throughput_rps;
+    double max_error_rate; /* fraction */
+};
+
 struct thresholds {
     double response_time_p50_max; /* ms */
     double response_time_p95_max;
@@ -110,6 +139,12 @@ struct thresholds {
     double max_memory_usage_mb;
     double max_cpu_usage_percent;
     double max_connection_pool_usage; /* fraction */
+    /* THR_* bits of the keys checked: the ones the file set, plus
+     * THR_P99 | THR_ERROR which are always checked (built-in defaults). */
+    uint32_t set;
+    struct op_thresholds per_op[OP_COUNT]; /* indexed by enum op */
+    bool abort_on_fail;           /* evaluate every second, stop on fail */
+    uint32_t abort_delay_seconds; /* no abort before this, default 10 */
 };
 
 struct reporting {

@@ -13,6 +13,7 @@
 
 static atomic_int min_level = LOG_INFO;
 static char prefix[64];
+static atomic_bool clear_line;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -20,6 +21,12 @@ void
 log_set_level(enum log_level lvl)
 {
     atomic_store(&min_level, (int)lvl);
+}
+
+void
+log_set_clear_line(bool on)
+{
+    atomic_store(&clear_line, on);
 }
 
 void
@@ -51,8 +58,13 @@ log_msg(enum log_level lvl, const char *id, const char *fmt, ...)
         ts.tv_nsec = 0;
     }
     n = 0;
+    if (atomic_load(&clear_line)) {
+        /* "\r" + ESC [ K: erase the live progress line first. */
+        memcpy(line, "\r\033[K", 4);
+        n = 4;
+    }
     if (gmtime_r(&ts.tv_sec, &tm) != NULL) {
-        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+        n += strftime(line + n, sizeof(line) - n, "%Y-%m-%dT%H:%M:%S", &tm);
     }
     k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s%s%s %s ",
                  ts.tv_nsec / 1000000L, prefix, prefix[0] ? " " : "",

@@ -10,6 +10,8 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
+#include <stdbool.h>
+
 enum log_level {
     LOG_DEBUG = 0,
     LOG_INFO = 1,
@@ -23,6 +25,12 @@ void log_set_level(enum log_level lvl);
 /* Prefixes every line with "who" (e.g. "master", "agent local-1"). Borrows
  * nothing: the string is copied (at most 63 bytes). */
 void log_set_prefix(const char *who);
+
+/* Clear-line mode, for a live progress line on a terminal: every line
+ * then starts with "\r" and an ANSI erase-line, so it overwrites the
+ * progress line instead of continuing it (the progress is redrawn on its
+ * next tick). Off by default. */
+void log_set_clear_line(bool on);
 
 /* Prints one line: timestamp, prefix, level, id, then the formatted text. */
 void log_msg(enum log_level lvl, const char *id, const char *fmt, ...)

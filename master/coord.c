@@ -22,6 +22,7 @@
 #include "../common/poison.h"
 #include "../common/rng.h"
 #include "aggregate.h"
+#include "console.h"
 #include "csv.h"
 #include "degrade.h"
 #include "fleet.h"
@@ -57,6 +58,8 @@ struct slot {
     uint64_t start_ns;         /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns;
+    double abort_at_s;      /* status "aborted": when, into the load */
+    char abort_reason[192]; /* status "aborted": the violation */
 };
 
 struct run {
@@ -77,6 +80,9 @@ struct run {
     uint64_t start_ns; /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns; /* when the load ended or was stopped */
+    struct console con;
+    double abort_at_s;      /* set when abort_on_fail stopped the load */
+    char abort_reason[192]; /* the violation that stopped it */
 };
 
 static bool
@@ -508,25 +514,85 @@ tally(const struct run *r)
 }
 
 static void
-progress(const struct run *r, uint32_t k)
+progress(struct run *r, uint32_t k)
 {
     struct tally t = tally(r);
-    uint64_t req = 0;
+    struct console_tick ct;
     uint64_t err = 0;
-    struct agg_counts all = agg_op_counts(r->agg, -1);
-    double p99 =
-        (double)hist_percentile(agg_latency(r->agg, -1), 99.0) / 1000.0;
+    uint64_t p99_us = 0;
 
+    memset(&ct, 0, sizeof(ct));
     if (k > 0) {
-        (void)agg_interval(r->agg, k - 1, &req, &err);
+        (void)agg_interval(r->agg, k - 1, &ct.rps, &err);
+        (void)agg_interval_percentile(r->agg, k - 1, -1, false, 99.0, &p99_us);
     }
-    (void)fprintf(stderr,
-                  "progress: %u/%llus users=%llu rps=%llu p99=%.1fms "
-                  "errors=%llu agents=%zu/%zu\n",
-                  (unsigned)k,
-                  (unsigned long long)(r->plan->duration_ms / 1000u),
-                  (unsigned long long)t.users, (unsigned long long)req, p99,
-                  (unsigned long long)all.errors, t.alive, t.part);
+    ct.elapsed_s = k;
+    ct.duration_s = (uint32_t)(r->plan->duration_ms / 1000u);
+    ct.users = t.users;
+    ct.p99_ms = (double)p99_us / 1000.0;
+    ct.errors = agg_op_counts(r->agg, -1).errors;
+    ct.alive = t.alive;
+    ct.total = t.part;
+    console_progress(&r->con, &ct);
+}
+
+/*
+ * abort_on_fail: evaluates the thresholds on the data merged so far once
+ * k whole seconds of load ran (after abort_delay_seconds). Returns true,
+ * with r->abort_reason and r->abort_at_s set, when one is violated.
+ */
+static bool
+abort_due(struct run *r, uint32_t k)
+{
+    const struct thresholds *th = &r->c->thresholds;
+    struct report_verdict *v = NULL;
+    bool due = false;
+
+    /* Not in the goodbye margin: the load has ended by then. */
+    if (!th->abort_on_fail || k < th->abort_delay_seconds || k == 0 ||
+        k > r->plan->duration_ms / 1000u) {
+        return false;
+    }
+    v = xmalloc(sizeof(*v));
+    if (v == NULL) {
+        return false; /* checked again next second, and at the end */
+    }
+    report_evaluate(r->agg, th, (double)k, true, r->plan->result_name, v);
+    if (v->n_violations > 0) {
+        due = true;
+        r->abort_at_s = (double)k;
+        (void)snprintf(r->abort_reason, sizeof(r->abort_reason), "%s",
+                       v->v[0].message);
+        console_clear(&r->con);
+        log_warn("THRESHOLD-ABORT", "at_s=%u %s", (unsigned)k, v->v[0].message);
+    }
+    xfree(v);
+    return due;
+}
+
+/* Tells the agents STOP (reason on the wire) and collects what arrives for
+ * STOP_COLLECT_MS, or until all said goodbye or a second signal. */
+static void
+stop_and_collect(struct run *r, const char *reason)
+{
+    uint64_t until = 0;
+
+    r->end_ns = clock_now_ns();
+    /* Only whole seconds that ran are expected from the agents. */
+    agg_set_expected(
+        r->agg, r->end_ns > r->start_ns
+                    ? (uint32_t)((r->end_ns - r->start_ns) / CLOCK_NS_PER_S)
+                    : 0);
+    log_warn("STOPPING", "reason=%s agents=%zu", reason, tally(r).part);
+    fleet_stop(r->fleet, reason);
+    until = clock_now_ns() + STOP_COLLECT_MS * CLOCK_NS_PER_MS;
+    while (clock_now_ns() < until) {
+        struct tally t = tally(r);
+        if (t.goodbye + t.lost == t.part || stopping_hard(r) ||
+            poll_once(r) != 0) {
+            break;
+        }
+    }
 }
 
 /* Runs the load until every participant said GOODBYE (or is lost), the
@@ -569,6 +635,11 @@ run_load(struct run *r, int *code)
             if (next_tick <= r->plan->duration_ms / 1000u) {
                 progress(r, next_tick);
             }
+            if (abort_due(r, next_tick)) {
+                stop_and_collect(r, "threshold violated (abort_on_fail)");
+                *code = COORD_EXIT_THRESHOLD;
+                return "aborted";
+            }
             next_tick++;
         }
         if (now >= deadline) {
@@ -579,27 +650,11 @@ run_load(struct run *r, int *code)
         }
     }
     /* Interrupted: STOP, then collect what arrives for a while. */
-    r->end_ns = clock_now_ns();
-    /* Only whole seconds that ran are expected from the agents. */
-    agg_set_expected(
-        r->agg, r->end_ns > r->start_ns
-                    ? (uint32_t)((r->end_ns - r->start_ns) / CLOCK_NS_PER_S)
-                    : 0);
     log_warn("INTERRUPTED", "telling %zu agents to stop", tally(r).part);
-    fleet_stop(r->fleet, "interrupted");
-    {
-        uint64_t until = clock_now_ns() + STOP_COLLECT_MS * CLOCK_NS_PER_MS;
-        while (clock_now_ns() < until) {
-            struct tally t = tally(r);
-            if (t.goodbye + t.lost == t.part || stopping_hard(r) ||
-                poll_once(r) != 0) {
-                break;
-            }
-        }
-        if (stopping_hard(r)) {
-            log_warn("INTERRUPTED", "second interrupt: not waiting for the "
-                                    "agents' last batches");
-        }
+    stop_and_collect(r, "interrupted");
+    if (stopping_hard(r)) {
+        log_warn("INTERRUPTED", "second interrupt: not waiting for the "
+                                "agents' last batches");
     }
     *code = COORD_EXIT_INTERRUPTED;
     return "interrupted";
@@ -760,8 +815,13 @@ run_test(struct run *r, struct slot *s)
     fleet_start(r->fleet, r->start_ns);
     log_info("START", "in_ms=%u agents=%u", START_DELAY_MS,
              (unsigned)r->plan->n_active);
+    r->abort_reason[0] = '\0';
     status = run_load(r, &code);
+    console_clear(&r->con);
     s->status = status;
+    s->abort_at_s = r->abort_at_s;
+    (void)snprintf(s->abort_reason, sizeof(s->abort_reason), "%s",
+                   r->abort_reason);
     s->start_ns = r->start_ns;
     s->start_wall_ns = r->start_wall_ns;
     s->end_ns = r->end_ns;
@@ -832,7 +892,12 @@ finish(struct run *r, bool *violations)
         rr->users = s->plan.total_users;
         rr->seed = s->plan.seed;
         rr->vector_dim = s->plan.vector_dim;
-        report_check(s->agg, &r->c->thresholds, rr->test_name, &t[i].verdict);
+        report_evaluate(s->agg, &r->c->thresholds, rr->duration_s, false,
+                        rr->test_name, &t[i].verdict);
+        if (strcmp(s->status, "aborted") == 0) {
+            report_set_aborted(&t[i].verdict, s->abort_at_s, s->abort_reason,
+                               rr->test_name);
+        }
         if (s->test == PLAN_TEST_SUSTAINED) {
             struct degrade d;
             uint64_t ran_ms = (uint64_t)(rr->duration_s * 1000.0);
@@ -948,6 +1013,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     r.c = c;
     r.stop = stop;
     spawn_init(&r.sp);
+    console_init(&r.con, stderr, STDERR_FILENO, false);
 
     /* Everything that can be refused is refused before anything starts. */
     if (!o->seed_set && rng_secure_bytes(&seed, sizeof(seed)) != 0) {
@@ -1030,6 +1096,7 @@ interrupted_early:
                               "results written\n");
     }
 out:
+    console_fini(&r.con);
     /* Local agents first (they would otherwise dial a closed socket),
      * then the token file, then the socket (whose close is bounded but
      * may be abandoned). */

@@ -69,6 +69,12 @@ int coord_read_token(const char *path, uint8_t *out, size_t max, size_t *len);
  * received: once it is non-zero the agents are told STOP, what arrives within 2
  * s is collected (a second signal cuts that short) and partial results are
  * written marked "interrupted"; before the load started nothing is written.
+ * With performance_thresholds.abort_on_fail the thresholds are evaluated
+ * every second of the load after abort_delay_seconds; a violation tells the
+ * agents STOP, collects their last batches as for an interrupt, marks the
+ * test "aborted" (its results keep the violation), ends the suite and
+ * gives COORD_EXIT_THRESHOLD. The progress goes to stderr through
+ * console.h (a live line on a terminal, plain lines otherwise).
  * An output directory that cannot be created or written is refused before
  * anything starts (COORD_EXIT_USAGE, the message names the path); failing
  * to save the results after the run is COORD_EXIT_INFRA unless the run

@@ -154,7 +154,7 @@ struct tc {
     double time_s;
 };
 
-#define TC_PER_TEST 5
+#define TC_PER_TEST (REPORT_MAX_CHECKS + 3)
 
 static const struct report_violation *
 violation(const struct report_verdict *v, const char *metric)
@@ -193,6 +193,10 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "interrupted by a signal before the end of the test "
                        "(partial results)");
+    } else if (strcmp(r->status, "aborted") == 0) {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
+                       "aborted at %.0fs by abort_on_fail: %s", v->abort_at_s,
+                       v->abort_reason);
     } else if (strcmp(r->status, "completed") != 0) {
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "status %s: the run did not complete (agents lost or "
@@ -209,32 +213,31 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
     }
     n++;
 
-    if (v->p99_max_ms > 0.0) {
-        (void)snprintf(tc[n].name, sizeof(tc[n].name),
-                       "%s: response_time_p99_max <= %g ms", r->test_name,
-                       v->p99_max_ms);
-        tc[n].skipped = none;
-        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
-                       "no request completed");
-        if ((x = violation(v, "response_time_p99")) != NULL) {
+    for (size_t i = 0; i < v->n_checks && n + 2 < TC_PER_TEST; i++) {
+        const struct report_threshold *c = &v->checks[i];
+        bool pct = strcmp(c->key, "max_error_rate") == 0; /* a fraction */
+        double lim = pct ? c->limit * 100.0 : c->limit;
+        double val = pct ? c->value * 100.0 : c->value;
+        const char *unit = pct ? "%" : c->unit;
+        (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s: %s%s%s %s %g%s%s",
+                       r->test_name, c->op >= 0 ? ops_name(c->op) : "",
+                       c->op >= 0 ? "." : "", c->key,
+                       c->at_least ? ">=" : "<=", lim, unit[0] ? " " : "",
+                       unit);
+        tc[n].time_s = 0.0;
+        if (c->state == REPORT_NOT_CHECKED) {
+            tc[n].skipped = true;
+            (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why),
+                           "not checked: %s", c->why ? c->why : "no data");
+        } else if (c->state == REPORT_FAILED) {
             (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
-                           "p99 %.1f ms exceeds %g ms", x->value, x->threshold);
+                           "%s%s%s %.*f %s %s %g %s",
+                           c->op >= 0 ? ops_name(c->op) : "",
+                           c->op >= 0 ? " " : "", c->label, pct ? 2 : 1, val,
+                           unit, c->at_least ? "below" : "exceeds", lim, unit);
         }
         n++;
     }
-
-    (void)snprintf(tc[n].name, sizeof(tc[n].name),
-                   "%s: max_error_rate <= %g %%", r->test_name,
-                   v->max_error_rate * 100.0);
-    tc[n].skipped = none;
-    (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
-                   "no request completed");
-    if ((x = violation(v, "error_rate")) != NULL) {
-        (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
-                       "error rate %.2f %% exceeds %g %%", x->value * 100.0,
-                       x->threshold * 100.0);
-    }
-    n++;
 
     if (v->degradation_checked) {
         (void)snprintf(tc[n].name, sizeof(tc[n].name),

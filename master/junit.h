@@ -7,11 +7,14 @@
  *     "interrupted" (the reason in the failure);
  *   - one testcase per threshold checked, classname "kato-stress.<test>",
  *     name "<test>: <key> <= <limit> <unit>" (for example
- *     "concurrent_requests: response_time_p99_max <= 100 ms"), failing
- *     with the measured value when violated. The thresholds checked are
- *     the ones report_check evaluates: requests completed (> 0),
- *     response_time_p99_max (when > 0) and max_error_rate. When no request
- *     completed the last two are written as skipped;
+ *     "concurrent_requests: response_time_p99_max <= 100 ms"; a minimum
+ *     reads ">=", a per-operation key "<test>: observe.<key> ..."), failing
+ *     with the measured value when violated: "requests completed > 0",
+ *     then every entry of the verdict's checks (report_evaluate: the keys
+ *     the config set). A key that could not be checked (no request
+ *     completed, no resource data) is skipped, its message "not checked:
+ *     <why>". A test stopped by abort_on_fail fails its test testcase
+ *     with the violation;
  *   - for the sustained test, one testcase "<test>: max_degradation <=
  *     <limit>", failing when the p99 degradation exceeds it and skipped
  *     ("not enough data") when the run was too short to measure it;

@@ -27,6 +27,8 @@
 #define KS_VERSION "unknown"
 #endif
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 /* --- numbers ----------------------------------------------------------- */
 
 static double
@@ -91,33 +93,240 @@ add_violation(struct report_verdict *v, const char *metric, double value,
     va_end(ap);
 }
 
+/* One latency or rate key: its bit, config key, the summary's words and
+ * the violation's metric (without the "<op>." prefix). */
+struct key_def {
+    uint32_t bit;
+    const char *key;
+    const char *label;  /* "P99 response time" */
+    const char *metric; /* "response_time_p99" */
+    double pct;         /* latency keys: the percentile, else 0 */
+};
+
+static const struct key_def latency_keys[] = {
+    {THR_P50, "response_time_p50_max", "P50 response time", "response_time_p50",
+     50.0},
+    {THR_P95, "response_time_p95_max", "P95 response time", "response_time_p95",
+     95.0},
+    {THR_P99, "response_time_p99_max", "P99 response time", "response_time_p99",
+     99.0},
+    {THR_P99_9, "response_time_p99_9_max", "P99.9 response time",
+     "response_time_p99_9", 99.9},
+};
+
+/* The limits of one scope (all operations or one) as the evaluation reads
+ * them: the global struct and the per-op one share these keys. */
+struct scope {
+    uint32_t set;
+    double lat_max[4]; /* latency_keys order, ms */
+    double min_rps;
+    double max_error_rate;
+};
+
+static struct report_threshold *
+add_check(struct report_verdict *v, const char *key, const char *label, int op,
+          const char *unit, double limit)
+{
+    struct report_threshold *c = NULL;
+
+    if (v->n_checks >= REPORT_MAX_CHECKS) {
+        return NULL;
+    }
+    c = &v->checks[v->n_checks++];
+    memset(c, 0, sizeof(*c));
+    c->key = key;
+    c->label = label;
+    c->op = op;
+    c->unit = unit;
+    c->limit = fin(limit);
+    return c;
+}
+
+/* Marks c passed or failed by value (NULL c: the table was full). */
+static bool
+judge(struct report_threshold *c, double value, bool failed)
+{
+    if (c != NULL) {
+        c->value = fin(value);
+        c->state = failed ? REPORT_FAILED : REPORT_PASSED;
+    }
+    return failed;
+}
+
+static void
+not_checked(struct report_threshold *c, const char *why)
+{
+    if (c != NULL) {
+        c->state = REPORT_NOT_CHECKED;
+        c->why = why;
+    }
+}
+
+/* Evaluates one scope: op -1 for all operations. */
+static void
+eval_scope(struct report_verdict *out, const struct agg *a,
+           const struct scope *sc, int op, double duration_s, bool during_run,
+           const char *test_name)
+{
+    struct agg_counts n = agg_op_counts(a, op);
+    const struct hist *lat = agg_latency(a, op);
+    char pre[40] = "";
+    char mpre[40] = "";
+    const char *none = op < 0 ? "no request completed"
+                              : "no request of this operation completed";
+
+    if (op >= 0) {
+        (void)snprintf(pre, sizeof(pre), "%s ", ops_name(op));
+        (void)snprintf(mpre, sizeof(mpre), "%s.", ops_name(op));
+    }
+    for (size_t i = 0; i < NELEM(latency_keys); i++) {
+        const struct key_def *k = &latency_keys[i];
+        struct report_threshold *c = NULL;
+        double ms = 0;
+        char metric[48];
+        if ((sc->set & k->bit) == 0 || !(sc->lat_max[i] > 0.0)) {
+            continue;
+        }
+        c = add_check(out, k->key, k->metric + 14, op, "ms", sc->lat_max[i]);
+        if (n.requests == 0) {
+            not_checked(c, none);
+            continue;
+        }
+        ms = us_to_ms(hist_percentile(lat, k->pct));
+        if (judge(c, ms, ms > sc->lat_max[i])) {
+            (void)snprintf(metric, sizeof(metric), "%s%s", mpre, k->metric);
+            add_violation(out, metric, ms, sc->lat_max[i],
+                          "%s: %s%s (%.1fms) exceeds threshold (%gms)",
+                          test_name, pre, k->label, ms, sc->lat_max[i]);
+        }
+    }
+    if ((sc->set & THR_MIN_RPS) != 0 && sc->min_rps > 0.0) {
+        struct report_threshold *c = add_check(
+            out, "min_throughput_rps", "throughput", op, "req/s", sc->min_rps);
+        double rps = duration_s > 0 ? (double)n.requests / duration_s : 0.0;
+        char metric[48];
+        if (c != NULL) {
+            c->at_least = true;
+        }
+        if (during_run) {
+            not_checked(c, "checked at the end of the test");
+        } else if (!(duration_s > 0)) {
+            not_checked(c, "no duration");
+        } else if (judge(c, rps, rps < sc->min_rps)) {
+            (void)snprintf(metric, sizeof(metric), "%sthroughput", mpre);
+            add_violation(out, metric, rps, sc->min_rps,
+                          "%s: %sThroughput (%.1f req/s) below threshold "
+                          "(%g req/s)",
+                          test_name, pre, rps, sc->min_rps);
+        }
+    }
+    if ((sc->set & THR_ERROR) != 0) {
+        struct report_threshold *c =
+            add_check(out, "max_error_rate", "error rate", op, "ratio",
+                      sc->max_error_rate);
+        double er = ratio(n.errors, n.requests);
+        char metric[48];
+        if (n.requests == 0) {
+            not_checked(c, none);
+        } else if (judge(c, er, er > sc->max_error_rate)) {
+            (void)snprintf(metric, sizeof(metric), "%serror_rate", mpre);
+            add_violation(out, metric, er, sc->max_error_rate,
+                          "%s: %sError rate (%.2f%%) exceeds threshold "
+                          "(%g%%)",
+                          test_name, pre, er * 100.0,
+                          sc->max_error_rate * 100.0);
+        }
+    }
+}
+
+void
+report_evaluate(const struct agg *a, const struct thresholds *t,
+                double duration_s, bool during_run, const char *test_name,
+                struct report_verdict *out)
+{
+    struct agg_counts all = agg_op_counts(a, -1);
+    struct scope sc;
+    static const struct {
+        uint32_t bit;
+        const char *key;
+        const char *label;
+        const char *unit;
+    } resource_keys[] = {
+        {THR_MEMORY, "max_memory_usage_mb", "memory", "MB"},
+        {THR_CPU, "max_cpu_usage_percent", "cpu", "%"},
+        {THR_POOL, "max_connection_pool_usage", "connection pool", "ratio"},
+    };
+    const double resource_limits[] = {t->max_memory_usage_mb,
+                                      t->max_cpu_usage_percent,
+                                      t->max_connection_pool_usage};
+
+    memset(out, 0, sizeof(*out));
+    out->p99_max_ms =
+        (t->set & THR_P99) != 0 ? fin(t->response_time_p99_max) : 0.0;
+    out->max_error_rate = fin(t->max_error_rate);
+    out->p99_ms = us_to_ms(hist_percentile(agg_latency(a, -1), 99.0));
+    out->error_rate = ratio(all.errors, all.requests);
+    if (all.requests == 0 && !during_run) {
+        add_violation(out, "requests", 0.0, 1.0, "%s: no request completed",
+                      test_name);
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.set = t->set;
+    sc.lat_max[0] = t->response_time_p50_max;
+    sc.lat_max[1] = t->response_time_p95_max;
+    sc.lat_max[2] = t->response_time_p99_max;
+    sc.lat_max[3] = t->response_time_p99_9_max;
+    sc.min_rps = t->min_throughput_rps;
+    sc.max_error_rate = t->max_error_rate;
+    eval_scope(out, a, &sc, -1, duration_s, during_run, test_name);
+    /* The agents send no resource samples yet: a resource key that is set
+     * is listed, never passed silently. */
+    for (size_t i = 0; i < NELEM(resource_keys); i++) {
+        if ((t->set & resource_keys[i].bit) != 0) {
+            not_checked(add_check(out, resource_keys[i].key,
+                                  resource_keys[i].label, -1,
+                                  resource_keys[i].unit, resource_limits[i]),
+                        "no resource data");
+        }
+    }
+    for (int op = 0; op < OP_COUNT; op++) {
+        const struct op_thresholds *o = &t->per_op[op];
+        if (o->set == 0) {
+            continue;
+        }
+        memset(&sc, 0, sizeof(sc));
+        sc.set = o->set;
+        sc.lat_max[0] = o->response_time_p50_max;
+        sc.lat_max[1] = o->response_time_p95_max;
+        sc.lat_max[2] = o->response_time_p99_max;
+        sc.lat_max[3] = o->response_time_p99_9_max;
+        sc.min_rps = o->min_throughput_rps;
+        sc.max_error_rate = o->max_error_rate;
+        eval_scope(out, a, &sc, op, duration_s, during_run, test_name);
+    }
+}
+
 void
 report_check(const struct agg *a, const struct thresholds *t,
              const char *test_name, struct report_verdict *out)
 {
-    struct agg_counts all = agg_op_counts(a, -1);
+    struct thresholds tt = *t;
 
-    memset(out, 0, sizeof(*out));
-    out->p99_max_ms = fin(t->response_time_p99_max);
-    out->max_error_rate = fin(t->max_error_rate);
-    out->p99_ms = us_to_ms(hist_percentile(agg_latency(a, -1), 99.0));
-    out->error_rate = ratio(all.errors, all.requests);
-    if (all.requests == 0) {
-        add_violation(out, "requests", 0.0, 1.0, "%s: no request completed",
-                      test_name);
-        return;
-    }
-    if (out->p99_max_ms > 0.0 && out->p99_ms > out->p99_max_ms) {
-        add_violation(out, "response_time_p99", out->p99_ms, out->p99_max_ms,
-                      "%s: P99 response time (%.1fms) exceeds threshold "
-                      "(%gms)",
-                      test_name, out->p99_ms, out->p99_max_ms);
-    }
-    if (out->error_rate > out->max_error_rate) {
-        add_violation(out, "error_rate", out->error_rate, out->max_error_rate,
-                      "%s: Error rate (%.2f%%) exceeds threshold (%g%%)",
-                      test_name, out->error_rate * 100.0,
-                      out->max_error_rate * 100.0);
+    tt.set |= THR_P99 | THR_ERROR;
+    report_evaluate(a, &tt, 0.0, false, test_name, out);
+}
+
+void
+report_set_aborted(struct report_verdict *out, double at_s, const char *reason,
+                   const char *test_name)
+{
+    out->aborted = true;
+    out->abort_at_s = fin(at_s);
+    (void)snprintf(out->abort_reason, sizeof(out->abort_reason), "%s", reason);
+    if (out->n_violations == 0) {
+        add_violation(out, "aborted", at_s, 0.0,
+                      "%s: aborted at %.0fs (abort_on_fail): %s", test_name,
+                      at_s, reason);
     }
 }
 
@@ -500,21 +709,85 @@ json_intervals(struct jw *w, const struct agg *a)
     jraw(w, "]");
 }
 
+/* "passed", "failed" or "not checked: <why>" into out. */
+static const char *
+check_status(const struct report_threshold *c, char *out, size_t outlen)
+{
+    if (c->state == REPORT_NOT_CHECKED) {
+        (void)snprintf(out, outlen, "not checked: %s",
+                       c->why != NULL ? c->why : "no data");
+    } else {
+        (void)snprintf(out, outlen, "%s",
+                       c->state == REPORT_FAILED ? "failed" : "passed");
+    }
+    return out;
+}
+
+/*
+ * {"checked": {key: limit} of the global keys evaluated, "per_operation":
+ * {op: {key: limit}}, "results": [every key set, with its status],
+ * "violations": [...], "aborted": {...} when abort_on_fail stopped the
+ * test, "passed"}.
+ */
 static void
 json_thresholds(struct jw *w, const struct report_verdict *v)
 {
     bool first = true;
     bool f2 = true;
+    char st[96];
 
     jraw(w, "{");
     jkey(w, &first, "checked");
     jraw(w, "{");
-    jkv_num(w, &f2, "response_time_p99_max", v->p99_max_ms, 3);
-    jkv_num(w, &f2, "max_error_rate", v->max_error_rate, 6);
+    for (size_t i = 0; i < v->n_checks; i++) {
+        const struct report_threshold *c = &v->checks[i];
+        if (c->op < 0 && c->state != REPORT_NOT_CHECKED) {
+            jkv_num(w, &f2, c->key, c->limit,
+                    strcmp(c->unit, "ms") == 0 ? 3 : 6);
+        }
+    }
     if (v->degradation_checked) {
         jkv_num(w, &f2, "max_degradation", v->deg.max, 3);
     }
     jraw(w, "}");
+    jkey(w, &first, "per_operation");
+    jraw(w, "{");
+    f2 = true;
+    for (int op = 0; op < OP_COUNT; op++) {
+        bool f3 = true;
+        for (size_t i = 0; i < v->n_checks; i++) {
+            const struct report_threshold *c = &v->checks[i];
+            if (c->op != op) {
+                continue;
+            }
+            if (f3) {
+                jkey(w, &f2, ops_name(op));
+                jraw(w, "{");
+            }
+            jkv_num(w, &f3, c->key, c->limit, 6);
+        }
+        if (!f3) {
+            jraw(w, "}");
+        }
+    }
+    jraw(w, "}");
+    jkey(w, &first, "results");
+    jraw(w, "[");
+    for (size_t i = 0; i < v->n_checks; i++) {
+        const struct report_threshold *c = &v->checks[i];
+        bool f3 = true;
+        jraw(w, i ? ", {" : "{");
+        jkv_str(w, &f3, "key", c->key);
+        jkv_str(w, &f3, "operation", c->op < 0 ? "all" : ops_name(c->op));
+        jkv_num(w, &f3, "limit", c->limit, 6);
+        jkv_str(w, &f3, "unit", c->unit);
+        if (c->state != REPORT_NOT_CHECKED) {
+            jkv_num(w, &f3, "value", c->value, 6);
+        }
+        jkv_str(w, &f3, "status", check_status(c, st, sizeof(st)));
+        jraw(w, "}");
+    }
+    jraw(w, "]");
     jkey(w, &first, "violations");
     jraw(w, "[");
     for (size_t i = 0; i < v->n_violations; i++) {
@@ -527,6 +800,14 @@ json_thresholds(struct jw *w, const struct report_verdict *v)
         jraw(w, "}");
     }
     jraw(w, "]");
+    if (v->aborted) {
+        bool f3 = true;
+        jkey(w, &first, "aborted");
+        jraw(w, "{");
+        jkv_num(w, &f3, "at_seconds", v->abort_at_s, 3);
+        jkv_str(w, &f3, "violation", v->abort_reason);
+        jraw(w, "}");
+    }
     jkv_bool(w, &first, "passed", v->n_violations == 0);
     jraw(w, "}");
 }
@@ -914,6 +1195,31 @@ report_write(const char *dir, const uint8_t *json, size_t len, uint64_t wall_ns,
 /* --- console ---------------------------------------------------------------
  */
 
+/* "  Thresholds not checked: key (why), ..." when a key set could not be
+ * checked; nothing otherwise. Returns fprintf's sign. */
+static int
+summary_not_checked(FILE *fp, const struct report_verdict *v)
+{
+    int k = 0;
+    bool any = false;
+
+    for (size_t i = 0; i < v->n_checks; i++) {
+        const struct report_threshold *c = &v->checks[i];
+        if (c->state != REPORT_NOT_CHECKED) {
+            continue;
+        }
+        k |= fprintf(fp, "%s%s%s%s (%s)",
+                     any ? ", " : "  Thresholds not checked: ",
+                     c->op >= 0 ? ops_name(c->op) : "", c->op >= 0 ? "." : "",
+                     c->key, c->why != NULL ? c->why : "no data");
+        any = true;
+    }
+    if (any) {
+        k |= fprintf(fp, "\n");
+    }
+    return k;
+}
+
 /* One test's block: name, status and, when it ran, its figures. */
 static int
 summary_block(FILE *fp, const struct report_test *t)
@@ -970,6 +1276,11 @@ summary_block(FILE *fp, const struct report_test *t)
             k |= fprintf(fp, "  Degradation: not enough data\n");
         }
     }
+    if (t->verdict.aborted) {
+        k |= fprintf(fp, "  Aborted: at %.0fs (abort_on_fail): %s\n",
+                     t->verdict.abort_at_s, t->verdict.abort_reason);
+    }
+    k |= summary_not_checked(fp, &t->verdict);
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "
                          "in the JSON)\n");

@@ -19,13 +19,17 @@
 #include "aggregate.h"
 #include "degrade.h"
 
-#define REPORT_MAX_VIOLATIONS 8
+/* Every threshold key, global and per operation, plus "requests",
+ * "degradation" and "aborted" fit. */
+#define REPORT_MAX_VIOLATIONS 64
+#define REPORT_MAX_CHECKS     64
 #define REPORT_JSON_MAX       (64u * 1024u * 1024u) /* bytes */
 
 /* What the run flow knows that the aggregate does not. Borrowed strings. */
 struct report_run {
     const char *test_name;    /* "concurrent_requests" */
-    const char *status;       /* "completed" | "failed" | "interrupted" */
+    const char *status;       /* "completed" | "failed" | "interrupted" |
+                               * "aborted" (abort_on_fail) */
     const char *target;       /* base URL */
     const char *config_file;  /* "" for the built-in defaults */
     uint64_t started_wall_ns; /* CLOCK_REALTIME at the load's start */
@@ -36,10 +40,32 @@ struct report_run {
 };
 
 struct report_violation {
-    char metric[32]; /* "response_time_p99", "error_rate", "requests" */
+    /* "response_time_p99", "error_rate", "requests", "throughput", ...;
+     * per operation "<op>.response_time_p99" */
+    char metric[48];
     double value;
     double threshold;
     char message[192]; /* the summary's line, without the indent */
+};
+
+/* What became of one threshold key. */
+enum report_state {
+    REPORT_PASSED = 0,
+    REPORT_FAILED = 1,
+    REPORT_NOT_CHECKED = 2, /* set, but there was nothing to check it on */
+};
+
+/* One threshold key the config set, global (op -1) or per operation. */
+struct report_threshold {
+    const char *key;   /* static: the config key, "response_time_p99_max" */
+    const char *label; /* static: short words, "p99", "error rate" */
+    int op;            /* -1: all operations; else enum op */
+    const char *unit;  /* static: "ms", "req/s", "%", "MB", "" */
+    bool at_least;     /* a minimum (min_throughput_rps), else a maximum */
+    double limit;      /* in unit (an error rate as a fraction) */
+    double value;      /* measured; 0 when not checked */
+    int state;         /* enum report_state */
+    const char *why;   /* static: why not checked, "no resource data" */
 };
 
 /* The thresholds checked and what broke them. */
@@ -52,6 +78,11 @@ struct report_verdict {
     struct report_violation v[REPORT_MAX_VIOLATIONS];
     bool degradation_checked; /* sustained: deg says what was found */
     struct degrade deg;
+    size_t n_checks; /* every key set, in config order, then per op */
+    struct report_threshold checks[REPORT_MAX_CHECKS];
+    bool aborted;           /* abort_on_fail stopped the test early */
+    double abort_at_s;      /* seconds into the load */
+    char abort_reason[192]; /* the violation that stopped it */
 };
 
 /*
@@ -67,13 +98,38 @@ struct report_test {
 };
 
 /*
- * Checks the end-of-test thresholds for this issue against a:
- * response_time_p99_max (ms; checked when > 0) and max_error_rate, plus
- * "no request completed" (a test that measured nothing never passes).
- * Fills *out (fully overwritten). Pure.
+ * report_evaluate at the end of a test whose duration is not known, with
+ * response_time_p99_max and max_error_rate checked whatever t->set says
+ * (as before per-key selection existed): min_throughput_rps, when set, is
+ * not checked ("no duration"). Fills *out (fully overwritten). Pure.
  */
 void report_check(const struct agg *a, const struct thresholds *t,
                   const char *test_name, struct report_verdict *out);
+
+/*
+ * Evaluates every threshold key t sets (t->set, t->per_op[].set) on a,
+ * the merged data of a test whose load ran duration_s seconds: the
+ * response time percentiles (ms, checked when the limit is > 0),
+ * min_throughput_rps (requests / duration_s, checked when > 0), the error
+ * rate, for all operations and per operation, and "no request completed".
+ * The resource keys (memory, CPU, connection pool) are listed as not
+ * checked, "no resource data": the agents do not send it yet. during_run
+ * is for abort_on_fail's checks while the load runs: then a test without
+ * a request yet, and the minimum throughput (known at the end only), are
+ * not violations. Fills *out (fully overwritten). Pure.
+ */
+void report_evaluate(const struct agg *a, const struct thresholds *t,
+                     double duration_s, bool during_run, const char *test_name,
+                     struct report_verdict *out);
+
+/*
+ * Records that abort_on_fail stopped the test at_s seconds into its load
+ * because of reason (copied): out->aborted, and a violation "aborted" when
+ * the final evaluation found none (the data that tripped the abort may
+ * have recovered by the last batch).
+ */
+void report_set_aborted(struct report_verdict *out, double at_s,
+                        const char *reason, const char *test_name);
 
 /*
  * Adds the sustained test's degradation verdict d (copied) to out: a

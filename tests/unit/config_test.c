@@ -1678,6 +1678,83 @@ oom_sweep(bool from_file)
     xfree(text);
 }
 
+/* performance_thresholds: the keys the file set are recorded (p99 and the
+ * error rate always are), per_operation by op name, abort_on_fail. */
+static void
+test_thresholds_keys(void **state)
+{
+    struct config c;
+    char err[ERRLEN];
+
+    (void)state;
+    config_defaults(&c);
+    assert_int_equal(c.thresholds.set, THR_P99 | THR_ERROR);
+    assert_false(c.thresholds.abort_on_fail);
+    assert_int_equal(c.thresholds.abort_delay_seconds, 10);
+    for (int op = 0; op < OP_COUNT; op++) {
+        assert_int_equal(c.thresholds.per_op[op].set, 0);
+    }
+    assert_int_equal(load_str(&c,
+                              "performance_thresholds:\n"
+                              "  response_time_p50_max: 7\n"
+                              "  min_throughput_rps: 3\n"
+                              "  max_cpu_usage_percent: 50\n"
+                              "  abort_on_fail: true\n"
+                              "  abort_delay_seconds: 1\n"
+                              "  per_operation:\n"
+                              "    observe: {response_time_p99_max: 50, "
+                              "max_error_rate: 0.01}\n"
+                              "    create_session: {min_throughput_rps: 2}\n",
+                              err),
+                     0);
+    assert_int_equal(c.thresholds.set,
+                     THR_P99 | THR_ERROR | THR_P50 | THR_MIN_RPS | THR_CPU);
+    assert_true(c.thresholds.response_time_p50_max == 7);
+    assert_true(c.thresholds.min_throughput_rps == 3);
+    assert_true(c.thresholds.abort_on_fail);
+    assert_int_equal(c.thresholds.abort_delay_seconds, 1);
+    assert_int_equal(c.thresholds.per_op[OP_OBSERVE].set, THR_P99 | THR_ERROR);
+    assert_true(c.thresholds.per_op[OP_OBSERVE].response_time_p99_max == 50);
+    assert_true(c.thresholds.per_op[OP_OBSERVE].max_error_rate == 0.01);
+    assert_int_equal(c.thresholds.per_op[OP_SESSION].set, THR_MIN_RPS);
+    assert_true(c.thresholds.per_op[OP_SESSION].min_throughput_rps == 2);
+    assert_int_equal(c.thresholds.per_op[OP_LEARN].set, 0);
+}
+
+static void
+test_err_thresholds(void **state)
+{
+    (void)state;
+    expect_error("performance_thresholds:\n"
+                 "  per_operation:\n"
+                 "    observ: {response_time_p99_max: 5}\n",
+                 "t.yaml:3:5: ", "unknown operation 'observ'");
+    expect_error("performance_thresholds:\n"
+                 "  per_operation:\n"
+                 "    observe: {max_memory_usage_mb: 5}\n",
+                 "t.yaml:3:15: ", "max_memory_usage_mb");
+    expect_error("performance_thresholds:\n"
+                 "  per_operation:\n"
+                 "    learn: {max_error_rate: 1.5}\n",
+                 "t.yaml:3:29: ",
+                 "performance_thresholds.per_operation.learn.max_error_rate "
+                 "must be a probability");
+    expect_error("performance_thresholds:\n"
+                 "  per_operation:\n"
+                 "    learn: {max_error_rate: 0.1}\n"
+                 "    learn: {max_error_rate: 0.2}\n",
+                 "t.yaml:4:5: ", "duplicate key 'learn'");
+    expect_error("performance_thresholds:\n"
+                 "  per_operation: [observe]\n",
+                 "t.yaml:2:18: ", "per_operation");
+    expect_error("performance_thresholds:\n"
+                 "  abort_on_fail: maybe\n",
+                 "t.yaml:2:18: ", "abort_on_fail");
+    expect_error("performance_thresholds:\n"
+                 "  abort_delay_seconds: -1\n",
+                 "t.yaml:2:24: ", "abort_delay_seconds");
+}
+
 static void
 test_oom_string(void **state)
 {
@@ -1722,6 +1799,8 @@ config_tests(void)
         cmocka_unit_test(test_err_one_line),
         cmocka_unit_test(test_unchanged_after_error),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_thresholds_keys),
+        cmocka_unit_test(test_err_thresholds),
         cmocka_unit_test(test_oom_string),
         cmocka_unit_test(test_oom_file),
     };

@@ -27,5 +27,7 @@ int pattern_tests(void);
 int engine_tests(void);
 int html_tests(void);
 int degrade_tests(void);
+int thresholds_tests(void);
+int console_tests(void);
 
 #endif
