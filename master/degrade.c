@@ -77,7 +77,12 @@ degrade_measure(const struct agg *a, uint64_t duration_ms, uint64_t ramp_ms,
     }
     out->measured = true;
     out->value = (double)out->last_p99_us / (double)out->first_p99_us;
-    out->violated = out->value > max;
+    /* A ratio alone would call 1 ms -> 2 ms a degradation: at sub-ms and
+     * few-ms latencies that is scheduler noise. A violation needs the p99
+     * to have grown by DEGRADE_MIN_GROWTH_US as well. */
+    out->violated =
+        out->value > max &&
+        out->last_p99_us >= out->first_p99_us + DEGRADE_MIN_GROWTH_US;
 out:
     hist_free(scratch);
     hist_free(acc);

@@ -148,9 +148,9 @@ test_measure_exact(void **state)
     for (uint32_t k = 2; k < 8; k++) {
         put(a, seq++, k, 900000, 50); /* outside both windows */
     }
-    /* Window 2: 98 at 1 ms, then 2 at 4 ms: p99 is the 99th, 4 ms. */
+    /* Window 2: 98 at 1 ms, then 2 at 40 ms: p99 is the 99th, 40 ms. */
     put(a, seq++, 8, 1000, 98);
-    put(a, seq++, 9, 4000, 2);
+    put(a, seq++, 9, 40000, 2);
     assert_int_equal(degrade_measure(a, 10000, 0, 1.5, &d), 0);
     assert_true(d.windows_ok);
     assert_true(d.measured);
@@ -159,13 +159,32 @@ test_measure_exact(void **state)
     assert_int_equal(d.first_count, 101);
     assert_int_equal(d.last_count, 100);
     assert_int_equal(d.first_p99_us, hist_highest_of(hist_index_of(1000)));
-    assert_int_equal(d.last_p99_us, hist_highest_of(hist_index_of(4000)));
-    assert_true(d.value > 3.9 && d.value < 4.1);
+    assert_int_equal(d.last_p99_us, hist_highest_of(hist_index_of(40000)));
+    assert_true(d.value > 39.9 && d.value < 40.1);
     assert_true(d.violated);
     assert_true(d.max == 1.5);
     /* The same data under a looser limit passes. */
-    assert_int_equal(degrade_measure(a, 10000, 0, 5.0, &d), 0);
+    assert_int_equal(degrade_measure(a, 10000, 0, 50.0, &d), 0);
     assert_true(d.measured);
+    assert_false(d.violated);
+}
+
+static void
+test_measure_noise_floor(void **state)
+{
+    struct agg *a = *state;
+    struct degrade d;
+    uint64_t seq = 1;
+
+    /* 1 ms -> 4 ms is a ratio of 4 but a growth of 3 ms: noise, not
+     * degradation (DEGRADE_MIN_GROWTH_US). */
+    put(a, seq++, 0, 1000, 100);
+    put(a, seq++, 1, 1000, 100);
+    put(a, seq++, 8, 1000, 98);
+    put(a, seq++, 9, 4000, 2);
+    assert_int_equal(degrade_measure(a, 10000, 0, 1.5, &d), 0);
+    assert_true(d.measured);
+    assert_true(d.value > 3.9 && d.value < 4.1);
     assert_false(d.violated);
 }
 
@@ -205,7 +224,7 @@ test_report_verdict(void **state)
     memset(&th, 0, sizeof(th));
     th.max_error_rate = 0.5;
     put(a, 1, 0, 1000, 100);
-    put(a, 2, 9, 9000, 100);
+    put(a, 2, 9, 30000, 100);
     assert_int_equal(degrade_measure(a, 10000, 0, 1.5, &d), 0);
     report_check(a, &th, "sustained_load_x", &v);
     assert_int_equal(v.n_violations, 0);
@@ -312,6 +331,8 @@ degrade_tests(void)
         cmocka_unit_test(test_windows_values),
         cmocka_unit_test(test_windows_not_enough),
         cmocka_unit_test_setup_teardown(test_measure_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_measure_noise_floor, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_measure_not_enough, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_report_verdict, setup, teardown),
