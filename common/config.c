@@ -1620,7 +1620,9 @@ walk_mix(struct loader *ld, const struct node *key, const struct node *val,
         int op = alias ? OP_STM : ops_from_name(k->s);
         double d = 0;
 
-        if (op <= OP_SESSION || op >= OP_COUNT || strlen(k->s) != k->len) {
+        /* invalid is the recovery test's op, never a user's choice. */
+        if (op <= OP_SESSION || op >= OP_COUNT || op == OP_INVALID ||
+            strlen(k->s) != k->len) {
             return fail(ld, k,
                         "unknown key '%.64s' in operations_mix (valid: "
                         "observe, learn, predictions, short_term_memory, "

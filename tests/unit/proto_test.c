@@ -1475,27 +1475,31 @@ test_wrong_types(void **state)
                                         9, &m),
                      E_PROTO);
 
-    /* Fixed-size arrays: exactly OP_COUNT. */
+    /* Fixed-size arrays: exactly OP_COUNT (7 since OP_INVALID). */
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x95\x00\x00\x00\x00\x01", 6, &m),
+                                        "\x96\x00\x00\x00\x00\x00\x01", 7, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x97\x00\x00\x00\x00\x00\x00\x01", 8,
+                                        "\x98\x00\x00\x00\x00\x00\x00\x01"
+                                        "\x00",
+                                        9, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
+                                        "\x97\x00\x00\x00\x00\x00\x00\xc0", 8,
                                         &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x96\x00\x00\x00\x00\x00\xc0", 7, &m),
-                     E_PROTO);
-    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x96\x00\x00\x00\x00\x00\x01", 7, &m),
+                                        "\x97\x00\x00\x00\x00\x00\x01\x00", 8,
+                                        &m),
                      0);
     assert_true(m.u.assign.mix[OP_CLEAR] == 1.0);
     assert_int_equal(decode_spliced_raw(PROTO_GOODBYE, "req",
-                                        "\x95\x01\x02\x03\x04\x05", 6, &m),
+                                        "\x96\x01\x02\x03\x04\x05\x06", 7, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_GOODBYE, "err",
-                                        "\x97\x01\x02\x03\x04\x05\x06\x07", 8,
-                                        &m),
+                                        "\x98\x01\x02\x03\x04\x05\x06\x07"
+                                        "\x08",
+                                        9, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_BATCH, "ops", "\x90", 1, &m),
                      E_PROTO);
