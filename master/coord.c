@@ -28,6 +28,7 @@
 #include "html.h"
 #include "junit.h"
 #include "plan.h"
+#include "recovery.h"
 #include "report.h"
 #include "spawn.h"
 
@@ -789,6 +790,34 @@ slot_duration_s(const struct slot *s)
     return dur_s > 0.001 ? dur_s : 0.001;
 }
 
+/*
+ * The recovery test's verdict (docs/tests-design.md 5.6): phases from the
+ * plan's streams (the baseline from its second second on: the first one
+ * creates the sessions), up to the seconds that ran.
+ */
+static void
+check_recovery(const struct run *r, const struct slot *s, double dur_s,
+               struct report_verdict *v)
+{
+    const struct proto_stream *inv = &s->plan.assign[0].streams[1];
+    struct recovery_params rp;
+    struct recovery rec;
+    uint32_t ran = (uint32_t)dur_s;
+
+    memset(&rp, 0, sizeof(rp));
+    rp.baseline_from = 1;
+    rp.baseline_to = (uint32_t)(inv->start_ms / 1000u);
+    rp.phase_end = (uint32_t)((inv->start_ms + inv->duration_ms) / 1000u);
+    rp.end = (uint32_t)(s->plan.duration_ms / 1000u);
+    rp.end = ran < rp.end ? ran : rp.end;
+    rp.window = r->c->recovery.window_seconds;
+    rp.margin = r->c->recovery.margin;
+    if (recovery_measure(s->agg, &rp, &rec) != 0) {
+        log_warn("RECOVERY-NOMEM", "test=%s: not measured", s->name);
+    }
+    report_check_recovery(v, &rec, s->name);
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -843,6 +872,9 @@ finish(struct run *r, bool *violations)
                                   s->plan.assign[0].streams[0].ramp_ms,
                                   r->c->sustained.max_degradation, &d);
             report_check_degradation(&t[i].verdict, &d, rr->test_name);
+        }
+        if (s->test == PLAN_TEST_RECOVERY) {
+            check_recovery(r, s, rr->duration_s, &t[i].verdict);
         }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {

@@ -91,6 +91,35 @@ add_violation(struct report_verdict *v, const char *metric, double value,
     va_end(ap);
 }
 
+/*
+ * The recovery test's invalid requests are meant to fail: when a holds
+ * some, *all and *p99_ms are those of every other op (their latency
+ * histograms merged exactly; on OOM the p99 stays the all-ops one).
+ */
+static void
+check_without_invalid(const struct agg *a, struct agg_counts *all,
+                      double *p99_ms)
+{
+    struct agg_counts inv = agg_op_counts(a, OP_INVALID);
+    struct hist *h = NULL;
+
+    if (inv.requests == 0) {
+        return;
+    }
+    all->requests -= inv.requests;
+    all->errors -= inv.errors;
+    if (hist_new(&h) != 0) {
+        return;
+    }
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (op != OP_INVALID) {
+            hist_add(h, agg_latency(a, op));
+        }
+    }
+    *p99_ms = us_to_ms(hist_percentile(h, 99.0));
+    hist_free(h);
+}
+
 void
 report_check(const struct agg *a, const struct thresholds *t,
              const char *test_name, struct report_verdict *out)
@@ -101,6 +130,7 @@ report_check(const struct agg *a, const struct thresholds *t,
     out->p99_max_ms = fin(t->response_time_p99_max);
     out->max_error_rate = fin(t->max_error_rate);
     out->p99_ms = us_to_ms(hist_percentile(agg_latency(a, -1), 99.0));
+    check_without_invalid(a, &all, &out->p99_ms);
     out->error_rate = ratio(all.errors, all.requests);
     if (all.requests == 0) {
         add_violation(out, "requests", 0.0, 1.0, "%s: no request completed",
@@ -133,6 +163,21 @@ report_check_degradation(struct report_verdict *out, const struct degrade *d,
                       "first fifth %.1fms) exceeds threshold (%gx)",
                       test_name, d->value, us_to_ms(d->last_p99_us),
                       us_to_ms(d->first_p99_us), d->max);
+    }
+}
+
+void
+report_check_recovery(struct report_verdict *out, const struct recovery *r,
+                      const char *test_name)
+{
+    out->recovery_checked = true;
+    out->rec = *r;
+    if (r->measured && !r->recovered) {
+        add_violation(out, "recovery", 0.0, 0.0,
+                      "%s: not recovered: no %us window after the invalid "
+                      "phase had p99 <= %.1fms and error rate <= %.2f%%",
+                      test_name, (unsigned)r->window, us_to_ms(r->p99_limit_us),
+                      r->err_limit * 100.0);
     }
 }
 
@@ -656,6 +701,10 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "degradation");
         json_degradation(&w, &v->deg);
     }
+    if (v->recovery_checked && w.rv == 0) {
+        jkey(&w, &f, "error_recovery");
+        w.rv = recovery_json(w.b, a, &v->rec);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     jraw(&w, "}}");
@@ -969,6 +1018,19 @@ summary_block(FILE *fp, const struct report_test *t)
         } else {
             k |= fprintf(fp, "  Degradation: not enough data\n");
         }
+    }
+    if (t->verdict.recovery_checked) {
+        const struct recovery *rc = &t->verdict.rec;
+        k |= fprintf(fp, "  Recovery: %s", recovery_verdict(rc));
+        if (rc->recovered) {
+            k |= fprintf(fp, " in %us", (unsigned)rc->recovery_time_s);
+        }
+        k |= fprintf(fp,
+                     " (baseline p99 %.1fms, %.2f%% errors; invalid "
+                     "requests %llu)\n",
+                     us_to_ms(rc->baseline.p99_us),
+                     100.0 * rc->baseline.error_rate,
+                     (unsigned long long)agg_op_counts(a, OP_INVALID).requests);
     }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "

@@ -18,6 +18,7 @@
 #include "../common/config.h"
 #include "aggregate.h"
 #include "degrade.h"
+#include "recovery.h"
 
 #define REPORT_MAX_VIOLATIONS 8
 #define REPORT_JSON_MAX       (64u * 1024u * 1024u) /* bytes */
@@ -52,6 +53,8 @@ struct report_verdict {
     struct report_violation v[REPORT_MAX_VIOLATIONS];
     bool degradation_checked; /* sustained: deg says what was found */
     struct degrade deg;
+    bool recovery_checked; /* recovery: rec says what was found */
+    struct recovery rec;
 };
 
 /*
@@ -70,6 +73,8 @@ struct report_test {
  * Checks the end-of-test thresholds for this issue against a:
  * response_time_p99_max (ms; checked when > 0) and max_error_rate, plus
  * "no request completed" (a test that measured nothing never passes).
+ * The recovery test's invalid requests (OP_INVALID) are meant to fail:
+ * they are left out of all three.
  * Fills *out (fully overwritten). Pure.
  */
 void report_check(const struct agg *a, const struct thresholds *t,
@@ -82,6 +87,14 @@ void report_check(const struct agg *a, const struct thresholds *t,
  */
 void report_check_degradation(struct report_verdict *out,
                               const struct degrade *d, const char *test_name);
+
+/*
+ * Adds the recovery test's verdict r (copied) to out: a violation
+ * "recovery" when it was measured and did not recover within the test's
+ * max_recovery_seconds. "not enough data" is recorded, not a violation.
+ */
+void report_check_recovery(struct report_verdict *out, const struct recovery *r,
+                           const char *test_name);
 
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);
