@@ -55,6 +55,8 @@ struct agg_slot {
     struct sparse svc; /* all ops */
     uint64_t req[OP_COUNT];
     uint64_t err[OP_COUNT];
+    uint64_t mem_ms;    /* memory test: the interval's sample, when */
+    uint64_t mem_bytes; /* and what (0: none) */
 };
 
 struct agg {
@@ -541,6 +543,10 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
             sl->req[i] += b->op[i].requests;
             sl->err[i] += b->op[i].errors;
         }
+        if (b->mem_bytes > 0) {
+            sl->mem_ms = b->mem_ms;
+            sl->mem_bytes = b->mem_bytes;
+        }
         bit_set(ag->int_seen, b->interval);
         a->int_req[b->interval] += breq;
         a->int_err[b->interval] += berr;
@@ -977,4 +983,16 @@ agg_complete(const struct agg *a)
         }
     }
     return true;
+}
+
+int
+agg_interval_mem(const struct agg *a, uint32_t k, uint64_t *t_ms,
+                 uint64_t *bytes)
+{
+    if (k >= a->n_slots || a->slots[k].mem_bytes == 0) {
+        return E_NOTFOUND;
+    }
+    *t_ms = a->slots[k].mem_ms;
+    *bytes = a->slots[k].mem_bytes;
+    return 0;
 }

@@ -27,6 +27,7 @@
 #include "fleet.h"
 #include "html.h"
 #include "junit.h"
+#include "memleak.h"
 #include "plan.h"
 #include "recovery.h"
 #include "report.h"
@@ -55,6 +56,7 @@ struct slot {
                                 * "interrupted", "not_implemented", "not_run" */
     struct plan plan;          /* implemented: built before anything starts */
     struct agg *agg;           /* once its load started, else NULL */
+    struct memleak *mem;       /* memory test: its verdict, once measured */
     uint64_t start_ns;         /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns;
@@ -818,6 +820,24 @@ check_recovery(const struct run *r, const struct slot *s, double dur_s,
     report_check_recovery(v, &rec, s->name);
 }
 
+/* The memory test's verdict (docs/tests-design.md 5.5), kept in the slot
+ * (the report borrows it). */
+static void
+check_memory(const struct run *r, struct slot *s, struct report_verdict *v)
+{
+    const struct memory_cfg *mc = &r->c->memory;
+    uint32_t n = agg_n_intervals(s->agg);
+
+    if (s->mem == NULL && (s->mem = xcalloc(1, sizeof(*s->mem))) == NULL) {
+        log_warn("MEMORY-NOMEM", "test=%s: not measured", s->name);
+        return;
+    }
+    memleak_measure(s->agg, n, mc->warmup_seconds,
+                    mc->leak_threshold_mb_per_min,
+                    config_memory_source_name((int)mc->memory_source), s->mem);
+    report_check_memory(v, s->mem, s->name);
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -875,6 +895,9 @@ finish(struct run *r, bool *violations)
         }
         if (s->test == PLAN_TEST_RECOVERY) {
             check_recovery(r, s, rr->duration_s, &t[i].verdict);
+        }
+        if (s->test == PLAN_TEST_MEMORY) {
+            check_memory(r, &r->slots[i], &t[i].verdict);
         }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
@@ -1076,6 +1099,7 @@ out:
     memset(r.token, 0, sizeof(r.token));
     for (size_t i = 0; i < r.n_slots; i++) {
         agg_free(r.slots[i].agg);
+        xfree(r.slots[i].mem);
         plan_fini(&r.slots[i].plan);
     }
     xfree(r.part);

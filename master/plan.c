@@ -52,7 +52,7 @@ bool
 plan_test_implemented(int t)
 {
     return t == PLAN_TEST_CONCURRENT || t == PLAN_TEST_SUSTAINED ||
-           t == PLAN_TEST_RECOVERY;
+           t == PLAN_TEST_RECOVERY || t == PLAN_TEST_MEMORY;
 }
 
 int
@@ -312,6 +312,61 @@ streams_recovery(const struct config *c, uint32_t n_agents,
     return 0;
 }
 
+/*
+ * The memory test (tests-design 5.5): constant closed load of the mix for
+ * duration_minutes; agent 0 samples the target's memory (assign_memory).
+ */
+static int
+stream_memory(const struct config *c, struct proto_stream *st, char *name,
+              size_t namelen, char *err, size_t errlen)
+{
+    const struct memory_cfg *mc = &c->memory;
+
+    if (mc->concurrent_users == 0 || mc->duration_minutes == 0 ||
+        mc->sample_interval_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.memory: concurrent_users, "
+                       "duration_minutes and sample_interval_seconds must "
+                       "be > 0");
+        return E_INVAL;
+    }
+    st->pattern = CONFIG_PATTERN_CONSTANT;
+    st->duration_ms = mc->duration_seconds > 0
+                          ? (uint64_t)mc->duration_seconds * 1000u
+                          : (uint64_t)mc->duration_minutes * 60000u;
+    st->initial = mc->concurrent_users;
+    st->peak = mc->concurrent_users;
+    st->rate_per_user = mc->requests_per_user_per_second;
+    st->think_ms = mc->think_time_ms;
+    (void)snprintf(name, namelen, "%s", result_names[PLAN_TEST_MEMORY]);
+    return 0;
+}
+
+/* The memory sampler's part of agent 0's assignment: the source (auto
+ * names the container, which the agent uses when its Docker socket
+ * exists), pid or path, and the interval. */
+static int
+assign_memory(const struct config *c, struct proto_assign *a, char *err,
+              size_t errlen)
+{
+    const struct memory_cfg *mc = &c->memory;
+    const char *path = mc->memory_source == CONFIG_MEMORY_SOURCE_CGROUP
+                           ? mc->cgroup_path
+                           : c->env.docker_container_name;
+
+    a->mem_source = (uint64_t)mc->memory_source + 1u;
+    a->mem_pid = mc->pid;
+    a->mem_interval_ms = (uint64_t)mc->sample_interval_seconds * 1000u;
+    if (copy_str(a->mem_path, sizeof(a->mem_path), path) != 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.memory: the cgroup path or "
+                       "container name is longer than %u bytes",
+                       (unsigned)(PROTO_URL_MAX - 1));
+        return E_RANGE;
+    }
+    return 0;
+}
+
 uint32_t
 plan_invalid_seconds(const struct recovery_cfg *rc)
 {
@@ -360,6 +415,9 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     if (o->test == PLAN_TEST_SUSTAINED) {
         rv = stream_sustained(c, o->profile, &st, np.result_name,
                               sizeof(np.result_name), err, errlen);
+    } else if (o->test == PLAN_TEST_MEMORY) {
+        rv = stream_memory(c, &st, np.result_name, sizeof(np.result_name), err,
+                           errlen);
     } else if (o->test == PLAN_TEST_RECOVERY) {
         rv = streams_recovery(c, o->n_agents, &st, &st2, np.result_name,
                               sizeof(np.result_name), err, errlen);
@@ -474,6 +532,10 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         if (n_st > 1) {
             a->streams[1] = st2;
             share += 1; /* its open stream's slots: one each at least */
+        }
+        if (o->test == PLAN_TEST_MEMORY && i == 0 &&
+            (rv = assign_memory(c, a, err, errlen)) != 0) {
+            goto out;
         }
         np.has_assign[i] = share > 0;
         if (share > 0) {

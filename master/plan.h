@@ -42,7 +42,7 @@ const char *plan_test_name(int t);
  * "sustained_load_<profile>" (struct plan's result_name). */
 const char *plan_result_name(int t);
 
-/* true when t can be run (concurrent, sustained and recovery for now). */
+/* true when t can be run (all but burst and pool for now). */
 bool plan_test_implemented(int t);
 
 /* The share of `users` virtual users that agent i of n runs:

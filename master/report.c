@@ -181,6 +181,19 @@ report_check_recovery(struct report_verdict *out, const struct recovery *r,
     }
 }
 
+void
+report_check_memory(struct report_verdict *out, const struct memleak *m,
+                    const char *test_name)
+{
+    out->mem = m;
+    if (m->leak) {
+        add_violation(out, "memory_leak", m->slope, m->threshold,
+                      "%s: memory grows %.2f MB/min (R^2 %.2f) above the "
+                      "leak threshold (%g MB/min)",
+                      test_name, m->slope, m->r2, m->threshold);
+    }
+}
+
 /* --- JSON writer --------------------------------------------------------- */
 
 /* Appends stop at the first error; rv carries it to the end. */
@@ -705,6 +718,10 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "error_recovery");
         w.rv = recovery_json(w.b, a, &v->rec);
     }
+    if (v->mem != NULL && w.rv == 0) {
+        jkey(&w, &f, "memory_leak");
+        w.rv = memleak_json(w.b, v->mem);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     jraw(&w, "}}");
@@ -1031,6 +1048,18 @@ summary_block(FILE *fp, const struct report_test *t)
                      us_to_ms(rc->baseline.p99_us),
                      100.0 * rc->baseline.error_rate,
                      (unsigned long long)agg_op_counts(a, OP_INVALID).requests);
+    }
+    if (t->verdict.mem != NULL) {
+        const struct memleak *m = t->verdict.mem;
+        k |= fprintf(fp, "  Memory: %s", memleak_verdict(m));
+        if (m->measured) {
+            k |= fprintf(fp, " (%+.2f MB/min, R^2 %.2f, threshold %g MB/min",
+                         m->slope, m->r2, m->threshold);
+        } else {
+            k |= fprintf(fp, " (");
+        }
+        k |= fprintf(fp, "; %zu samples from %s)\n", m->n,
+                     m->source ? m->source : "?");
     }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "

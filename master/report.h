@@ -18,6 +18,7 @@
 #include "../common/config.h"
 #include "aggregate.h"
 #include "degrade.h"
+#include "memleak.h"
 #include "recovery.h"
 
 #define REPORT_MAX_VIOLATIONS 8
@@ -55,6 +56,7 @@ struct report_verdict {
     struct degrade deg;
     bool recovery_checked; /* recovery: rec says what was found */
     struct recovery rec;
+    const struct memleak *mem; /* memory test: borrowed; NULL otherwise */
 };
 
 /*
@@ -95,6 +97,13 @@ void report_check_degradation(struct report_verdict *out,
  */
 void report_check_recovery(struct report_verdict *out, const struct recovery *r,
                            const char *test_name);
+
+/*
+ * Adds the memory test's verdict m (borrowed: it must outlive out's use)
+ * to out: a violation "memory_leak" when m says leak.
+ */
+void report_check_memory(struct report_verdict *out, const struct memleak *m,
+                         const char *test_name);
 
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);

@@ -25,6 +25,7 @@ static const struct group groups[] = {
     {"pattern", pattern_tests},     {"engine", engine_tests},
     {"aggregate", aggregate_tests}, {"html", html_tests},
     {"degrade", degrade_tests},     {"recovery", recovery_tests},
+    {"memleak", memleak_tests},
 };
 
 int

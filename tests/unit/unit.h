@@ -28,5 +28,6 @@ int engine_tests(void);
 int html_tests(void);
 int degrade_tests(void);
 int recovery_tests(void);
+int memleak_tests(void);
 
 #endif
