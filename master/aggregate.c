@@ -55,8 +55,12 @@ struct agg_slot {
     struct sparse svc; /* all ops */
     uint64_t req[OP_COUNT];
     uint64_t err[OP_COUNT];
-    uint64_t mem_ms;    /* memory test: the interval's sample, when */
-    uint64_t mem_bytes; /* and what (0: none) */
+};
+
+/* The memory test's sample of one interval (bytes 0: none). */
+struct agg_mem {
+    uint64_t ms;
+    uint64_t bytes;
 };
 
 struct agg {
@@ -79,6 +83,7 @@ struct agg {
     uint64_t late;
     uint64_t rejected;
     struct agg_arrivals arr; /* open streams, summed over batches */
+    struct agg_mem *mem;     /* n_slots, allocated at the first sample */
 };
 
 static bool
@@ -150,6 +155,7 @@ agg_free(struct agg *a)
     hist_free(a->svc_all);
     xfree(a->int_req);
     xfree(a->int_err);
+    xfree(a->mem);
     if (a->slots != NULL) {
         for (uint32_t k = 0; k < a->n_slots; k++) {
             for (int i = 0; i < OP_COUNT; i++) {
@@ -466,6 +472,24 @@ slot_commit(struct agg_slot *sl, struct sparse fresh[OP_COUNT + 1])
     }
 }
 
+/* Keeps b's memory sample, if any, in its interval's place; a sample
+ * that finds no memory is dropped (logged), never the batch. */
+static void
+keep_mem(struct agg *a, const struct proto_batch *b)
+{
+    if (b->mem_bytes == 0 || b->interval >= a->n_slots) {
+        return;
+    }
+    if (a->mem == NULL &&
+        (a->mem = xcalloc(a->n_slots, sizeof(*a->mem))) == NULL) {
+        log_error("AGG-NOMEM", "interval=%u: memory sample dropped",
+                  (unsigned)b->interval);
+        return;
+    }
+    a->mem[b->interval].ms = b->mem_ms;
+    a->mem[b->interval].bytes = b->mem_bytes;
+}
+
 int
 agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
 {
@@ -543,10 +567,7 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
             sl->req[i] += b->op[i].requests;
             sl->err[i] += b->op[i].errors;
         }
-        if (b->mem_bytes > 0) {
-            sl->mem_ms = b->mem_ms;
-            sl->mem_bytes = b->mem_bytes;
-        }
+        keep_mem(a, b);
         bit_set(ag->int_seen, b->interval);
         a->int_req[b->interval] += breq;
         a->int_err[b->interval] += berr;
@@ -861,6 +882,9 @@ agg_interval_bytes(const struct agg *a)
         }
         n += sl->svc.n * sizeof(struct hist_bucket);
     }
+    if (a->mem != NULL) {
+        n += (size_t)a->n_slots * sizeof(*a->mem);
+    }
     return n;
 }
 
@@ -989,10 +1013,10 @@ int
 agg_interval_mem(const struct agg *a, uint32_t k, uint64_t *t_ms,
                  uint64_t *bytes)
 {
-    if (k >= a->n_slots || a->slots[k].mem_bytes == 0) {
+    if (a->mem == NULL || k >= a->n_slots || a->mem[k].bytes == 0) {
         return E_NOTFOUND;
     }
-    *t_ms = a->slots[k].mem_ms;
-    *bytes = a->slots[k].mem_bytes;
+    *t_ms = a->mem[k].ms;
+    *bytes = a->mem[k].bytes;
     return 0;
 }

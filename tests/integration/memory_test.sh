@@ -70,6 +70,9 @@ for src in metrics pid; do
     check "leak/$src: summary says leak" grep -q "Memory: leak" "$T_TMP/leak-$src.stdout"
     check_eq "leak/$src: the only violation is memory_leak" memory_leak \
         "$(jq -r '[.memory_leak.results.thresholds.violations[].metric] | join(" ")' "$OUT/latest.json")"
+    junit=$(ls "$OUT"/junit_*.xml 2>/dev/null | head -n 1)
+    check_eq "leak/$src: JUnit's memory testcase fails" 1 \
+        "$(xmllint --xpath "count(//testcase[@name='memory_leak: memory growth <= 5 MB/min']/failure)" "$junit")"
 done
 
 for src in metrics pid; do
@@ -81,6 +84,9 @@ for src in metrics pid; do
     echo "# no leak/$src: slope=$slope MB/min r2=$(j .r2) first=$(j .first_mb) last=$(j .last_mb) MB"
     check "no leak/$src: slope below the threshold ($slope <= 5)" le "$slope" 5
     check "no leak/$src: samples taken ($(j '.samples | length'))" test "$(j '.samples | length')" -ge 8
+    junit=$(ls "$OUT"/junit_*.xml 2>/dev/null | head -n 1)
+    check_eq "no leak/$src: JUnit's memory testcase passes" 1 \
+        "$(xmllint --xpath "count(//testcase[@name='memory_leak: memory growth <= 5 MB/min'][not(failure)])" "$junit")"
 done
 
 

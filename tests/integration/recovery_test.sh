@@ -81,6 +81,9 @@ check "a finite recovery time within max_recovery_seconds ($t s)" \
 echo "# baseline p99=$(j "$E.baseline.p99_ms") ms, during p99=$(j "$E.during.p99_ms") ms, after p99=$(j "$E.after.p99_ms") ms, limit=$(j "$E.p99_limit_ms") ms, recovery=${t} s"
 check "summary shows the recovery" grep -q "Recovery: recovered in ${t}s" "$T_TMP/stdout"
 check_eq "no violation" 0 "$(j "[$R.thresholds.violations[]] | length")"
+junit=$(ls "$out"/junit_*.xml 2>/dev/null | head -n 1)
+check_eq "JUnit: a passed recovery testcase" 1 \
+    "$(xmllint --xpath "count(//testcase[@name='error_recovery: recovered within max_recovery_seconds'][not(failure)][not(skipped)])" "$junit")"
 
 # invalid is the recovery test's own op: never in operations_mix.
 bad=$T_TMP/bad.yaml
