@@ -27,6 +27,7 @@
 #include "../common/sha256.h"
 #include "../proto/proto.h"
 #include "engine.h"
+#include "memsample.h"
 #include "metrics.h"
 
 #include "../common/poison.h"
@@ -102,6 +103,12 @@ struct control {
     size_t q_head, q_len, q_cap;
     uint64_t tot_req[OP_COUNT];
     uint64_t tot_err[OP_COUNT];
+
+    /* the memory test's sampler (assign.mem_interval_ms > 0) */
+    uint64_t run_start_ns; /* local clock */
+    uint64_t mem_next_ms;  /* next sample due, ms since the start */
+    int mem_src;           /* resolved enum config_memory_source */
+    uint32_t mem_fails;    /* readings failed in a row (logged once) */
 
     /* preflight (GET {url}/health), driven from the idle waits */
     CURLM *pm;
@@ -678,6 +685,13 @@ on_start(struct control *c, const struct proto_start *s)
     memset(c->tot_err, 0, sizeof(c->tot_err));
     c->deadman_fired = false;
     c->eng_finished = false;
+    c->run_start_ns = local;
+    c->mem_next_ms = 0;
+    c->mem_fails = 0;
+    c->mem_src = c->assign.mem_source > 0
+                     ? memsample_resolve((int)c->assign.mem_source - 1,
+                                         c->assign.mem_path)
+                     : -1;
     metrics_reset(c->agg);
     rv = engine_start(c->eng, local);
     if (rv != 0) {
@@ -703,6 +717,47 @@ on_stop(struct control *c, const struct proto_stop *s)
 
 /* --- batches ----------------------------------------------------------------
  */
+
+#define MEM_SLACK_MS 200u
+
+/* The memory test: a sample of the target's memory into b when one is
+ * due (at most one per batch; a failed reading is logged, not fatal: the
+ * fit uses the samples there are). */
+static void
+take_mem_sample(struct control *c, struct proto_batch *b)
+{
+    uint64_t now_ms = 0;
+    uint64_t bytes = 0;
+    char err[PROTO_TEXT_MAX + 128];
+
+    if (c->assign.mem_interval_ms == 0 || c->mem_src < 0) {
+        return;
+    }
+    if (clock_now_ns() < c->run_start_ns) {
+        return;
+    }
+    now_ms = (clock_now_ns() - c->run_start_ns) / CLOCK_NS_PER_MS;
+    /* Batches come once a second, a few ms either side: a sample due
+     * within MEM_SLACK_MS is taken now, and the schedule keeps its own
+     * pace rather than drifting with the batches. */
+    if (now_ms + MEM_SLACK_MS < c->mem_next_ms) {
+        return;
+    }
+    while (c->mem_next_ms <= now_ms + MEM_SLACK_MS) {
+        c->mem_next_ms += c->assign.mem_interval_ms;
+    }
+    if (memsample_read(c->mem_src, (uint32_t)c->assign.mem_pid,
+                       c->assign.mem_path, c->assign.url, &bytes, err,
+                       sizeof(err)) != 0) {
+        if (c->mem_fails++ == 0) {
+            log_warn("MEM-SAMPLE", "%s", err);
+        }
+        return;
+    }
+    c->mem_fails = 0;
+    b->mem_ms = now_ms > 0 ? now_ms : 1;
+    b->mem_bytes = bytes;
+}
 
 static int
 queue_batch(struct control *c, uint32_t k)
@@ -733,6 +788,7 @@ queue_batch(struct control *c, uint32_t k)
     if ((rv = metrics_to_batch(c->agg, c->exp, &m.u.batch)) != 0) {
         return rv;
     }
+    take_mem_sample(c, &m.u.batch);
     p = &c->q[(c->q_head + c->q_len) % c->q_cap];
     buf_init(&p->msg, PROTO_MAX_MSG);
     if ((rv = proto_encode(&m, &p->msg)) != 0) {

@@ -38,6 +38,8 @@
 #define SESSION_RETRY_NS   CLOCK_NS_PER_S  /* at least, after a failed create */
 #define LATE_NS            CLOCK_NS_PER_MS /* an arrival sent later is late */
 #define SLOT_LEAD_NS       CLOCK_NS_PER_S  /* open slots: sessions this early */
+/* The recovery test's unknown session: a well-formed id no server made. */
+#define INVALID_SID "00000000-0000-4000-8000-00000000dead"
 
 /* --- single-producer single-consumer ring of buffer pointers ----------- */
 
@@ -114,6 +116,7 @@ struct user {
     uint64_t due_ns;  /* intended start of the next (or current) one */
     uint64_t sent_ns; /* handed to curl */
     size_t heap_pos;
+    uint64_t ak;       /* open: the global index of its current arrival */
     size_t prefix_len; /* url[0..prefix_len) = {url}/sessions/{sid} */
     char url[URL_CAP];
     char *body;          /* body_cap bytes */
@@ -204,6 +207,8 @@ struct engine {
     struct payload_gen *gen;
     size_t body_cap;
     char sessions_url[PROTO_URL_MAX + 16];
+    char invalid_url[PROTO_URL_MAX +
+                     64]; /* {url}/sessions/INVALID_SID/observe */
     char session_body[2 * PROTO_NAME_MAX + 32];
     size_t session_body_len;
     double cum_mix[OP_COUNT]; /* cumulative, over OP_OBSERVE.. */
@@ -430,7 +435,7 @@ static int
 draw_op(struct engine *e, struct user *u)
 {
     double x = rng_double(&u->rng);
-    for (int op = OP_OBSERVE; op < OP_COUNT; op++) {
+    for (int op = OP_OBSERVE; op <= OP_CLEAR; op++) {
         if (x < e->cum_mix[op]) {
             return op;
         }
@@ -445,6 +450,69 @@ set_suffix(struct user *u, const char *suffix)
     memcpy(u->url + u->prefix_len, suffix, n + 1);
 }
 
+/*
+ * Writes the body of a request KATO must reject (docs/tests-design.md
+ * 5.6), kind k of the rotation: 0 malformed JSON (422), 1 the wrong shape
+ * (422), 2 a vector one longer than the node's dimension (400: the
+ * baseline locked the dimension), 3 a valid observe for a session that
+ * does not exist (404, the URL says so). Returns the body's length.
+ */
+static size_t
+invalid_body(const struct engine *e, unsigned k, char *body, size_t cap)
+{
+    static const char malformed[] = "{\"strings\": [\"a\", ";
+    static const char shape[] = "{\"strings\": \"x\"}";
+    static const char valid[] = "{\"strings\": [\"a\"]}";
+    size_t n = 0;
+
+    switch (k) {
+    case 0:
+        memcpy(body, malformed, sizeof(malformed));
+        return sizeof(malformed) - 1;
+    case 1:
+        memcpy(body, shape, sizeof(shape));
+        return sizeof(shape) - 1;
+    case 2:
+        /* body_cap holds it: engine_new sizes it for dim + 1 numbers. */
+        n = (size_t)snprintf(body, cap,
+                             "{\"strings\": [\"a\"], "
+                             "\"vectors\": [[0.5");
+        for (uint32_t i = 0; i < e->a.vector_dim && n + 8 < cap; i++) {
+            memcpy(body + n, ",0.5", 5);
+            n += 4;
+        }
+        memcpy(body + n, "]]}", 4);
+        return n + 3;
+    default:
+        memcpy(body, valid, sizeof(valid));
+        return sizeof(valid) - 1;
+    }
+}
+
+/* Prepares an invalid request on slot u (a session of its own made). */
+static int
+prepare_invalid(struct engine *e, struct user *u)
+{
+    unsigned k = (unsigned)(u->ak % 4u);
+    size_t len = invalid_body(e, k, u->body, e->body_cap);
+    CURLcode c;
+
+    u->op = OP_INVALID;
+    if (k == 3) {
+        c = curl_easy_setopt(u->easy, CURLOPT_URL, e->invalid_url);
+    } else {
+        set_suffix(u, "/observe");
+        c = curl_easy_setopt(u->easy, CURLOPT_URL, u->url);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(u->easy, CURLOPT_POSTFIELDS, u->body);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(u->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+    }
+    return c == CURLE_OK ? 0 : E_NET;
+}
+
 /* Prepares u's next request on its easy handle. Returns 0 or E_NET. */
 static int
 prepare(struct engine *e, struct user *u)
@@ -456,6 +524,8 @@ prepare(struct engine *e, struct user *u)
 
     if (!u->has_session) {
         op = OP_SESSION;
+    } else if (e->st[u->si].s->requests == PROTO_REQ_INVALID) {
+        return prepare_invalid(e, u);
     } else {
         op = draw_op(e, u);
         if (op == OP_LEARN && u->stm == 0) {
@@ -721,6 +791,7 @@ open_release(struct worker *w, uint64_t now)
         while (o->has_next && o->next_ns <= now && o->n_free > 0) {
             struct user *u = w->freel[w->seg[si] + --o->n_free];
             u->due_ns = o->next_ns;
+            u->ak = o->next_k;
             start_request(w, u, now);
             if (u->in_flight && u->sent_ns > u->due_ns + LATE_NS) {
                 w->live->late++;
@@ -896,7 +967,8 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     default:
         break;
     }
-    if (op != OP_SESSION && err == 404) {
+    /* An invalid request's 404 is the unknown session it named. */
+    if (op != OP_SESSION && op != OP_INVALID && err == 404) {
         u->has_session = false; /* gone (expired, wiped): make a new one */
     }
     metrics_record(w->live, op, err, true, (now - u->due_ns) / CLOCK_NS_PER_US,
@@ -1205,7 +1277,9 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
         }
         /* Said plainly rather than approximated: these land with the
          * tests that need them (docs/tests-design.md). */
-        if (s->requests != PROTO_REQ_MIX) {
+        if (s->requests != PROTO_REQ_MIX &&
+            !(s->requests == PROTO_REQ_INVALID &&
+              s->model == PROTO_MODEL_OPEN)) {
             (void)snprintf(err, errlen,
                            "request kind %s is not implemented yet",
                            requests_name(s->requests));
@@ -1278,6 +1352,11 @@ check_assign(struct engine *e, char *err, size_t errlen)
     if (a->mix[OP_SESSION] != 0.0) {
         (void)snprintf(err, errlen, "mix for %s must be 0",
                        ops_name(OP_SESSION));
+        return E_INVAL;
+    }
+    if (a->mix[OP_INVALID] != 0.0) {
+        (void)snprintf(err, errlen, "mix names %s: not a user's operation",
+                       ops_name(OP_INVALID));
         return E_INVAL;
     }
     for (int op = OP_OBSERVE; op < OP_COUNT; op++) {
@@ -1514,8 +1593,14 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
         goto out;
     }
     e->body_cap = payload_gen_max_size(e->gen);
+    /* An invalid request's body: a vector of vector_dim + 1 numbers. */
+    if (e->body_cap < 64u + 4u * ((size_t)a->vector_dim + 1u)) {
+        e->body_cap = 64u + 4u * ((size_t)a->vector_dim + 1u);
+    }
     (void)snprintf(e->sessions_url, sizeof(e->sessions_url), "%s/sessions",
                    a->url);
+    (void)snprintf(e->invalid_url, sizeof(e->invalid_url),
+                   "%s/sessions/%s/observe", a->url, INVALID_SID);
     e->timeout_ns =
         (uint64_t)(a->timeout_ms ? a->timeout_ms : DEFAULT_TIMEOUT_MS) *
         CLOCK_NS_PER_MS;

@@ -849,6 +849,7 @@ static const struct field memory_fields[] = {
      NULL},
     {"pid", F_U32, CO(memory.pid), 0, 0, NULL},
     STRF("cgroup_path", F_STR, memory.cgroup_path),
+    {"duration_seconds", F_U32, CO(memory.duration_seconds), 0, 0, NULL},
     {"leak_threshold_mb_per_min", F_NUM_POS,
      CO(memory.leak_threshold_mb_per_min), 0, 0, NULL},
 };
@@ -1503,10 +1504,13 @@ check_memory(struct loader *ld, const struct node *map, const char *path,
              const void *base, const struct node *const *seen)
 {
     static const char *const timing[] = {
-        "warmup_seconds", "sample_interval_seconds", "duration_minutes"};
+        "warmup_seconds", "sample_interval_seconds", "duration_minutes",
+        "duration_seconds"};
     const struct memory_cfg *m = &((const struct config *)base)->memory;
     const struct node *src = value_of(map, "memory_source");
-    uint64_t run_s = (uint64_t)m->duration_minutes * 60;
+    uint64_t run_s = m->duration_seconds > 0
+                         ? (uint64_t)m->duration_seconds
+                         : (uint64_t)m->duration_minutes * 60;
     uint64_t need_s =
         (uint64_t)m->warmup_seconds + 2 * (uint64_t)m->sample_interval_seconds;
 
@@ -1665,7 +1669,9 @@ walk_mix(struct loader *ld, const struct node *key, const struct node *val,
         int op = alias ? OP_STM : ops_from_name(k->s);
         double d = 0;
 
-        if (op <= OP_SESSION || op >= OP_COUNT || strlen(k->s) != k->len) {
+        /* invalid is the recovery test's op, never a user's choice. */
+        if (op <= OP_SESSION || op >= OP_COUNT || op == OP_INVALID ||
+            strlen(k->s) != k->len) {
             return fail(ld, k,
                         "unknown key '%.64s' in operations_mix (valid: "
                         "observe, learn, predictions, short_term_memory, "
@@ -2216,6 +2222,7 @@ config_apply_quick(struct config *c)
     c->pool.probe_seconds = min_u32(c->pool.probe_seconds, 3);
 
     c->memory.duration_minutes = min_u32(c->memory.duration_minutes, 1);
+    c->memory.duration_seconds = min_u32(c->memory.duration_seconds, 60);
     c->memory.sample_interval_seconds =
         min_u32(c->memory.sample_interval_seconds, 2);
     c->memory.warmup_seconds = min_u32(c->memory.warmup_seconds, 5);

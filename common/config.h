@@ -274,6 +274,9 @@ struct memory_cfg {
     uint32_t pid;                            /* source pid: > 0 */
     char cgroup_path[CONFIG_STR_MAX];        /* source cgroup: not "" */
     double leak_threshold_mb_per_min;        /* default 1.0 */
+    /* > 0: the run's length in seconds instead of duration_minutes (short
+     * runs, tests); default 0 */
+    uint32_t duration_seconds;
 };
 
 /* test_scenarios.recovery: a closed baseline, an invalid phase, then up to
@@ -340,8 +343,8 @@ const struct load_profile *config_profile(const struct config *c,
  *     burst_duration_ms at most the new interval (3000) so the result
  *     still validates;
  *   - pool: probe_seconds 3;
- *   - memory: duration_minutes 1, sample_interval_seconds 2,
- *     warmup_seconds 5;
+ *   - memory: duration_minutes 1 (duration_seconds 60 when set),
+ *     sample_interval_seconds 2, warmup_seconds 5;
  *   - recovery: baseline_seconds 5, max_recovery_seconds 15,
  *     window_seconds 2, invalid_requests 50.
  * Rates, think times, patterns, stages and thresholds are untouched.

@@ -8,8 +8,8 @@
 #include "poison.h"
 
 static const char *const op_names[OP_COUNT] = {
-    "create_session", "observe",           "learn",
-    "predictions",    "short_term_memory", "clear_memory",
+    "create_session",    "observe",      "learn",   "predictions",
+    "short_term_memory", "clear_memory", "invalid",
 };
 
 const char *

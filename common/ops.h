@@ -17,12 +17,15 @@ enum op {
     OP_PREDICTIONS = 3, /* GET  /sessions/{sid}/predictions */
     OP_STM = 4,         /* GET  /sessions/{sid}/stm */
     OP_CLEAR = 5,       /* POST /sessions/{sid}/clear-stm */
-    OP_COUNT = 6
+    OP_INVALID = 6,     /* a request KATO must reject (recovery test,
+                         * docs/tests-design.md 5.6); never in the mix */
+    OP_COUNT = 7
 };
 
 /* The name used in the config's operations_mix and in every output:
  * "create_session", "observe", "learn", "predictions",
- * "short_term_memory", "clear_memory". NULL for an out-of-range op. */
+ * "short_term_memory", "clear_memory", "invalid". NULL for an
+ * out-of-range op. */
 const char *ops_name(int op);
 
 /* Looks a name up; returns the op or -1. */

@@ -57,6 +57,12 @@ struct agg_slot {
     uint64_t err[OP_COUNT];
 };
 
+/* The memory test's sample of one interval (bytes 0: none). */
+struct agg_mem {
+    uint64_t ms;
+    uint64_t bytes;
+};
+
 struct agg {
     uint32_t duration_s;
     uint32_t expected; /* intervals each agent should send */
@@ -77,6 +83,7 @@ struct agg {
     uint64_t late;
     uint64_t rejected;
     struct agg_arrivals arr; /* open streams, summed over batches */
+    struct agg_mem *mem;     /* n_slots, allocated at the first sample */
 };
 
 static bool
@@ -148,6 +155,7 @@ agg_free(struct agg *a)
     hist_free(a->svc_all);
     xfree(a->int_req);
     xfree(a->int_err);
+    xfree(a->mem);
     if (a->slots != NULL) {
         for (uint32_t k = 0; k < a->n_slots; k++) {
             for (int i = 0; i < OP_COUNT; i++) {
@@ -464,6 +472,24 @@ slot_commit(struct agg_slot *sl, struct sparse fresh[OP_COUNT + 1])
     }
 }
 
+/* Keeps b's memory sample, if any, in its interval's place; a sample
+ * that finds no memory is dropped (logged), never the batch. */
+static void
+keep_mem(struct agg *a, const struct proto_batch *b)
+{
+    if (b->mem_bytes == 0 || b->interval >= a->n_slots) {
+        return;
+    }
+    if (a->mem == NULL &&
+        (a->mem = xcalloc(a->n_slots, sizeof(*a->mem))) == NULL) {
+        log_error("AGG-NOMEM", "interval=%u: memory sample dropped",
+                  (unsigned)b->interval);
+        return;
+    }
+    a->mem[b->interval].ms = b->mem_ms;
+    a->mem[b->interval].bytes = b->mem_bytes;
+}
+
 int
 agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
 {
@@ -541,6 +567,7 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
             sl->req[i] += b->op[i].requests;
             sl->err[i] += b->op[i].errors;
         }
+        keep_mem(a, b);
         bit_set(ag->int_seen, b->interval);
         a->int_req[b->interval] += breq;
         a->int_err[b->interval] += berr;
@@ -855,6 +882,9 @@ agg_interval_bytes(const struct agg *a)
         }
         n += sl->svc.n * sizeof(struct hist_bucket);
     }
+    if (a->mem != NULL) {
+        n += (size_t)a->n_slots * sizeof(*a->mem);
+    }
     return n;
 }
 
@@ -977,4 +1007,16 @@ agg_complete(const struct agg *a)
         }
     }
     return true;
+}
+
+int
+agg_interval_mem(const struct agg *a, uint32_t k, uint64_t *t_ms,
+                 uint64_t *bytes)
+{
+    if (a->mem == NULL || k >= a->n_slots || a->mem[k].bytes == 0) {
+        return E_NOTFOUND;
+    }
+    *t_ms = a->mem[k].ms;
+    *bytes = a->mem[k].bytes;
+    return 0;
 }

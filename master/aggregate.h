@@ -207,4 +207,14 @@ uint64_t agg_rejected(const struct agg *a);
  */
 bool agg_complete(const struct agg *a);
 
+/*
+ * The memory test's sample that arrived with interval k's batch (one
+ * agent samples: the last such batch's sample wins): when, in ms since
+ * the run's start on that agent's clock, and the target's memory in
+ * bytes. Returns 0, or E_NOTFOUND when interval k holds none (or is
+ * beyond the bound); the out-params are written on success only.
+ */
+int agg_interval_mem(const struct agg *a, uint32_t k, uint64_t *t_ms,
+                     uint64_t *bytes);
+
 #endif

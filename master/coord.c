@@ -28,7 +28,9 @@
 #include "fleet.h"
 #include "html.h"
 #include "junit.h"
+#include "memleak.h"
 #include "plan.h"
+#include "recovery.h"
 #include "report.h"
 #include "spawn.h"
 
@@ -55,6 +57,7 @@ struct slot {
                                 * "interrupted", "not_implemented", "not_run" */
     struct plan plan;          /* implemented: built before anything starts */
     struct agg *agg;           /* once its load started, else NULL */
+    struct memleak *mem;       /* memory test: its verdict, once measured */
     uint64_t start_ns;         /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns;
@@ -849,6 +852,52 @@ slot_duration_s(const struct slot *s)
     return dur_s > 0.001 ? dur_s : 0.001;
 }
 
+/*
+ * The recovery test's verdict (docs/tests-design.md 5.6): phases from the
+ * plan's streams (the baseline from its second second on: the first one
+ * creates the sessions), up to the seconds that ran.
+ */
+static void
+check_recovery(const struct run *r, const struct slot *s, double dur_s,
+               struct report_verdict *v)
+{
+    const struct proto_stream *inv = &s->plan.assign[0].streams[1];
+    struct recovery_params rp;
+    struct recovery rec;
+    uint32_t ran = (uint32_t)dur_s;
+
+    memset(&rp, 0, sizeof(rp));
+    rp.baseline_from = 1;
+    rp.baseline_to = (uint32_t)(inv->start_ms / 1000u);
+    rp.phase_end = (uint32_t)((inv->start_ms + inv->duration_ms) / 1000u);
+    rp.end = (uint32_t)(s->plan.duration_ms / 1000u);
+    rp.end = ran < rp.end ? ran : rp.end;
+    rp.window = r->c->recovery.window_seconds;
+    rp.margin = r->c->recovery.margin;
+    if (recovery_measure(s->agg, &rp, &rec) != 0) {
+        log_warn("RECOVERY-NOMEM", "test=%s: not measured", s->name);
+    }
+    report_check_recovery(v, &rec, s->name);
+}
+
+/* The memory test's verdict (docs/tests-design.md 5.5), kept in the slot
+ * (the report borrows it). */
+static void
+check_memory(const struct run *r, struct slot *s, struct report_verdict *v)
+{
+    const struct memory_cfg *mc = &r->c->memory;
+    uint32_t n = agg_n_intervals(s->agg);
+
+    if (s->mem == NULL && (s->mem = xcalloc(1, sizeof(*s->mem))) == NULL) {
+        log_warn("MEMORY-NOMEM", "test=%s: not measured", s->name);
+        return;
+    }
+    memleak_measure(s->agg, n, mc->warmup_seconds,
+                    mc->leak_threshold_mb_per_min,
+                    config_memory_source_name((int)mc->memory_source), s->mem);
+    report_check_memory(v, s->mem, s->name);
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -908,6 +957,12 @@ finish(struct run *r, bool *violations)
                                   s->plan.assign[0].streams[0].ramp_ms,
                                   r->c->sustained.max_degradation, &d);
             report_check_degradation(&t[i].verdict, &d, rr->test_name);
+        }
+        if (s->test == PLAN_TEST_RECOVERY) {
+            check_recovery(r, s, rr->duration_s, &t[i].verdict);
+        }
+        if (s->test == PLAN_TEST_MEMORY) {
+            check_memory(r, &r->slots[i], &t[i].verdict);
         }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
@@ -1111,6 +1166,7 @@ out:
     memset(r.token, 0, sizeof(r.token));
     for (size_t i = 0; i < r.n_slots; i++) {
         agg_free(r.slots[i].agg);
+        xfree(r.slots[i].mem);
         plan_fini(&r.slots[i].plan);
     }
     xfree(r.part);

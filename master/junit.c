@@ -154,7 +154,7 @@ struct tc {
     double time_s;
 };
 
-#define TC_PER_TEST (REPORT_MAX_CHECKS + 3)
+#define TC_PER_TEST (REPORT_MAX_CHECKS + 7)
 
 static const struct report_violation *
 violation(const struct report_verdict *v, const char *metric)
@@ -165,6 +165,45 @@ violation(const struct report_verdict *v, const char *metric)
         }
     }
     return NULL;
+}
+
+/* The recovery and memory tests' verdicts as testcases after tc[0 .. n),
+ * skipped when not measured; returns the new count. */
+static size_t
+recovery_memory_cases(const struct report_run *r,
+                      const struct report_verdict *v, struct tc *tc, size_t n)
+{
+    const struct report_violation *x = NULL;
+
+    if (v->recovery_checked) {
+        (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                       "%s: recovered within max_recovery_seconds",
+                       r->test_name);
+        if (!v->rec.measured) {
+            tc[n].skipped = true;
+            (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                           "not enough data");
+        } else if ((x = violation(v, "recovery")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s",
+                           x->message);
+        }
+        n++;
+    }
+    if (v->mem != NULL) {
+        (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                       "%s: memory growth <= %g MB/min", r->test_name,
+                       v->mem->threshold);
+        if (!v->mem->measured) {
+            tc[n].skipped = true;
+            (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why), "%s",
+                           "not enough data");
+        } else if ((x = violation(v, "memory_leak")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s",
+                           x->message);
+        }
+        n++;
+    }
+    return n;
 }
 
 /* Fills up to TC_PER_TEST testcases for one test; returns how many. */
@@ -254,7 +293,7 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         }
         n++;
     }
-    return n;
+    return recovery_memory_cases(r, v, tc, n);
 }
 
 static void

@@ -51,7 +51,8 @@ plan_result_name(int t)
 bool
 plan_test_implemented(int t)
 {
-    return t == PLAN_TEST_CONCURRENT || t == PLAN_TEST_SUSTAINED;
+    return t == PLAN_TEST_CONCURRENT || t == PLAN_TEST_SUSTAINED ||
+           t == PLAN_TEST_RECOVERY || t == PLAN_TEST_MEMORY;
 }
 
 int
@@ -254,6 +255,127 @@ stream_sustained(const struct config *c, const char *profile,
     return 0;
 }
 
+/*
+ * The recovery test (tests-design 5.6): a closed baseline stream of the mix
+ * for the whole run (baseline, invalid phase, up to max_recovery_seconds),
+ * and an open stream of invalid requests from baseline_seconds on:
+ * invalid_requests arrivals evenly spread over plan_invalid_seconds at
+ * invalid_concurrency connection slots (at least one per agent).
+ */
+static int
+streams_recovery(const struct config *c, uint32_t n_agents,
+                 struct proto_stream *base, struct proto_stream *inv,
+                 char *name, size_t namelen, char *err, size_t errlen)
+{
+    const struct recovery_cfg *rc = &c->recovery;
+    uint32_t phase_s = 0;
+
+    if (rc->concurrent_users == 0 || rc->baseline_seconds == 0 ||
+        rc->invalid_requests == 0 || rc->max_recovery_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.recovery: concurrent_users, "
+                       "baseline_seconds, invalid_requests and "
+                       "max_recovery_seconds must be > 0");
+        return E_INVAL;
+    }
+    if (rc->invalid_concurrency < n_agents) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.recovery.invalid_concurrency %u is "
+                       "below the %u agents (each needs a slot)",
+                       rc->invalid_concurrency, n_agents);
+        return E_INVAL;
+    }
+    phase_s = plan_invalid_seconds(rc);
+    base->pattern = CONFIG_PATTERN_CONSTANT;
+    base->duration_ms =
+        ((uint64_t)rc->baseline_seconds + phase_s + rc->max_recovery_seconds) *
+        1000u;
+    base->initial = rc->concurrent_users;
+    base->peak = rc->concurrent_users;
+    base->rate_per_user = rc->requests_per_user_per_second;
+    base->think_ms = rc->think_time_ms;
+    *inv = *base;
+    inv->model = PROTO_MODEL_OPEN;
+    inv->requests = PROTO_REQ_INVALID;
+    inv->start_ms = (uint64_t)rc->baseline_seconds * 1000u;
+    inv->duration_ms = (uint64_t)phase_s * 1000u;
+    /* Evenly spaced arrivals k / rate while k / rate < D: a hair below
+     * n / D so that k = n lands just past the end whatever the rounding,
+     * and exactly n arrivals (k = 0 .. n - 1) are planned. */
+    inv->initial =
+        (double)rc->invalid_requests / (double)phase_s * (1.0 - 1e-9);
+    inv->peak = inv->initial;
+    inv->rate_per_user = 0.0;
+    inv->think_ms = 0;
+    inv->max_in_flight = rc->invalid_concurrency;
+    (void)snprintf(name, namelen, "%s", result_names[PLAN_TEST_RECOVERY]);
+    return 0;
+}
+
+/*
+ * The memory test (tests-design 5.5): constant closed load of the mix for
+ * duration_minutes; agent 0 samples the target's memory (assign_memory).
+ */
+static int
+stream_memory(const struct config *c, struct proto_stream *st, char *name,
+              size_t namelen, char *err, size_t errlen)
+{
+    const struct memory_cfg *mc = &c->memory;
+
+    if (mc->concurrent_users == 0 || mc->duration_minutes == 0 ||
+        mc->sample_interval_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.memory: concurrent_users, "
+                       "duration_minutes and sample_interval_seconds must "
+                       "be > 0");
+        return E_INVAL;
+    }
+    st->pattern = CONFIG_PATTERN_CONSTANT;
+    st->duration_ms = mc->duration_seconds > 0
+                          ? (uint64_t)mc->duration_seconds * 1000u
+                          : (uint64_t)mc->duration_minutes * 60000u;
+    st->initial = mc->concurrent_users;
+    st->peak = mc->concurrent_users;
+    st->rate_per_user = mc->requests_per_user_per_second;
+    st->think_ms = mc->think_time_ms;
+    (void)snprintf(name, namelen, "%s", result_names[PLAN_TEST_MEMORY]);
+    return 0;
+}
+
+/* The memory sampler's part of agent 0's assignment: the source (auto
+ * names the container, which the agent uses when its Docker socket
+ * exists), pid or path, and the interval. */
+static int
+assign_memory(const struct config *c, struct proto_assign *a, char *err,
+              size_t errlen)
+{
+    const struct memory_cfg *mc = &c->memory;
+    const char *path = mc->memory_source == CONFIG_MEMORY_SOURCE_CGROUP
+                           ? mc->cgroup_path
+                           : c->env.docker_container_name;
+
+    a->mem_source = (uint64_t)mc->memory_source + 1u;
+    a->mem_pid = mc->pid;
+    a->mem_interval_ms = (uint64_t)mc->sample_interval_seconds * 1000u;
+    if (copy_str(a->mem_path, sizeof(a->mem_path), path) != 0) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.memory: the cgroup path or "
+                       "container name is longer than %u bytes",
+                       (unsigned)(PROTO_URL_MAX - 1));
+        return E_RANGE;
+    }
+    return 0;
+}
+
+uint32_t
+plan_invalid_seconds(const struct recovery_cfg *rc)
+{
+    uint32_t c = rc->invalid_concurrency > 0 ? rc->invalid_concurrency : 1;
+    uint32_t s = rc->invalid_requests / c + (rc->invalid_requests % c != 0);
+
+    return s > 0 ? s : 1;
+}
+
 int
 plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
            char *err, size_t errlen)
@@ -261,6 +383,8 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     int rv = 0;
     struct plan np;
     struct proto_stream st;
+    struct proto_stream st2; /* a second stream (recovery: invalid) */
+    uint32_t n_st = 1;
     struct rng r;
     double mix_sum = 0.0;
     uint32_t timeout_ms = 0;
@@ -268,6 +392,7 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
 
     memset(&np, 0, sizeof(np));
     memset(&st, 0, sizeof(st));
+    memset(&st2, 0, sizeof(st2));
     if (o->test < 0 || o->test >= PLAN_TEST_COUNT ||
         !plan_test_implemented(o->test)) {
         (void)snprintf(err, errlen, "test '%s' is not implemented yet",
@@ -290,6 +415,13 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     if (o->test == PLAN_TEST_SUSTAINED) {
         rv = stream_sustained(c, o->profile, &st, np.result_name,
                               sizeof(np.result_name), err, errlen);
+    } else if (o->test == PLAN_TEST_MEMORY) {
+        rv = stream_memory(c, &st, np.result_name, sizeof(np.result_name), err,
+                           errlen);
+    } else if (o->test == PLAN_TEST_RECOVERY) {
+        rv = streams_recovery(c, o->n_agents, &st, &st2, np.result_name,
+                              sizeof(np.result_name), err, errlen);
+        n_st = 2;
     } else {
         rv = stream_concurrent(c, &st, np.result_name, sizeof(np.result_name),
                                err, errlen);
@@ -341,6 +473,9 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         goto out;
     }
     np.duration_ms = st.start_ms + st.duration_ms;
+    if (n_st > 1 && st2.start_ms + st2.duration_ms > np.duration_ms) {
+        np.duration_ms = st2.start_ms + st2.duration_ms;
+    }
     np.timeout_ms = timeout_ms;
     np.seed = o->seed;
     /*
@@ -392,8 +527,16 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         a->seed = o->seed;
         a->agent_index = i;
         a->n_agents = o->n_agents;
-        a->n_streams = 1;
+        a->n_streams = n_st;
         a->streams[0] = st;
+        if (n_st > 1) {
+            a->streams[1] = st2;
+            share += 1; /* its open stream's slots: one each at least */
+        }
+        if (o->test == PLAN_TEST_MEMORY && i == 0 &&
+            (rv = assign_memory(c, a, err, errlen)) != 0) {
+            goto out;
+        }
         np.has_assign[i] = share > 0;
         if (share > 0) {
             np.n_active++;

@@ -42,7 +42,7 @@ const char *plan_test_name(int t);
  * "sustained_load_<profile>" (struct plan's result_name). */
 const char *plan_result_name(int t);
 
-/* true when t can be run (concurrent and sustained for now). */
+/* true when t can be run (all but burst and pool for now). */
 bool plan_test_implemented(int t);
 
 /* The share of `users` virtual users that agent i of n runs:
@@ -106,6 +106,11 @@ uint32_t plan_agent_users(const struct plan *p, uint32_t i);
  */
 int plan_build(struct plan *p, const struct config *c,
                const struct plan_opts *o, char *err, size_t errlen);
+
+/* The recovery test's invalid phase, in whole seconds: invalid_requests
+ * at invalid_concurrency slots, ceil(requests / concurrency), at least 1
+ * (invalid_requests arrivals spread evenly over it). */
+uint32_t plan_invalid_seconds(const struct recovery_cfg *rc);
 
 /* Releases what plan_build allocated and zeroes p. Safe on a zeroed p. */
 void plan_fini(struct plan *p);

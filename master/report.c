@@ -162,6 +162,36 @@ not_checked(struct report_threshold *c, const char *why)
     }
 }
 
+/*
+ * Removes the recovery test's invalid requests (OP_INVALID) from *n, the
+ * all-operations counts, and when there are some sets *out to a new
+ * histogram of every other op's latency (free with hist_free). Returns 0
+ * or E_NOMEM (then *out stays NULL; *n is adjusted all the same).
+ */
+static int
+without_invalid(const struct agg *a, struct agg_counts *n, struct hist **out)
+{
+    struct agg_counts inv = agg_op_counts(a, OP_INVALID);
+    struct hist *h = NULL;
+    int rv = 0;
+
+    if (inv.requests == 0) {
+        return 0;
+    }
+    n->requests -= inv.requests;
+    n->errors -= inv.errors;
+    if ((rv = hist_new(&h)) != 0) {
+        return rv;
+    }
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (op != OP_INVALID) {
+            hist_add(h, agg_latency(a, op));
+        }
+    }
+    *out = h;
+    return 0;
+}
+
 /* Evaluates one scope: op -1 for all operations. */
 static void
 eval_scope(struct report_verdict *out, const struct agg *a,
@@ -170,8 +200,16 @@ eval_scope(struct report_verdict *out, const struct agg *a,
 {
     struct agg_counts n = agg_op_counts(a, op);
     const struct hist *lat = agg_latency(a, op);
+    struct hist *valid = NULL;
     char pre[40] = "";
     char mpre[40] = "";
+
+    /* The recovery test's invalid requests are meant to fail: the
+     * all-operations scope is every other op (their histograms merged
+     * exactly; on OOM the latency stays the all-ops one). */
+    if (op < 0 && without_invalid(a, &n, &valid) == 0 && valid != NULL) {
+        lat = valid;
+    }
     const char *none = op < 0 ? "no request completed"
                               : "no request of this operation completed";
 
@@ -237,6 +275,7 @@ eval_scope(struct report_verdict *out, const struct agg *a,
                           sc->max_error_rate * 100.0);
         }
     }
+    hist_free(valid);
 }
 
 void
@@ -245,6 +284,7 @@ report_evaluate(const struct agg *a, const struct thresholds *t,
                 struct report_verdict *out)
 {
     struct agg_counts all = agg_op_counts(a, -1);
+    struct agg_counts inv = agg_op_counts(a, OP_INVALID);
     struct scope sc;
     static const struct {
         uint32_t bit;
@@ -265,6 +305,8 @@ report_evaluate(const struct agg *a, const struct thresholds *t,
         (t->set & THR_P99) != 0 ? fin(t->response_time_p99_max) : 0.0;
     out->max_error_rate = fin(t->max_error_rate);
     out->p99_ms = us_to_ms(hist_percentile(agg_latency(a, -1), 99.0));
+    all.requests -= inv.requests; /* the recovery test's invalid requests */
+    all.errors -= inv.errors;     /* are meant to fail: never counted here */
     out->error_rate = ratio(all.errors, all.requests);
     if (all.requests == 0 && !during_run) {
         add_violation(out, "requests", 0.0, 1.0, "%s: no request completed",
@@ -342,6 +384,34 @@ report_check_degradation(struct report_verdict *out, const struct degrade *d,
                       "first fifth %.1fms) exceeds threshold (%gx)",
                       test_name, d->value, us_to_ms(d->last_p99_us),
                       us_to_ms(d->first_p99_us), d->max);
+    }
+}
+
+void
+report_check_recovery(struct report_verdict *out, const struct recovery *r,
+                      const char *test_name)
+{
+    out->recovery_checked = true;
+    out->rec = *r;
+    if (r->measured && !r->recovered) {
+        add_violation(out, "recovery", 0.0, 0.0,
+                      "%s: not recovered: no %us window after the invalid "
+                      "phase had p99 <= %.1fms and error rate <= %.2f%%",
+                      test_name, (unsigned)r->window, us_to_ms(r->p99_limit_us),
+                      r->err_limit * 100.0);
+    }
+}
+
+void
+report_check_memory(struct report_verdict *out, const struct memleak *m,
+                    const char *test_name)
+{
+    out->mem = m;
+    if (m->leak) {
+        add_violation(out, "memory_leak", m->slope, m->threshold,
+                      "%s: memory grows %.2f MB/min (R^2 %.2f) above the "
+                      "leak threshold (%g MB/min)",
+                      test_name, m->slope, m->r2, m->threshold);
     }
 }
 
@@ -937,6 +1007,14 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "degradation");
         json_degradation(&w, &v->deg);
     }
+    if (v->recovery_checked && w.rv == 0) {
+        jkey(&w, &f, "error_recovery");
+        w.rv = recovery_json(w.b, a, &v->rec);
+    }
+    if (v->mem != NULL && w.rv == 0) {
+        jkey(&w, &f, "memory_leak");
+        w.rv = memleak_json(w.b, v->mem);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     jraw(&w, "}}");
@@ -1281,6 +1359,31 @@ summary_block(FILE *fp, const struct report_test *t)
                      t->verdict.abort_at_s, t->verdict.abort_reason);
     }
     k |= summary_not_checked(fp, &t->verdict);
+    if (t->verdict.recovery_checked) {
+        const struct recovery *rc = &t->verdict.rec;
+        k |= fprintf(fp, "  Recovery: %s", recovery_verdict(rc));
+        if (rc->recovered) {
+            k |= fprintf(fp, " in %us", (unsigned)rc->recovery_time_s);
+        }
+        k |= fprintf(fp,
+                     " (baseline p99 %.1fms, %.2f%% errors; invalid "
+                     "requests %llu)\n",
+                     us_to_ms(rc->baseline.p99_us),
+                     100.0 * rc->baseline.error_rate,
+                     (unsigned long long)agg_op_counts(a, OP_INVALID).requests);
+    }
+    if (t->verdict.mem != NULL) {
+        const struct memleak *m = t->verdict.mem;
+        k |= fprintf(fp, "  Memory: %s", memleak_verdict(m));
+        if (m->measured) {
+            k |= fprintf(fp, " (%+.2f MB/min, R^2 %.2f, threshold %g MB/min",
+                         m->slope, m->r2, m->threshold);
+        } else {
+            k |= fprintf(fp, " (");
+        }
+        k |= fprintf(fp, "; %zu samples from %s)\n", m->n,
+                     m->source ? m->source : "?");
+    }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "
                          "in the JSON)\n");

@@ -18,6 +18,8 @@
 #include "../common/config.h"
 #include "aggregate.h"
 #include "degrade.h"
+#include "memleak.h"
+#include "recovery.h"
 
 /* Every threshold key, global and per operation, plus "requests",
  * "degradation" and "aborted" fit. */
@@ -83,6 +85,9 @@ struct report_verdict {
     bool aborted;           /* abort_on_fail stopped the test early */
     double abort_at_s;      /* seconds into the load */
     char abort_reason[192]; /* the violation that stopped it */
+    bool recovery_checked;  /* recovery: rec says what was found */
+    struct recovery rec;
+    const struct memleak *mem; /* memory test: borrowed; NULL otherwise */
 };
 
 /*
@@ -102,6 +107,8 @@ struct report_test {
  * response_time_p99_max and max_error_rate checked whatever t->set says
  * (as before per-key selection existed): min_throughput_rps, when set, is
  * not checked ("no duration"). Fills *out (fully overwritten). Pure.
+ * The recovery test's invalid requests (OP_INVALID) are meant to fail:
+ * they are left out of every all-operations check.
  */
 void report_check(const struct agg *a, const struct thresholds *t,
                   const char *test_name, struct report_verdict *out);
@@ -138,6 +145,21 @@ void report_set_aborted(struct report_verdict *out, double at_s,
  */
 void report_check_degradation(struct report_verdict *out,
                               const struct degrade *d, const char *test_name);
+
+/*
+ * Adds the recovery test's verdict r (copied) to out: a violation
+ * "recovery" when it was measured and did not recover within the test's
+ * max_recovery_seconds. "not enough data" is recorded, not a violation.
+ */
+void report_check_recovery(struct report_verdict *out, const struct recovery *r,
+                           const char *test_name);
+
+/*
+ * Adds the memory test's verdict m (borrowed: it must outlive out's use)
+ * to out: a violation "memory_leak" when m says leak.
+ */
+void report_check_memory(struct report_verdict *out, const struct memleak *m,
+                         const char *test_name);
 
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);

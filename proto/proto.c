@@ -60,8 +60,9 @@ struct field {
                               * K_ARRAY: offset of the inline array */
     const struct table *sub; /* K_ARRAY: the elements' fields */
     size_t max;              /* K_ARRAY: most elements (the array's size) */
-    bool opt; /* K_U64 only: optional, written only when non-zero, absent
-               * reads as 0 (PROTOCOL.md section 4, compatible changes) */
+    bool opt; /* K_U64 and K_STR only: optional, written only when non-zero
+               * (non-empty), absent reads as 0 ("") (PROTOCOL.md section 4,
+               * compatible changes) */
 };
 
 struct table {
@@ -87,6 +88,12 @@ struct table {
 #define FLD_OPT(key, type, member)                              \
     {                                                           \
         key, K_U64, offsetof(type, member), 0, 0, NULL, 0, true \
+    }
+/* An optional string: absent on the wire when "". */
+#define FLD_OPT_STR(key, type, member)                                      \
+    {                                                                       \
+        key, K_STR, offsetof(type, member), sizeof(((type *)0)->member), 0, \
+            NULL, 0, true                                                   \
     }
 /* An inline array of structs: n_member counts the used entries of
  * a_member, each a map of table tbl. */
@@ -198,6 +205,10 @@ static const struct field assign_fields[] = {
     FLD("nag", K_U32, struct proto_assign, n_agents),
     FLD_STRUCTS("streams", struct proto_assign, n_streams, streams,
                 stream_table),
+    FLD_OPT("mem_src", struct proto_assign, mem_source),
+    FLD_OPT("mem_pid", struct proto_assign, mem_pid),
+    FLD_OPT("mem_iv_ms", struct proto_assign, mem_interval_ms),
+    FLD_OPT_STR("mem_path", struct proto_assign, mem_path),
 };
 
 static const struct field start_fields[] = {
@@ -227,6 +238,8 @@ static const struct field batch_fields[] = {
     FLD_OPT("late", struct proto_batch, late),
     FLD_OPT("late_us", struct proto_batch, late_us),
     FLD_OPT("unsent", struct proto_batch, unsent),
+    FLD_OPT("mem_ms", struct proto_batch, mem_ms),
+    FLD_OPT("mem_b", struct proto_batch, mem_bytes),
 };
 
 static const struct field ack_fields[] = {
@@ -563,6 +576,19 @@ put_value(struct enc *e, const struct field *f, const uint8_t *base)
     return rv;
 }
 
+/* An optional field is on the wire only when it holds something. */
+static bool
+field_present(const struct field *f, const uint8_t *base)
+{
+    if (!f->opt) {
+        return true;
+    }
+    if (f->kind == K_STR) {
+        return base[f->off] != '\0';
+    }
+    return *(const uint64_t *)(base + f->off) != 0;
+}
+
 /* Writes the key/value pairs of a table (the map header is the caller's). */
 static int
 put_fields(struct enc *e, const struct field *f, size_t nf, const uint8_t *base)
@@ -570,7 +596,7 @@ put_fields(struct enc *e, const struct field *f, size_t nf, const uint8_t *base)
     int rv = 0;
 
     for (size_t i = 0; i < nf && rv == 0; i++) {
-        if (f[i].opt && *(const uint64_t *)(base + f[i].off) == 0) {
+        if (!field_present(&f[i], base)) {
             continue;
         }
         rv = put_key(e, f[i].key);
@@ -601,8 +627,7 @@ proto_encode(const struct proto_msg *m, struct buf *out)
     nkeys = 2 + (m->now_ns != 0) + (m->echo_ns != 0);
     for (size_t i = 0; i < td->nfields; i++) {
         const uint8_t *base = (const uint8_t *)&m->u;
-        if (!td->fields[i].opt ||
-            *(const uint64_t *)(base + td->fields[i].off) != 0) {
+        if (field_present(&td->fields[i], base)) {
             nkeys++;
         }
     }

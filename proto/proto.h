@@ -157,6 +157,15 @@ struct proto_assign {
     uint32_t n_agents;    /* agents sharing this test */
     uint32_t n_streams;   /* 1 .. PROTO_MAX_STREAMS */
     struct proto_stream streams[PROTO_MAX_STREAMS];
+    /* The memory test (optional on the wire, absent = 0 / ""): the agent
+     * that gets mem_interval_ms > 0 samples the target's memory that
+     * often from mem_source (enum config_memory_source + 1: 0 = none) and
+     * sends each sample in a batch. mem_pid: source pid; mem_path: the
+     * cgroup v2 directory (cgroup) or the container's name (docker). */
+    uint64_t mem_source;
+    uint64_t mem_pid;
+    uint64_t mem_interval_ms;
+    char mem_path[PROTO_URL_MAX];
 };
 
 struct proto_start {
@@ -200,6 +209,11 @@ struct proto_batch {
     uint64_t late;
     uint64_t late_us;
     uint64_t unsent;
+    /* The memory test (optional, absent = 0): a sample of the target's
+     * memory taken in this interval, in bytes (0: none), and when, in ms
+     * since the run's start (agent clock). */
+    uint64_t mem_ms;
+    uint64_t mem_bytes;
 };
 
 struct proto_ack {

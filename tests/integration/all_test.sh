@@ -34,6 +34,16 @@ test_scenarios:
     duration_seconds: 3
     requests_per_user_per_second: 10
     think_time_ms: 10
+  recovery:
+    concurrent_users: 3
+    requests_per_user_per_second: 5
+    think_time_ms: 10
+    baseline_seconds: 3
+    invalid_requests: 20
+    invalid_concurrency: 10
+    max_recovery_seconds: 5
+    window_seconds: 1
+    margin: 1.0 # a shared host: this test is about the suite, not the margin
 performance_thresholds:
   response_time_p99_max: 2000
   max_error_rate: 0.0
@@ -60,7 +70,10 @@ for t in concurrent_requests sustained_load_light sustained_load_moderate; do
 done
 check_eq "users per test from the config (--quick kept them)" "4 3 5" \
     "$(j '[.concurrent_requests, .sustained_load_light, .sustained_load_moderate] | map(.results.users) | join(" ")')"
-for t in burst_traffic connection_pool error_recovery; do
+check_eq "error_recovery completed" completed "$(j .error_recovery.status)"
+check_eq "error_recovery: its 20 invalid requests" 20 \
+    "$(j .error_recovery.results.operation_stats.invalid.count)"
+for t in burst_traffic connection_pool; do
     check_eq "$t is not_implemented, with no numbers" '{"status":"not_implemented"}' \
         "$(jq -c ".$t" "$J")"
 done
@@ -68,7 +81,7 @@ tool_sum=$(j '[.[] | .results.total_requests // 0] | add')
 check "the tests generated load" test "${tool_sum:-0}" -gt 100
 check_eq "sum of the tests' totals equals katosim's count" \
     "$(katosim_metric '.load_requests')" "$tool_sum"
-check_eq "sessions: the sum of every test's users" 12 \
+check_eq "sessions: the sum of every test's users (recovery: 3 + 10 slots)" 25 \
     "$(katosim_metric '.requests.create_session')"
 check_eq "sustained tests carry a measured degradation" "measured measured" \
     "$(j '[.sustained_load_light, .sustained_load_moderate] | map(.results.degradation.status) | join(" ")')"
@@ -78,14 +91,16 @@ check "the concurrent test has no degradation entry" \
     test "$(j '.concurrent_requests.results | has("degradation")')" = false
 check "a cooldown between tests" grep -q "COOLDOWN seconds=1" "$T_TMP/stderr"
 check "a warning names the tests not implemented" \
-    grep -q "warn NOT-IMPLEMENTED.*burst_traffic, connection_pool, error_recovery" "$T_TMP/stderr"
+    grep -q "warn NOT-IMPLEMENTED.*burst_traffic, connection_pool not" "$T_TMP/stderr"
 check_eq "summary: one banner" 1 "$(grep -c 'STRESS TEST SUMMARY' "$T_TMP/stdout")"
 for t in concurrent_requests sustained_load_light sustained_load_moderate burst_traffic connection_pool error_recovery; do
     check "summary lists $t" grep -q "^$t:" "$T_TMP/stdout"
 done
 check "summary says which are not implemented" \
-    grep -q "Not implemented yet (not run, no results): burst_traffic connection_pool error_recovery" "$T_TMP/stdout"
+    grep -q "Not implemented yet (not run, no results): burst_traffic connection_pool$" "$T_TMP/stdout"
 check "summary: all thresholds met" grep -q "All performance thresholds met" "$T_TMP/stdout"
+grep -q "All performance thresholds met" "$T_TMP/stdout" ||
+    grep -A3 -i "violat\|recovery:" "$T_TMP/stdout"
 
 junit=$(ls "$out"/junit_*.xml 2>/dev/null | head -n 1)
 check "JUnit well-formed" xmllint --noout "$junit"
@@ -93,13 +108,13 @@ for t in concurrent_requests sustained_load_light sustained_load_moderate burst_
     check_eq "JUnit: one testcase named $t" 1 \
         "$(xmllint --xpath "count(//testcase[@name='$t'])" "$junit")"
 done
-check_eq "JUnit: the three not implemented are skipped" 3 \
+check_eq "JUnit: the two not implemented are skipped" 2 \
     "$(xmllint --xpath "count(//testcase[skipped/@message='not implemented yet'])" "$junit")"
 check_eq "JUnit: no failure" 0 "$(xmllint --xpath 'count(//failure)' "$junit")"
 perf=$(ls "$out"/metrics_*_performance.csv 2>/dev/null | head -n 1)
 check_eq "one CSV header" 1 "$(grep -c '^test,interval' "$perf")"
-check_eq "CSV: the three tests that ran" \
-    "concurrent_requests sustained_load_light sustained_load_moderate" \
+check_eq "CSV: the four tests that ran" \
+    "concurrent_requests sustained_load_light sustained_load_moderate error_recovery" \
     "$(tail -n +2 "$perf" | cut -d, -f1 | uniq | tr '\n' ' ' | sed 's/ $//')"
 check_eq "CSV: 'all' rows add up to the JSON's totals" "$tool_sum" \
     "$(awk -F, '$4 == "all" { s += $5 } END { print s }' "$perf")"
@@ -182,7 +197,7 @@ rc=$?
 check_eq "interrupted suite exits 130" 130 "$rc"
 ij() { jq -r "$1" "$iout/latest.json"; }
 check_eq "statuses: finished, interrupted, not run, not implemented" \
-    "completed interrupted not_run not_implemented not_implemented not_implemented" \
+    "completed interrupted not_run not_implemented not_implemented not_run" \
     "$(ij '[.[] | .status] | join(" ")')"
 check "the finished test keeps its numbers" \
     test "$(ij '.concurrent_requests.results.total_requests')" -gt 0

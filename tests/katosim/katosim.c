@@ -55,7 +55,9 @@
 
 /* --- endpoints ------------------------------------------------------------ */
 
-/* The first six equal enum op, so that /metrics can use ops_name(). */
+/* The first six equal enum op, so that /metrics can use ops_name().
+ * OP_INVALID has no route of its own: the recovery test's invalid
+ * requests are observes here, counted by the route they hit. */
 enum ep {
     EP_CREATE = OP_SESSION,
     EP_OBSERVE = OP_OBSERVE,
@@ -63,7 +65,7 @@ enum ep {
     EP_PREDICTIONS = OP_PREDICTIONS,
     EP_STM = OP_STM,
     EP_CLEAR = OP_CLEAR,
-    EP_CLEAR_ALL = OP_COUNT,
+    EP_CLEAR_ALL = OP_CLEAR + 1,
     EP_SESSION_GET,
     EP_SESSION_DELETE,
     EP_HEALTH,
@@ -72,16 +74,17 @@ enum ep {
     EP_COUNT
 };
 
-_Static_assert(EP_CLEAR == OP_COUNT - 1, "ops.h gained an op: map it here");
+_Static_assert(OP_INVALID == OP_CLEAR + 1 && OP_COUNT == OP_INVALID + 1,
+               "ops.h gained an op: map it here");
 
-static const char *const ep_extra_names[EP_COUNT - OP_COUNT] = {
+static const char *const ep_extra_names[EP_COUNT - EP_CLEAR_ALL] = {
     "clear_all", "session_get", "session_delete", "health", "metrics", "other",
 };
 
 static const char *
 ep_name(int ep)
 {
-    return ep < OP_COUNT ? ops_name(ep) : ep_extra_names[ep - OP_COUNT];
+    return ep < EP_CLEAR_ALL ? ops_name(ep) : ep_extra_names[ep - EP_CLEAR_ALL];
 }
 
 /* --- state ---------------------------------------------------------------- */
@@ -858,7 +861,7 @@ put_metrics(struct ksim *k, struct buf *out)
 
     for (int i = 0; rv == 0 && i < EP_COUNT; i++) {
         uint64_t n = atomic_load(&k->requests[i]);
-        if (i < OP_COUNT) {
+        if (i < EP_CLEAR_ALL) {
             load += n;
         }
         rv = buf_printf(out, "%s\"%s\":%" PRIu64, i ? "," : "", ep_name(i), n);
@@ -1128,7 +1131,7 @@ dispatch(struct ksim *k, struct MHD_Connection *c, const char *url,
     if (rt.ep != EP_METRICS || r->too_big) {
         atomic_fetch_add(&k->requests[rt.ep], 1);
     }
-    if ((int)rt.ep < OP_COUNT) {
+    if (rt.ep < EP_CLEAR_ALL) {
         peer_count(k, c, rt.ep == EP_CREATE);
     }
     if (r->too_big) {

@@ -180,7 +180,7 @@ def main():
         hb = env(T_HEARTBEAT, id=1, st=2, users=1, infl=0, acked=0, text="")
         op = {"n": 0, "e": 0, "bs": 0, "br": 0, "lat": [], "svc": [],
               "err": []}
-        batch = env(T_BATCH, id=1, seq=1, iv=0, users=1, ops=[op] * 6)
+        batch = env(T_BATCH, id=1, seq=1, iv=0, users=1, ops=[op] * 7)  # one per enum op (OP_COUNT)
         for body in (hb, batch):
             p.send(body)
             r = p.recv()

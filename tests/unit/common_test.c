@@ -387,8 +387,8 @@ static void
 test_ops_names(void **state)
 {
     static const char *const names[OP_COUNT] = {
-        "create_session", "observe",           "learn",
-        "predictions",    "short_term_memory", "clear_memory",
+        "create_session",    "observe",      "learn",   "predictions",
+        "short_term_memory", "clear_memory", "invalid",
     };
     (void)state;
 

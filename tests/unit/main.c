@@ -25,7 +25,8 @@ static const struct group groups[] = {
     {"pattern", pattern_tests},     {"engine", engine_tests},
     {"aggregate", aggregate_tests}, {"html", html_tests},
     {"degrade", degrade_tests},     {"thresholds", thresholds_tests},
-    {"console", console_tests},
+    {"console", console_tests},     {"recovery", recovery_tests},
+    {"memleak", memleak_tests},
 };
 
 int

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../agent/pattern.h"
 #include "../../common/alloc.h"
 #include "../../common/buf.h"
 #include "../../common/config.h"
@@ -445,6 +446,67 @@ test_build_oom(void **state)
     assert_int_equal(f->plan.n_agents, 4);
 }
 
+/* The recovery test: a closed baseline for the whole run and an open
+ * stream of exactly invalid_requests invalid arrivals after the baseline,
+ * on slots enough for every agent. */
+static void
+test_build_recovery(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts o = {PLAN_TEST_RECOVERY, 3, 7, NULL};
+    char err[160] = "";
+    const struct proto_stream *b = NULL;
+    const struct proto_stream *v = NULL;
+    struct pattern_arrivals it;
+    uint64_t k = 0, t = 0, n = 0;
+
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "error_recovery");
+    /* 30 s baseline + 100 requests at 50 in flight (2 s) + 60 s. */
+    assert_int_equal(f->plan.duration_ms, 92000);
+    assert_int_equal(f->plan.n_active, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_true(f->plan.has_assign[i]);
+        assert_int_equal(f->plan.assign[i].n_streams, 2);
+    }
+    b = &f->plan.assign[0].streams[0];
+    v = &f->plan.assign[0].streams[1];
+    assert_int_equal(b->model, PROTO_MODEL_CLOSED);
+    assert_int_equal(b->requests, PROTO_REQ_MIX);
+    assert_int_equal(b->start_ms, 0);
+    assert_int_equal(b->duration_ms, 92000);
+    assert_true(b->peak == 10.0 && b->rate_per_user == 1.0);
+    assert_int_equal(b->think_ms, 100);
+    assert_int_equal(v->model, PROTO_MODEL_OPEN);
+    assert_int_equal(v->requests, PROTO_REQ_INVALID);
+    assert_int_equal(v->start_ms, 30000);
+    assert_int_equal(v->duration_ms, 2000);
+    assert_int_equal(v->max_in_flight, 50);
+    pattern_arrivals_init(&it, v, 7);
+    while (n < 1000 && pattern_arrivals_next(&it, &k, &t)) {
+        n++;
+    }
+    assert_int_equal(n, 100);
+    /* Uneven: 7 at 3 in flight -> 3 s, still exactly 7 arrivals. */
+    plan_fini(&f->plan);
+    f->cfg.recovery.invalid_requests = 7;
+    f->cfg.recovery.invalid_concurrency = 3;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    v = &f->plan.assign[0].streams[1];
+    assert_int_equal(v->duration_ms, 3000);
+    pattern_arrivals_init(&it, v, 7);
+    for (n = 0; n < 1000 && pattern_arrivals_next(&it, &k, &t);) {
+        n++;
+    }
+    assert_int_equal(n, 7);
+    /* Fewer slots than agents: refused. */
+    plan_fini(&f->plan);
+    f->cfg.recovery.invalid_concurrency = 2;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "invalid_concurrency"));
+}
+
 static void
 test_test_names(void **state)
 {
@@ -456,6 +518,7 @@ test_test_names(void **state)
     assert_true(plan_test_implemented(PLAN_TEST_CONCURRENT));
     assert_true(plan_test_implemented(PLAN_TEST_SUSTAINED));
     assert_false(plan_test_implemented(PLAN_TEST_BURST));
+    assert_true(plan_test_implemented(PLAN_TEST_RECOVERY));
     assert_string_equal(plan_result_name(PLAN_TEST_CONCURRENT),
                         "concurrent_requests");
     assert_null(plan_test_name(PLAN_TEST_COUNT));
@@ -878,6 +941,7 @@ plan_tests(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_build_oom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_test_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agg_exact_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agg_dedupe_and_gaps, setup,
                                         teardown),

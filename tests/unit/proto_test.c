@@ -420,6 +420,10 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         for (uint32_t i = 0; i < x->n_streams; i++) {
             assert_stream_equal(&x->streams[i], &y->streams[i]);
         }
+        assert_int_equal(x->mem_source, y->mem_source);
+        assert_int_equal(x->mem_pid, y->mem_pid);
+        assert_int_equal(x->mem_interval_ms, y->mem_interval_ms);
+        assert_string_equal(x->mem_path, y->mem_path);
         break;
     }
     case PROTO_START:
@@ -438,6 +442,8 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(x->late, y->late);
         assert_int_equal(x->late_us, y->late_us);
         assert_int_equal(x->unsent, y->unsent);
+        assert_int_equal(x->mem_ms, y->mem_ms);
+        assert_int_equal(x->mem_bytes, y->mem_bytes);
         for (int i = 0; i < OP_COUNT; i++) {
             const struct proto_op_batch *p = &x->op[i];
             const struct proto_op_batch *q = &y->op[i];
@@ -1020,6 +1026,13 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         for (uint32_t i = 0; i < a->n_streams; i++) {
             rand_stream(r, &a->streams[i]);
         }
+        /* The memory test's optional keys: absent about half the time. */
+        if (rand_uint(r, 1) != 0) {
+            a->mem_source = rng_range(r, 1, 5);
+            a->mem_pid = rand_uint(r, 32);
+            a->mem_interval_ms = rand_uint(r, 64);
+            rand_str(r, a->mem_path, sizeof(a->mem_path));
+        }
         break;
     }
     case PROTO_START:
@@ -1038,6 +1051,8 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         b->late = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->late_us = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->unsent = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->mem_ms = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->mem_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         for (int i = 0; i < OP_COUNT; i++) {
             struct proto_op_batch *o = &b->op[i];
             o->requests = rand_uint(r, 64);
@@ -1475,27 +1490,31 @@ test_wrong_types(void **state)
                                         9, &m),
                      E_PROTO);
 
-    /* Fixed-size arrays: exactly OP_COUNT. */
+    /* Fixed-size arrays: exactly OP_COUNT (7 since OP_INVALID). */
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x95\x00\x00\x00\x00\x01", 6, &m),
+                                        "\x96\x00\x00\x00\x00\x00\x01", 7, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x97\x00\x00\x00\x00\x00\x00\x01", 8,
+                                        "\x98\x00\x00\x00\x00\x00\x00\x01"
+                                        "\x00",
+                                        9, &m),
+                     E_PROTO);
+    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
+                                        "\x97\x00\x00\x00\x00\x00\x00\xc0", 8,
                                         &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x96\x00\x00\x00\x00\x00\xc0", 7, &m),
-                     E_PROTO);
-    assert_int_equal(decode_spliced_raw(PROTO_ASSIGN, "mix",
-                                        "\x96\x00\x00\x00\x00\x00\x01", 7, &m),
+                                        "\x97\x00\x00\x00\x00\x00\x01\x00", 8,
+                                        &m),
                      0);
     assert_true(m.u.assign.mix[OP_CLEAR] == 1.0);
     assert_int_equal(decode_spliced_raw(PROTO_GOODBYE, "req",
-                                        "\x95\x01\x02\x03\x04\x05", 6, &m),
+                                        "\x96\x01\x02\x03\x04\x05\x06", 7, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_GOODBYE, "err",
-                                        "\x97\x01\x02\x03\x04\x05\x06\x07", 8,
-                                        &m),
+                                        "\x98\x01\x02\x03\x04\x05\x06\x07"
+                                        "\x08",
+                                        9, &m),
                      E_PROTO);
     assert_int_equal(decode_spliced_raw(PROTO_BATCH, "ops", "\x90", 1, &m),
                      E_PROTO);

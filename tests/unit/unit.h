@@ -29,5 +29,7 @@ int html_tests(void);
 int degrade_tests(void);
 int thresholds_tests(void);
 int console_tests(void);
+int recovery_tests(void);
+int memleak_tests(void);
 
 #endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target's memory, one reading at a time (see memsample.h). Files are
+ * read whole into a bounded stack buffer; HTTP goes through a libcurl easy
+ * handle made per reading (a few per minute: no reuse worth keeping).
+ */
+#include "memsample.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../common/err.h"
+#include "../common/poison.h"
+
+#define READ_MAX   (64u * 1024u) /* bytes of a file or HTTP body kept */
+#define TIMEOUT_MS 1000L
+
+/* Parses the decimal digits at p (after blanks) into *v; false if none. */
+static bool
+parse_u64(const char *p, uint64_t *v)
+{
+    uint64_t x = 0;
+    bool any = false;
+
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10u) {
+            return false;
+        }
+        x = x * 10u + d;
+        any = true;
+    }
+    if (any) {
+        *v = x;
+    }
+    return any;
+}
+
+int
+memsample_parse_number(const char *text, uint64_t *bytes)
+{
+    uint64_t v = 0;
+
+    if (!parse_u64(text, &v) || v == 0) {
+        return E_PROTO;
+    }
+    *bytes = v;
+    return 0;
+}
+
+int
+memsample_parse_status(const char *text, uint64_t *bytes)
+{
+    const char *p = strstr(text, "\nVmRSS:");
+    uint64_t kb = 0;
+
+    if (p == NULL && strncmp(text, "VmRSS:", 6) == 0) {
+        p = text - 1;
+    }
+    if (p == NULL || !parse_u64(p + 7, &kb) || kb == 0 ||
+        kb > UINT64_MAX / 1024u) {
+        return E_PROTO;
+    }
+    *bytes = kb * 1024u;
+    return 0;
+}
+
+int
+memsample_parse_metrics(const char *json, uint64_t *bytes)
+{
+    const char *p = strstr(json, "\"rss_kb\"");
+    uint64_t kb = 0;
+
+    if (p == NULL) {
+        return E_PROTO;
+    }
+    p += 8;
+    while (*p == ' ' || *p == ':') {
+        p++;
+    }
+    if (!parse_u64(p, &kb) || kb == 0 || kb > UINT64_MAX / 1024u) {
+        return E_PROTO;
+    }
+    *bytes = kb * 1024u;
+    return 0;
+}
+
+int
+memsample_parse_docker(const char *json, uint64_t *bytes)
+{
+    const char *p = strstr(json, "\"memory_stats\"");
+    uint64_t v = 0;
+
+    if (p == NULL || (p = strstr(p, "\"usage\"")) == NULL) {
+        return E_PROTO;
+    }
+    p += 7;
+    while (*p == ' ' || *p == ':') {
+        p++;
+    }
+    if (!parse_u64(p, &v) || v == 0) {
+        return E_PROTO;
+    }
+    *bytes = v;
+    return 0;
+}
+
+int
+memsample_resolve(int source, const char *container)
+{
+    if (source != CONFIG_MEMORY_SOURCE_AUTO) {
+        return source;
+    }
+    if (container != NULL && container[0] != '\0' &&
+        access(MEMSAMPLE_DOCKER_SOCK, R_OK | W_OK) == 0) {
+        return CONFIG_MEMORY_SOURCE_DOCKER;
+    }
+    return CONFIG_MEMORY_SOURCE_METRICS;
+}
+
+/* Reads path whole (at most READ_MAX - 1 bytes) into out, NUL-ended. */
+static int
+read_file(const char *path, char *out, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    int rv = 0;
+
+    if (fd < 0) {
+        int e = errno;
+        (void)snprintf(err, errlen, "%s: errno %d", path, e);
+        return E_IO;
+    }
+    while (n < READ_MAX - 1) {
+        ssize_t k = read(fd, out + n, READ_MAX - 1 - n);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            int e = errno;
+            (void)snprintf(err, errlen, "%s: errno %d", path, e);
+            rv = E_IO;
+            break;
+        }
+        if (k == 0) {
+            break;
+        }
+        n += (size_t)k;
+    }
+    (void)close(fd);
+    out[n] = '\0';
+    return rv;
+}
+
+struct body {
+    char *p;
+    size_t n;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct body *b = ud;
+    size_t len = size * nmemb;
+    size_t room = READ_MAX - 1 - b->n;
+    size_t take = len < room ? len : room;
+
+    memcpy(b->p + b->n, p, take);
+    b->n += take;
+    b->p[b->n] = '\0';
+    return len; /* the rest is dropped, not an error */
+}
+
+/* GET url (over the unix socket sock when not NULL) into out. */
+static int
+http_get(const char *url, const char *sock, char *out, char *err, size_t errlen)
+{
+    CURL *h = curl_easy_init();
+    struct body b = {out, 0};
+    long status = 0;
+    CURLcode c = CURLE_OK;
+    int rv = 0;
+
+    out[0] = '\0';
+    if (h == NULL) {
+        (void)snprintf(err, errlen, "curl_easy_init failed");
+        return E_NOMEM;
+    }
+    c = curl_easy_setopt(h, CURLOPT_URL, url);
+    if (c == CURLE_OK && sock != NULL) {
+        c = curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    }
+    if (c == CURLE_OK) {
+        c = curl_easy_perform(h);
+    }
+    if (c == CURLE_OK) {
+        (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    }
+    if (c != CURLE_OK || status != 200) {
+        (void)snprintf(err, errlen, "GET %s: %s (status %ld)", url,
+                       c != CURLE_OK ? curl_easy_strerror(c) : "not OK",
+                       status);
+        rv = E_IO;
+    }
+    curl_easy_cleanup(h);
+    return rv;
+}
+
+int
+memsample_read(int source, uint32_t pid, const char *path, const char *url,
+               uint64_t *bytes, char *err, size_t errlen)
+{
+    char text[READ_MAX];
+    char where[CONFIG_STR_MAX + 96];
+    int rv = 0;
+
+    switch (source) {
+    case CONFIG_MEMORY_SOURCE_PID:
+        (void)snprintf(where, sizeof(where), "/proc/%u/status", (unsigned)pid);
+        if ((rv = read_file(where, text, err, errlen)) == 0 &&
+            (rv = memsample_parse_status(text, bytes)) != 0) {
+            (void)snprintf(err, errlen, "%s: no VmRSS", where);
+        }
+        return rv;
+    case CONFIG_MEMORY_SOURCE_CGROUP:
+        (void)snprintf(where, sizeof(where), "%s/memory.current", path);
+        if ((rv = read_file(where, text, err, errlen)) == 0 &&
+            (rv = memsample_parse_number(text, bytes)) != 0) {
+            (void)snprintf(err, errlen, "%s: not a byte count", where);
+        }
+        return rv;
+    case CONFIG_MEMORY_SOURCE_METRICS:
+        (void)snprintf(where, sizeof(where), "%s/metrics", url);
+        if ((rv = http_get(where, NULL, text, err, errlen)) == 0 &&
+            (rv = memsample_parse_metrics(text, bytes)) != 0) {
+            (void)snprintf(err, errlen,
+                           "%s: no rss_kb (KATO's /metrics gives memory "
+                           "as a percentage: use memory_source pid, "
+                           "cgroup or docker)",
+                           where);
+        }
+        return rv;
+    case CONFIG_MEMORY_SOURCE_DOCKER:
+        (void)snprintf(where, sizeof(where),
+                       "http://localhost/containers/%s/stats?stream=false",
+                       path);
+        if ((rv = http_get(where, MEMSAMPLE_DOCKER_SOCK, text, err, errlen)) ==
+                0 &&
+            (rv = memsample_parse_docker(text, bytes)) != 0) {
+            (void)snprintf(err, errlen, "%s: no memory_stats.usage", where);
+        }
+        return rv;
+    default:
+        (void)snprintf(err, errlen, "memory source %d", source);
+        return E_INVAL;
+    }
+}

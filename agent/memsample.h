@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The memory test's sampler (docs/tests-design.md 5.5): reads the
+ * target's memory once, in bytes, from /proc/PID/status (VmRSS), a cgroup
+ * v2 directory's memory.current, the target's GET /metrics (katosim's
+ * rss_kb) or the Docker Engine API over /var/run/docker.sock (a
+ * container's memory_stats.usage). Blocking, bounded by a 1 s timeout:
+ * the control thread calls it between two batches. Not a resource
+ * sampler of the agent's own host.
+ */
+#ifndef AGENT_MEMSAMPLE_H
+#define AGENT_MEMSAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEMSAMPLE_DOCKER_SOCK "/var/run/docker.sock"
+
+/*
+ * The source an ASSIGN's mem_source (enum config_memory_source) means on
+ * this host: auto is docker when container is not "" and the Docker socket
+ * exists, else metrics; any other value is itself.
+ */
+int memsample_resolve(int source, const char *container);
+
+/*
+ * Reads one sample from source (enum config_memory_source, not auto):
+ * pid uses pid, cgroup uses path (the cgroup's directory), docker uses
+ * path (the container's name), metrics uses url (the target's base URL).
+ * Writes the bytes into *bytes on success. Returns 0, E_IO (unreadable,
+ * unreachable, an HTTP status other than 200), E_PROTO (no figure in
+ * what was read; err says so) or E_INVAL (unknown source). err (errlen
+ * bytes) says why on failure. Borrows the strings.
+ */
+int memsample_read(int source, uint32_t pid, const char *path, const char *url,
+                   uint64_t *bytes, char *err, size_t errlen);
+
+/* The parsers, pure (for the unit tests): each returns 0 and writes
+ * *bytes, or E_PROTO. status: a /proc/PID/status text ("VmRSS: N kB");
+ * metrics: a /metrics JSON with "rss_kb": N (KATO's own /metrics gives
+ * memory as a percentage, which has no byte value: E_PROTO); docker: a
+ * container stats JSON with "memory_stats": {... "usage": N ...}; number:
+ * a decimal count of bytes (memory.current). */
+int memsample_parse_status(const char *text, uint64_t *bytes);
+int memsample_parse_metrics(const char *json, uint64_t *bytes);
+int memsample_parse_docker(const char *json, uint64_t *bytes);
+int memsample_parse_number(const char *text, uint64_t *bytes);
+
+#endif
