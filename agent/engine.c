@@ -38,6 +38,8 @@
 #define SESSION_RETRY_NS   CLOCK_NS_PER_S  /* at least, after a failed create */
 #define LATE_NS            CLOCK_NS_PER_MS /* an arrival sent later is late */
 #define SLOT_LEAD_NS       CLOCK_NS_PER_S  /* open slots: sessions this early */
+#define SLOT_RETRY_MIN_NS  (20 * CLOCK_NS_PER_MS) /* a slot's failed create: */
+#define SLOT_RETRY_NS      (200 * CLOCK_NS_PER_MS) /* retried within this */
 
 /* --- single-producer single-consumer ring of buffer pointers ----------- */
 
@@ -665,8 +667,10 @@ open_advance(struct worker *w, uint32_t si)
 /*
  * Sets up the worker's open streams at its start: the arrival sequence,
  * and every slot due to create its session SLOT_LEAD_NS before the
- * stream's start (at once when that has passed: START comes
- * START_DELAY ahead of the run's start).
+ * stream's start, or at the run's start for a stream that starts later
+ * than SLOT_LEAD_NS into the run (the pool test's blast must find every
+ * slot with a session even when the target sheds load), and at once when
+ * that has passed (START comes START_DELAY ahead of the run's start).
  */
 static void
 open_init(struct worker *w, uint64_t now)
@@ -676,9 +680,10 @@ open_init(struct worker *w, uint64_t now)
     for (uint32_t si = 0; si < e->n_streams; si++) {
         const struct estream *es = &e->st[si];
         struct wopen *o = &w->op_st[si];
-        uint64_t due = es->start_ns > now + SLOT_LEAD_NS
-                           ? es->start_ns - SLOT_LEAD_NS
-                           : now;
+        uint64_t lead = es->start_ns > e->start_ns + SLOT_LEAD_NS
+                            ? e->start_ns
+                            : es->start_ns - SLOT_LEAD_NS;
+        uint64_t due = lead > now ? lead : now;
 
         if (!es->open || w->seg_len[si] == 0) {
             continue;
@@ -757,7 +762,13 @@ slot_done(struct worker *w, struct user *u, bool failed_create, uint64_t now)
         slot_free(w, u);
         return;
     }
-    u->due_ns = failed_create ? now + SESSION_RETRY_NS : now;
+    /* A slot retries a failed creation sooner than a user, at a random
+     * moment within SLOT_RETRY_NS: the slots of a stream fail together
+     * when the target sheds load, and must not retry together. */
+    u->due_ns = failed_create
+                    ? now + SLOT_RETRY_MIN_NS +
+                          rng_range(&u->rng, 0, SLOT_RETRY_NS)
+                    : now;
     if (u->due_ns < es->end_ns) {
         heap_push(w, u);
     }

@@ -23,6 +23,7 @@
 #include "../common/rng.h"
 #include "aggregate.h"
 #include "csv.h"
+#include "burstpool.h"
 #include "degrade.h"
 #include "fleet.h"
 #include "html.h"
@@ -789,6 +790,56 @@ slot_duration_s(const struct slot *s)
     return dur_s > 0.001 ? dur_s : 0.001;
 }
 
+/* Bound of the burst and pool tests' JSON fragment and summary lines. */
+#define BURSTPOOL_TEXT_MAX (64u * 1024u)
+
+/*
+ * The burst or pool test's own figures and verdict (burstpool.h) into
+ * json and text, hung on v (borrowed: they must outlive the writers); a
+ * "fail" verdict is a violation (exit 1), like the thresholds.
+ */
+static void
+burstpool_verdict(const struct run *r, const struct slot *s,
+                  struct report_verdict *v, struct buf *json, struct buf *text)
+{
+    int rv = 0;
+    char msg[256];
+
+    if (s->test == PLAN_TEST_BURST) {
+        struct burstpool_burst_result br;
+        rv = burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin,
+                             &br);
+        if (rv == 0) {
+            rv = burstpool_burst_write(&br, json, text);
+        }
+        if (rv == 0 && !br.pass) {
+            (void)snprintf(msg, sizeof(msg), "%s: burst verdict fail: %s",
+                           s->name, br.reason);
+            report_add_violation(v, "burst", 0.0, 1.0, msg);
+        }
+    } else {
+        struct burstpool_pool_result pr;
+        rv = burstpool_pool(s->agg, &s->plan, r->c->thresholds.max_error_rate,
+                            &pr);
+        if (rv == 0) {
+            rv = burstpool_pool_write(&pr, json, text);
+        }
+        if (rv == 0 && strcmp(pr.verdict, "fail") == 0) {
+            (void)snprintf(msg, sizeof(msg), "%s: pool verdict fail: %s",
+                           s->name, pr.reason);
+            report_add_violation(v, "pool", 0.0, 1.0, msg);
+        }
+    }
+    if (rv != 0 || buf_append(json, "", 1) != 0 ||
+        buf_append(text, "", 1) != 0) {
+        log_warn("VERDICT", "test=%s: figures not computed: %s", s->name,
+                 err_str(rv));
+        return;
+    }
+    v->extra_json = (const char *)json->data;
+    v->extra_summary = (const char *)text->data;
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -802,12 +853,18 @@ finish(struct run *r, bool *violations)
     size_t n_ct = 0;
     uint64_t stamp = 0;
     struct buf json;
+    struct buf xj[SUITE_MAX]; /* the burst and pool tests' own figures */
+    struct buf xs[SUITE_MAX];
     char path[4096];
     char err[4400];
     int rv = 0;
 
     *violations = false;
     buf_init(&json, REPORT_JSON_MAX);
+    for (size_t i = 0; i < SUITE_MAX; i++) {
+        buf_init(&xj[i], BURSTPOOL_TEXT_MAX);
+        buf_init(&xs[i], BURSTPOOL_TEXT_MAX);
+    }
     t = xcalloc(r->n_slots, sizeof(*t));
     runs = xcalloc(r->n_slots, sizeof(*runs));
     verdicts = xcalloc(r->n_slots, sizeof(*verdicts));
@@ -843,6 +900,9 @@ finish(struct run *r, bool *violations)
                                   s->plan.assign[0].streams[0].ramp_ms,
                                   r->c->sustained.max_degradation, &d);
             report_check_degradation(&t[i].verdict, &d, rr->test_name);
+        }
+        if (s->test == PLAN_TEST_BURST || s->test == PLAN_TEST_POOL) {
+            burstpool_verdict(r, s, &t[i].verdict, &xj[i], &xs[i]);
         }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
@@ -895,6 +955,10 @@ finish(struct run *r, bool *violations)
     }
 out:
     buf_fini(&json);
+    for (size_t i = 0; i < SUITE_MAX; i++) {
+        buf_fini(&xj[i]);
+        buf_fini(&xs[i]);
+    }
     xfree(t);
     xfree(runs);
     xfree(verdicts);

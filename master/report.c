@@ -122,6 +122,13 @@ report_check(const struct agg *a, const struct thresholds *t,
 }
 
 void
+report_add_violation(struct report_verdict *out, const char *metric,
+                      double value, double threshold, const char *message)
+{
+    add_violation(out, metric, value, threshold, "%s", message);
+}
+
+void
 report_check_degradation(struct report_verdict *out, const struct degrade *d,
                          const char *test_name)
 {
@@ -656,6 +663,10 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "degradation");
         json_degradation(&w, &v->deg);
     }
+    if (v->extra_json != NULL && v->extra_json[0] != '\0') {
+        jraw(&w, ",");
+        jraw(&w, v->extra_json);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     jraw(&w, "}}");
@@ -969,6 +980,9 @@ summary_block(FILE *fp, const struct report_test *t)
         } else {
             k |= fprintf(fp, "  Degradation: not enough data\n");
         }
+    }
+    if (t->verdict.extra_summary != NULL) {
+        k |= fprintf(fp, "%s", t->verdict.extra_summary);
     }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "

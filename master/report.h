@@ -52,6 +52,12 @@ struct report_verdict {
     struct report_violation v[REPORT_MAX_VIOLATIONS];
     bool degradation_checked; /* sustained: deg says what was found */
     struct degrade deg;
+    /* A test's own figures (burst, pool: master/burstpool.h), borrowed,
+     * NULL when none: extra_json is `"key": value` pairs written inside
+     * "results" after the common keys, extra_summary lines printed after
+     * the test's summary block. */
+    const char *extra_json;
+    const char *extra_summary;
 };
 
 /*
@@ -82,6 +88,11 @@ void report_check(const struct agg *a, const struct thresholds *t,
  */
 void report_check_degradation(struct report_verdict *out,
                               const struct degrade *d, const char *test_name);
+
+/* Adds a test-specific violation (metric, value, limit, the summary's
+ * line) to out; at most REPORT_MAX_VIOLATIONS are kept. */
+void report_add_violation(struct report_verdict *out, const char *metric,
+                          double value, double threshold, const char *message);
 
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);
