@@ -38,7 +38,7 @@
 #define SESSION_RETRY_NS   CLOCK_NS_PER_S  /* at least, after a failed create */
 #define LATE_NS            CLOCK_NS_PER_MS /* an arrival sent later is late */
 #define SLOT_LEAD_NS       CLOCK_NS_PER_S  /* open slots: sessions this early */
-#define SLOT_RETRY_MIN_NS  (20 * CLOCK_NS_PER_MS) /* a slot's failed create: */
+#define SLOT_RETRY_MIN_NS  (20 * CLOCK_NS_PER_MS)  /* a slot's failed create: */
 #define SLOT_RETRY_NS      (200 * CLOCK_NS_PER_MS) /* retried within this */
 
 /* --- single-producer single-consumer ring of buffer pointers ----------- */
@@ -481,8 +481,7 @@ prepare(struct engine *e, struct user *u)
         return c == CURLE_OK ? 0 : E_NET;
     case OP_OBSERVE:
         set_suffix(u, "/observe");
-        if (payload_write(e->st[u->si].s->requests ==
-                                  PROTO_REQ_LARGE_OBSERVE
+        if (payload_write(e->st[u->si].s->requests == PROTO_REQ_LARGE_OBSERVE
                               ? e->gen_large
                               : e->gen,
                           &u->rng, u->body, e->body_cap, &len) != 0) {
@@ -765,10 +764,9 @@ slot_done(struct worker *w, struct user *u, bool failed_create, uint64_t now)
     /* A slot retries a failed creation sooner than a user, at a random
      * moment within SLOT_RETRY_NS: the slots of a stream fail together
      * when the target sheds load, and must not retry together. */
-    u->due_ns = failed_create
-                    ? now + SLOT_RETRY_MIN_NS +
-                          rng_range(&u->rng, 0, SLOT_RETRY_NS)
-                    : now;
+    u->due_ns = failed_create ? now + SLOT_RETRY_MIN_NS +
+                                    rng_range(&u->rng, 0, SLOT_RETRY_NS)
+                              : now;
     if (u->due_ns < es->end_ns) {
         heap_push(w, u);
     }
@@ -860,8 +858,7 @@ tick(struct worker *w, uint64_t now)
  * floor((intended - stream start) / group_ms); sessions are not part of
  * any group. */
 static void
-record_group(struct worker *w, const struct user *u, uint32_t err,
-             uint64_t now)
+record_group(struct worker *w, const struct user *u, uint32_t err, uint64_t now)
 {
     const struct engine *e = w->e;
     const struct estream *es = &e->st[u->si];

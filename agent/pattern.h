@@ -112,8 +112,7 @@ void pattern_arrivals_init(struct pattern_arrivals *it,
  * the stream's duration do not exist. Returns false when arrival k does
  * not exist (or burst_size is 0). Pure.
  */
-bool pattern_burst_at(const struct proto_stream *s, uint64_t k,
-                      uint64_t *t_ns);
+bool pattern_burst_at(const struct proto_stream *s, uint64_t k, uint64_t *t_ns);
 
 /*
  * The next arrival: returns true and sets *k to its index and *t_ns to its

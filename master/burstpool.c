@@ -82,9 +82,8 @@ burstpool_burst(const struct agg *a, const struct plan *p, double margin,
         struct burstpool_burst *x = &out->b[b];
         struct proto_group g;
         uint64_t start = bs->start_ms + (uint64_t)b * bs->burst_every_ms;
-        uint64_t next = b + 1 < bs->burst_count
-                            ? start + bs->burst_every_ms
-                            : p->duration_ms;
+        uint64_t next = b + 1 < bs->burst_count ? start + bs->burst_every_ms
+                                                : p->duration_ms;
         uint64_t last_ms = start;
 
         x->planned = bs->burst_size;
@@ -99,8 +98,7 @@ burstpool_burst(const struct agg *a, const struct plan *p, double margin,
             x->timeouts = g.timeouts;
             x->resets = g.resets;
             x->drain_ms = ms_of_us(g.last_us) - (double)start;
-            x->drained = x->requests == x->planned &&
-                         g.last_us < next * 1000u;
+            x->drained = x->requests == x->planned && g.last_us < next * 1000u;
             last_ms = g.last_us / 1000u;
         }
         x->from_interval = (uint32_t)(start / 1000u);
@@ -154,8 +152,8 @@ out:
 }
 
 int
-burstpool_pool(const struct agg *a, const struct plan *p,
-               double max_error_rate, struct burstpool_pool_result *out)
+burstpool_pool(const struct agg *a, const struct plan *p, double max_error_rate,
+               struct burstpool_pool_result *out)
 {
     struct proto_group g;
     uint64_t classified = 0;
@@ -193,15 +191,14 @@ burstpool_pool(const struct agg *a, const struct plan *p,
     } else if (out->timeouts + out->resets + out->other > 0 ||
                out->requests < out->planned) {
         out->verdict = "degraded";
-        (void)snprintf(out->reason, sizeof(out->reason),
-                       "the blast saw %llu timeouts, %llu resets, %llu other "
-                       "failures, %llu of %llu completed; the probes "
-                       "succeeded",
-                       (unsigned long long)out->timeouts,
-                       (unsigned long long)out->resets,
-                       (unsigned long long)out->other,
-                       (unsigned long long)out->requests,
-                       (unsigned long long)out->planned);
+        (void)snprintf(
+            out->reason, sizeof(out->reason),
+            "the blast saw %llu timeouts, %llu resets, %llu other "
+            "failures, %llu of %llu completed; the probes "
+            "succeeded",
+            (unsigned long long)out->timeouts, (unsigned long long)out->resets,
+            (unsigned long long)out->other, (unsigned long long)out->requests,
+            (unsigned long long)out->planned);
     } else {
         out->verdict = "graceful";
         (void)snprintf(out->reason, sizeof(out->reason),
@@ -212,8 +209,8 @@ burstpool_pool(const struct agg *a, const struct plan *p,
 }
 
 int
-burstpool_burst_write(const struct burstpool_burst_result *r,
-                      struct buf *json, struct buf *text)
+burstpool_burst_write(const struct burstpool_burst_result *r, struct buf *json,
+                      struct buf *text)
 {
     int rv = 0;
 
@@ -275,8 +272,8 @@ burstpool_burst_write(const struct burstpool_burst_result *r,
         rv = buf_printf(json, "]");
     }
     if (rv == 0) {
-        rv = buf_printf(text, "  Verdict: %s (%s)\n",
-                        r->pass ? "pass" : "fail", r->reason);
+        rv = buf_printf(text, "  Verdict: %s (%s)\n", r->pass ? "pass" : "fail",
+                        r->reason);
     }
     return rv;
 }
@@ -312,8 +309,7 @@ burstpool_pool_write(const struct burstpool_pool_result *r, struct buf *json,
             (unsigned long long)r->requests, (unsigned long long)r->planned,
             (unsigned long long)r->e503, (unsigned long long)r->refused,
             (unsigned long long)r->timeouts, (unsigned long long)r->resets,
-            (unsigned long long)r->other,
-            (unsigned long long)r->peak_in_flight,
+            (unsigned long long)r->other, (unsigned long long)r->peak_in_flight,
             (unsigned long long)r->probe_requests,
             (unsigned long long)r->probe_errors, r->verdict, r->reason);
     }

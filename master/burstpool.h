@@ -32,9 +32,9 @@ struct burstpool_burst {
     double start_ms, end_ms; /* planned window */
     bool drained;            /* every request done before the next burst */
     double drain_ms;         /* last completion - burst start; < 0: none */
-    uint64_t p50_us, p99_us, max_us; /* observes of its intervals */
+    uint64_t p50_us, p99_us, max_us;     /* observes of its intervals */
     uint32_t from_interval, to_interval; /* those intervals, inclusive */
-    bool recovery_measured; /* a pre-burst p99 existed */
+    bool recovery_measured;              /* a pre-burst p99 existed */
     bool recovered;
     double recovery_ms; /* burst end -> the first interval back within */
 };

@@ -22,8 +22,8 @@
 #include "../common/poison.h"
 #include "../common/rng.h"
 #include "aggregate.h"
-#include "csv.h"
 #include "burstpool.h"
+#include "csv.h"
 #include "degrade.h"
 #include "fleet.h"
 #include "html.h"
@@ -807,8 +807,8 @@ burstpool_verdict(const struct run *r, const struct slot *s,
 
     if (s->test == PLAN_TEST_BURST) {
         struct burstpool_burst_result br;
-        rv = burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin,
-                             &br);
+        rv =
+            burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin, &br);
         if (rv == 0) {
             rv = burstpool_burst_write(&br, json, text);
         }

@@ -314,8 +314,7 @@ streams_burst(const struct config *c, const struct proto_stream *base,
  */
 static int
 streams_pool(const struct config *c, const struct proto_stream *base,
-             struct proto_stream *sts, uint32_t *n_st, char *err,
-             size_t errlen)
+             struct proto_stream *sts, uint32_t *n_st, char *err, size_t errlen)
 {
     const struct pool_cfg *pc = &c->pool;
     uint64_t n = 2u * ((uint64_t)c->params.connection_pool_size +
@@ -443,9 +442,9 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
      * connection slots, split the same way. */
     for (uint32_t si = 0; si < n_st; si++) {
         const struct proto_stream *x = &sts[si];
-        uint64_t tot = (uint64_t)np.total_users +
-                       (x->model == PROTO_MODEL_OPEN ? x->max_in_flight
-                                                     : (uint32_t)x->peak);
+        uint64_t tot = (uint64_t)np.total_users + (x->model == PROTO_MODEL_OPEN
+                                                       ? x->max_in_flight
+                                                       : (uint32_t)x->peak);
         if (x->model == PROTO_MODEL_OPEN && x->max_in_flight < o->n_agents) {
             /* Every agent takes a residue class of the arrivals. */
             (void)snprintf(err, errlen,

@@ -123,7 +123,7 @@ report_check(const struct agg *a, const struct thresholds *t,
 
 void
 report_add_violation(struct report_verdict *out, const char *metric,
-                      double value, double threshold, const char *message)
+                     double value, double threshold, const char *message)
 {
     add_violation(out, metric, value, threshold, "%s", message);
 }

@@ -618,8 +618,8 @@ put_value(struct enc *e, const struct field *f, const uint8_t *base)
         rv = packed(e, msgpack_pack_array(&e->pk, n));
         for (uint32_t i = 0; i < n && rv == 0; i++) {
             const uint8_t *el = base + f->off2 + i * f->size;
-            rv = packed(e, msgpack_pack_map(
-                               &e->pk, present(f->sub->f, f->sub->n, el)));
+            rv = packed(
+                e, msgpack_pack_map(&e->pk, present(f->sub->f, f->sub->n, el)));
             if (rv == 0) {
                 rv = put_fields(e, f->sub->f, f->sub->n,
                                 base + f->off2 + i * f->size);

@@ -186,16 +186,16 @@ struct proto_stop {
  * group_ms, start + (g + 1) * group_ms) of the stream (sessions
  * excluded). Times in us from the run's start. */
 struct proto_group {
-    uint32_t stream;    /* index in the assignment's streams */
-    uint32_t group;     /* g */
-    uint64_t requests;  /* completed (ok + errors) */
-    uint64_t errors;    /* of which errors */
-    uint64_t e503;      /* errors by class: HTTP 503 */
-    uint64_t refused;   /* connect refused (ERRK_CONNECT) */
-    uint64_t timeouts;  /* ERRK_TIMEOUT */
-    uint64_t resets;    /* ERRK_RESET */
-    uint64_t first_us;  /* earliest intended start */
-    uint64_t last_us;   /* latest completion */
+    uint32_t stream;   /* index in the assignment's streams */
+    uint32_t group;    /* g */
+    uint64_t requests; /* completed (ok + errors) */
+    uint64_t errors;   /* of which errors */
+    uint64_t e503;     /* errors by class: HTTP 503 */
+    uint64_t refused;  /* connect refused (ERRK_CONNECT) */
+    uint64_t timeouts; /* ERRK_TIMEOUT */
+    uint64_t resets;   /* ERRK_RESET */
+    uint64_t first_us; /* earliest intended start */
+    uint64_t last_us;  /* latest completion */
 };
 
 /* One operation's figures for one interval. */
