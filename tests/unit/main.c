@@ -24,7 +24,7 @@ static const struct group groups[] = {
     {"payload", payload_tests},     {"metrics", metrics_tests},
     {"pattern", pattern_tests},     {"engine", engine_tests},
     {"aggregate", aggregate_tests}, {"html", html_tests},
-    {"degrade", degrade_tests},
+    {"degrade", degrade_tests},     {"burstpool", burstpool_tests},
 };
 
 int

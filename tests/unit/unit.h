@@ -27,5 +27,6 @@ int pattern_tests(void);
 int engine_tests(void);
 int html_tests(void);
 int degrade_tests(void);
+int burstpool_tests(void);
 
 #endif
