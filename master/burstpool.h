@@ -19,10 +19,11 @@
 
 #define BURSTPOOL_MAX_BURSTS AGG_MAX_GROUPS
 /* The baseline's p99 counts as back when within recovery_margin of its
- * pre-burst value, or within this much of it (us): a pre-burst p99 of a
- * few hundred us would otherwise call 0.1 ms of scheduling noise "not
- * recovered". */
-#define BURSTPOOL_RECOVERY_FLOOR_US 1000u
+ * pre-burst value, or within this much of it (us): a second of baseline
+ * holds some 40 requests, so its p99 is about its slowest one, and on a
+ * shared host one scheduling hiccup of a few ms would otherwise call a
+ * recovered sub-millisecond service "not recovered". */
+#define BURSTPOOL_RECOVERY_FLOOR_US 5000u
 
 /* One burst's figures. Times in ms from the run's start. */
 struct burstpool_burst {

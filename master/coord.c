@@ -812,6 +812,7 @@ burstpool_verdict(const struct run *r, const struct slot *s,
         if (rv == 0) {
             rv = burstpool_burst_write(&br, json, text);
         }
+        v->test_verdict = br.pass ? "pass" : "fail";
         if (rv == 0 && !br.pass) {
             (void)snprintf(msg, sizeof(msg), "%s: burst verdict fail: %s",
                            s->name, br.reason);
@@ -824,6 +825,7 @@ burstpool_verdict(const struct run *r, const struct slot *s,
         if (rv == 0) {
             rv = burstpool_pool_write(&pr, json, text);
         }
+        v->test_verdict = pr.verdict; /* a string literal */
         if (rv == 0 && strcmp(pr.verdict, "fail") == 0) {
             (void)snprintf(msg, sizeof(msg), "%s: pool verdict fail: %s",
                            s->name, pr.reason);

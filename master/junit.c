@@ -154,7 +154,7 @@ struct tc {
     double time_s;
 };
 
-#define TC_PER_TEST 5
+#define TC_PER_TEST 6
 
 static const struct report_violation *
 violation(const struct report_verdict *v, const char *metric)
@@ -248,6 +248,17 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
                            "p99 of the last fifth is %.2fx the first "
                            "fifth's, above %g",
                            x->value, x->threshold);
+        }
+        n++;
+    }
+    if (v->test_verdict != NULL) {
+        /* The burst and pool tests' verdict: only "fail" fails. */
+        (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s: verdict",
+                       r->test_name);
+        if ((x = violation(v, "burst")) != NULL ||
+            (x = violation(v, "pool")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s",
+                           x->message);
         }
         n++;
     }

@@ -58,6 +58,7 @@ struct report_verdict {
      * the test's summary block. */
     const char *extra_json;
     const char *extra_summary;
+    const char *test_verdict; /* "pass", "graceful", ...; NULL: none */
 };
 
 /*
