@@ -77,6 +77,9 @@ test_scenarios:
   sustained:
     pattern: ramp_up
     initial_users: 1
+    # Not under test here: 1 s windows of a ~1 ms p99 on a shared host
+    # flip the degradation verdict (exit 1).
+    max_degradation: 1000
 performance_thresholds:
   max_error_rate: 0.0
 YAML
@@ -114,6 +117,9 @@ test_scenarios:
     initial_users: 2
     step_seconds: 1
     step_size: 2
+    # Not under test here: 1 s windows of a ~1 ms p99 on a shared host
+    # flip the degradation verdict (exit 1).
+    max_degradation: 1000
 YAML
 run step "$cfg" --test sustained --profile tiny
 check_eq "step: master exits 0" 0 "$RC"
