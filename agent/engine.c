@@ -39,7 +39,9 @@
 #define LATE_NS            CLOCK_NS_PER_MS /* an arrival sent later is late */
 #define SLOT_LEAD_NS       CLOCK_NS_PER_S  /* open slots: sessions this early */
 /* The recovery test's unknown session: a well-formed id no server made. */
-#define INVALID_SID "00000000-0000-4000-8000-00000000dead"
+#define INVALID_SID       "00000000-0000-4000-8000-00000000dead"
+#define SLOT_RETRY_MIN_NS (20 * CLOCK_NS_PER_MS)  /* a slot's failed create: */
+#define SLOT_RETRY_NS     (200 * CLOCK_NS_PER_MS) /* retried within this */
 
 /* --- single-producer single-consumer ring of buffer pointers ----------- */
 
@@ -205,6 +207,7 @@ struct engine {
     uint32_t n_streams;
     uint32_t n_users; /* all streams together */
     struct payload_gen *gen;
+    struct payload_gen *gen_large; /* large observes; NULL: none */
     size_t body_cap;
     char sessions_url[PROTO_URL_MAX + 16];
     char invalid_url[PROTO_URL_MAX +
@@ -526,6 +529,8 @@ prepare(struct engine *e, struct user *u)
         op = OP_SESSION;
     } else if (e->st[u->si].s->requests == PROTO_REQ_INVALID) {
         return prepare_invalid(e, u);
+    } else if (e->st[u->si].s->requests != PROTO_REQ_MIX) {
+        op = OP_OBSERVE; /* observe or large observe streams */
     } else {
         op = draw_op(e, u);
         if (op == OP_LEARN && u->stm == 0) {
@@ -546,7 +551,10 @@ prepare(struct engine *e, struct user *u)
         return c == CURLE_OK ? 0 : E_NET;
     case OP_OBSERVE:
         set_suffix(u, "/observe");
-        if (payload_write(e->gen, &u->rng, u->body, e->body_cap, &len) != 0) {
+        if (payload_write(e->st[u->si].s->requests == PROTO_REQ_LARGE_OBSERVE
+                              ? e->gen_large
+                              : e->gen,
+                          &u->rng, u->body, e->body_cap, &len) != 0) {
             return E_NET; /* cannot happen: body_cap is the bound */
         }
         break;
@@ -612,6 +620,7 @@ flush_if_due(struct worker *w, uint64_t now)
     w->live->last = k - 1;
     publish_live(w);
     w->live = nb;
+    nb->peak_in_flight = w->n_in_flight; /* carried into the interval */
     nb->first = k;
     nb->last = k;
     w->live_k = k;
@@ -646,6 +655,9 @@ start_request(struct worker *w, struct user *u, uint64_t now)
     }
     u->in_flight = true;
     w->n_in_flight++;
+    if (w->n_in_flight > w->live->peak_in_flight) {
+        w->live->peak_in_flight = w->n_in_flight;
+    }
     return;
 fail:
     /* Counted, never silently lost; retried a second later (an open
@@ -724,8 +736,10 @@ open_advance(struct worker *w, uint32_t si)
 /*
  * Sets up the worker's open streams at its start: the arrival sequence,
  * and every slot due to create its session SLOT_LEAD_NS before the
- * stream's start (at once when that has passed: START comes
- * START_DELAY ahead of the run's start).
+ * stream's start, or at the run's start for a stream that starts later
+ * than SLOT_LEAD_NS into the run (the pool test's blast must find every
+ * slot with a session even when the target sheds load), and at once when
+ * that has passed (START comes START_DELAY ahead of the run's start).
  */
 static void
 open_init(struct worker *w, uint64_t now)
@@ -735,9 +749,10 @@ open_init(struct worker *w, uint64_t now)
     for (uint32_t si = 0; si < e->n_streams; si++) {
         const struct estream *es = &e->st[si];
         struct wopen *o = &w->op_st[si];
-        uint64_t due = es->start_ns > now + SLOT_LEAD_NS
-                           ? es->start_ns - SLOT_LEAD_NS
-                           : now;
+        uint64_t lead = es->start_ns > e->start_ns + SLOT_LEAD_NS
+                            ? e->start_ns
+                            : es->start_ns - SLOT_LEAD_NS;
+        uint64_t due = lead > now ? lead : now;
 
         if (!es->open || w->seg_len[si] == 0) {
             continue;
@@ -817,7 +832,12 @@ slot_done(struct worker *w, struct user *u, bool failed_create, uint64_t now)
         slot_free(w, u);
         return;
     }
-    u->due_ns = failed_create ? now + SESSION_RETRY_NS : now;
+    /* A slot retries a failed creation sooner than a user, at a random
+     * moment within SLOT_RETRY_NS: the slots of a stream fail together
+     * when the target sheds load, and must not retry together. */
+    u->due_ns = failed_create ? now + SLOT_RETRY_MIN_NS +
+                                    rng_range(&u->rng, 0, SLOT_RETRY_NS)
+                              : now;
     if (u->due_ns < es->end_ns) {
         heap_push(w, u);
     }
@@ -904,6 +924,27 @@ tick(struct worker *w, uint64_t now)
     w->next_tick_ns = grid + tick_ns;
 }
 
+/* The per-group figures (docs/tests-design.md section 1) of a finished
+ * request of a stream with group_ms > 0: its group is
+ * floor((intended - stream start) / group_ms); sessions are not part of
+ * any group. */
+static void
+record_group(struct worker *w, const struct user *u, uint32_t err, uint64_t now)
+{
+    const struct engine *e = w->e;
+    const struct estream *es = &e->st[u->si];
+    uint64_t g = 0;
+
+    if (es->s->group_ms == 0 || u->op == OP_SESSION ||
+        u->due_ns < es->start_ns) {
+        return;
+    }
+    g = (u->due_ns - es->start_ns) / (es->s->group_ms * CLOCK_NS_PER_MS);
+    metrics_record_group(w->live, u->si, (uint32_t)g, err,
+                         (u->due_ns - e->start_ns) / CLOCK_NS_PER_US,
+                         (now - e->start_ns) / CLOCK_NS_PER_US);
+}
+
 static void
 finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
 {
@@ -971,6 +1012,7 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     if (op != OP_SESSION && op != OP_INVALID && err == 404) {
         u->has_session = false; /* gone (expired, wiped): make a new one */
     }
+    record_group(w, u, err, now);
     metrics_record(w->live, op, err, true, (now - u->due_ns) / CLOCK_NS_PER_US,
                    (now - u->sent_ns) / CLOCK_NS_PER_US, sent,
                    (uint64_t)(hdr_size > 0 ? hdr_size : 0) +
@@ -1033,6 +1075,7 @@ abort_all(struct worker *w, uint64_t now)
             continue;
         }
         (void)curl_multi_remove_handle(w->multi, u->easy);
+        record_group(w, u, ERRK_ABORTED, now);
         metrics_record(w->live, u->op, ERRK_ABORTED, false, 0, 0, 0, 0);
         u->in_flight = false;
         w->n_in_flight--;
@@ -1277,12 +1320,22 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
         }
         /* Said plainly rather than approximated: these land with the
          * tests that need them (docs/tests-design.md). */
-        if (s->requests != PROTO_REQ_MIX &&
+        if (s->requests != PROTO_REQ_MIX && s->requests != PROTO_REQ_OBSERVE &&
+            s->requests != PROTO_REQ_LARGE_OBSERVE &&
             !(s->requests == PROTO_REQ_INVALID &&
               s->model == PROTO_MODEL_OPEN)) {
             (void)snprintf(err, errlen,
                            "request kind %s is not implemented yet",
                            requests_name(s->requests));
+            return E_INVAL;
+        }
+        if (s->burst_size > 0 &&
+            (s->model != PROTO_MODEL_OPEN ||
+             (s->burst_count > 1 && s->burst_ms > s->burst_every_ms))) {
+            (void)snprintf(err, errlen,
+                           "stream %u: bursts need an open stream and a "
+                           "window no longer than the interval",
+                           i);
             return E_INVAL;
         }
         if (s->connections > PROTO_CONN_FRESH ||
@@ -1561,7 +1614,46 @@ engine_free(struct engine *e)
     }
     xfree(e->w);
     payload_gen_free(e->gen);
+    payload_gen_free(e->gen_large);
     xfree(e);
+}
+
+/*
+ * The large observe's generator (the pool test, docs/tests-design.md
+ * 5.4) when a stream asks for it: the payload's configuration with
+ * exactly large_strings strings (max_strings when 0) and always one
+ * vector of the node's dimension. Grows body_cap to its bound.
+ */
+static int
+setup_large(struct engine *e, char *err, size_t errlen)
+{
+    struct payload_cfg lc = e->a.data;
+    uint32_t n = e->a.large_strings;
+    bool want = false;
+    int rv = 0;
+
+    for (uint32_t i = 0; i < e->a.n_streams; i++) {
+        want = want || e->a.streams[i].requests == PROTO_REQ_LARGE_OBSERVE;
+    }
+    if (!want) {
+        return 0;
+    }
+    if (n == 0) {
+        n = lc.max_strings_per_observation;
+    }
+    lc.min_strings_per_observation = n;
+    lc.max_strings_per_observation = n;
+    lc.vector_probability = 1.0;
+    rv = payload_gen_new(&e->gen_large, &lc, e->a.vector_dim, e->a.seed);
+    if (rv != 0) {
+        (void)snprintf(err, errlen, "large observe (%u strings): %s", n,
+                       err_str(rv));
+        return rv;
+    }
+    if (payload_gen_max_size(e->gen_large) > e->body_cap) {
+        e->body_cap = payload_gen_max_size(e->gen_large);
+    }
+    return 0;
 }
 
 int
@@ -1596,6 +1688,9 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
     /* An invalid request's body: a vector of vector_dim + 1 numbers. */
     if (e->body_cap < 64u + 4u * ((size_t)a->vector_dim + 1u)) {
         e->body_cap = 64u + 4u * ((size_t)a->vector_dim + 1u);
+    }
+    if ((rv = setup_large(e, err, errlen)) != 0) {
+        goto out;
     }
     (void)snprintf(e->sessions_url, sizeof(e->sessions_url), "%s/sessions",
                    a->url);

@@ -53,6 +53,9 @@ metrics_reset(struct metrics *m)
     m->late = 0;
     m->late_us = 0;
     m->unsent = 0;
+    m->peak_in_flight = 0;
+    m->n_groups = 0;
+    m->groups_dropped = 0;
     for (int i = 0; i < OP_COUNT; i++) {
         struct metrics_op *o = &m->op[i];
         /* The control thread resets every worker's buffer every second:
@@ -100,6 +103,68 @@ metrics_record(struct metrics *m, int op, uint32_t err_key, bool record_latency,
     }
 }
 
+/* dst's entry for (g->stream, g->group), made when missing; NULL when
+ * dst holds METRICS_MAX_GROUPS already. */
+static struct proto_group *
+find_group(struct metrics *m, uint32_t si, uint32_t g)
+{
+    struct proto_group *e;
+
+    for (uint32_t i = 0; i < m->n_groups; i++) {
+        if (m->groups[i].stream == si && m->groups[i].group == g) {
+            return &m->groups[i];
+        }
+    }
+    if (m->n_groups >= METRICS_MAX_GROUPS) {
+        return NULL;
+    }
+    e = &m->groups[m->n_groups++];
+    memset(e, 0, sizeof(*e));
+    e->stream = si;
+    e->group = g;
+    e->first_us = UINT64_MAX;
+    return e;
+}
+
+static void
+add_group(struct metrics *m, const struct proto_group *src)
+{
+    struct proto_group *d = find_group(m, src->stream, src->group);
+
+    if (d == NULL) {
+        m->groups_dropped += src->requests;
+        return;
+    }
+    d->requests += src->requests;
+    d->errors += src->errors;
+    d->e503 += src->e503;
+    d->refused += src->refused;
+    d->timeouts += src->timeouts;
+    d->resets += src->resets;
+    d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
+    d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+}
+
+void
+metrics_record_group(struct metrics *m, uint32_t si, uint32_t g,
+                     uint32_t err_key, uint64_t intended_us, uint64_t done_us)
+{
+    struct proto_group one;
+
+    memset(&one, 0, sizeof(one));
+    one.stream = si;
+    one.group = g;
+    one.requests = 1;
+    one.errors = err_key != 0;
+    one.e503 = err_key == 503;
+    one.refused = err_key == ERRK_CONNECT;
+    one.timeouts = err_key == ERRK_TIMEOUT;
+    one.resets = err_key == ERRK_RESET;
+    one.first_us = intended_us;
+    one.last_us = done_us;
+    add_group(m, &one);
+}
+
 void
 metrics_add(struct metrics *dst, const struct metrics *src)
 {
@@ -107,6 +172,11 @@ metrics_add(struct metrics *dst, const struct metrics *src)
     dst->late += src->late;
     dst->late_us += src->late_us;
     dst->unsent += src->unsent;
+    dst->peak_in_flight += src->peak_in_flight; /* an upper bound */
+    dst->groups_dropped += src->groups_dropped;
+    for (uint32_t i = 0; i < src->n_groups; i++) {
+        add_group(dst, &src->groups[i]);
+    }
     for (int i = 0; i < OP_COUNT; i++) {
         struct metrics_op *d = &dst->op[i];
         const struct metrics_op *s = &src->op[i];
@@ -210,6 +280,9 @@ metrics_to_batch(const struct metrics *m, struct metrics_export *x,
     b->late = m->late;
     b->late_us = m->late_us;
     b->unsent = m->unsent;
+    b->peak_in_flight = m->peak_in_flight;
+    b->n_groups = m->n_groups;
+    memcpy(b->groups, m->groups, m->n_groups * sizeof(m->groups[0]));
     for (int i = 0; i < OP_COUNT; i++) {
         const struct metrics_op *o = &m->op[i];
         struct export_op *e = &x->op[i];

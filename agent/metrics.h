@@ -16,6 +16,8 @@
 #include "../common/ops.h"
 #include "../proto/proto.h"
 
+#define METRICS_MAX_GROUPS PROTO_MAX_GROUPS
+
 /* One operation's figures. Fields are read-only outside metrics.c. */
 struct metrics_op {
     uint64_t requests; /* completed: ok + errors */
@@ -43,7 +45,26 @@ struct metrics {
     uint64_t late_us;
     uint64_t unsent;
     struct metrics_op op[OP_COUNT];
+    /* The most requests in flight at once (the worker writes it; merged
+     * buffers hold the sum: an upper bound). */
+    uint64_t peak_in_flight;
+    /* Per-group figures (proto_group), private: metrics_record_group. */
+    uint32_t n_groups;
+    struct proto_group groups[METRICS_MAX_GROUPS];
+    uint64_t groups_dropped; /* requests of groups beyond the bound */
 };
+
+/*
+ * Records one finished request of group g of stream si (streams with
+ * group_ms > 0): err_key as metrics_record, its intended start and its
+ * completion in us from the run's start. A buffer holds
+ * METRICS_MAX_GROUPS groups; a request of one more is counted in
+ * groups_dropped only (a group spans at least a second, so a buffer of
+ * one interval sees a few).
+ */
+void metrics_record_group(struct metrics *m, uint32_t si, uint32_t g,
+                          uint32_t err_key, uint64_t intended_us,
+                          uint64_t done_us);
 
 /* Allocates an empty buffer (all histograms included) into *out. Returns 0
  * or E_NOMEM (*out untouched). Free with metrics_free. */

@@ -228,6 +228,32 @@ step_rate(const struct pattern_arrivals *it, uint64_t i)
 }
 
 bool
+pattern_burst_at(const struct proto_stream *s, uint64_t k, uint64_t *t_ns)
+{
+    uint64_t b = 0;
+    uint64_t j = 0;
+    uint64_t t = 0;
+
+    if (s->burst_size == 0) {
+        return false;
+    }
+    b = k / s->burst_size;
+    j = k % s->burst_size;
+    if (b >= s->burst_count) {
+        return false;
+    }
+    /* Integer ns: j * burst_ns fits 64 bits for any uint32 burst_size
+     * and a window below 49 days. */
+    t = b * s->burst_every_ms * 1000000u +
+        j * (s->burst_ms * 1000000u) / s->burst_size;
+    if (t >= s->duration_ms * 1000000u) {
+        return false;
+    }
+    *t_ns = t;
+    return true;
+}
+
+bool
 pattern_arrivals_next(struct pattern_arrivals *it, uint64_t *k, uint64_t *t_ns)
 {
     const struct proto_stream *s = it->s;
@@ -237,6 +263,15 @@ pattern_arrivals_next(struct pattern_arrivals *it, uint64_t *k, uint64_t *t_ns)
 
     if (it->done) {
         return false;
+    }
+    if (s->burst_size > 0) {
+        /* Bursts replace the pattern: exact, no accumulated sum. */
+        if (!pattern_burst_at(s, it->k, t_ns)) {
+            it->done = true;
+            return false;
+        }
+        *k = it->k++;
+        return true;
     }
     if (s->pattern == CONFIG_PATTERN_CONSTANT) {
         /* Exact: no accumulated sum. */

@@ -102,6 +102,19 @@ void pattern_arrivals_init(struct pattern_arrivals *it,
                            const struct proto_stream *s, uint64_t seed);
 
 /*
+ * Burst arrivals (the burst test, docs/tests-design.md 5.3), used by the
+ * arrival sequence instead of the pattern when s->burst_size > 0: arrival
+ * k belongs to burst b = k / burst_size (b < burst_count) as its j = k mod
+ * burst_size-th arrival, at b * burst_every_ms + floor(j * burst_ms /
+ * burst_size) (in ns: every burst's arrivals spread evenly over
+ * [start, start + burst_ms), all at the start when burst_ms is 0). Each
+ * burst holds exactly burst_size arrivals, in order; arrivals at or past
+ * the stream's duration do not exist. Returns false when arrival k does
+ * not exist (or burst_size is 0). Pure.
+ */
+bool pattern_burst_at(const struct proto_stream *s, uint64_t k, uint64_t *t_ns);
+
+/*
  * The next arrival: returns true and sets *k to its index and *t_ns to its
  * time in ns from the stream's start (< duration_ms); false once the
  * sequence is over (every later call too). Costs O(1) per arrival plus

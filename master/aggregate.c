@@ -84,6 +84,10 @@ struct agg {
     uint64_t rejected;
     struct agg_arrivals arr; /* open streams, summed over batches */
     struct agg_mem *mem;     /* n_slots, allocated at the first sample */
+    uint64_t *int_pif;       /* per interval: agents' peaks in flight, summed */
+    size_t n_groups;
+    struct proto_group groups[AGG_MAX_GROUPS]; /* merged, by (stream, g) */
+    uint64_t groups_dropped; /* requests of groups beyond AGG_MAX_GROUPS */
 };
 
 static bool
@@ -130,7 +134,9 @@ agg_new(struct agg **out, uint32_t duration_s)
     a->int_req = xcalloc(a->n_slots, sizeof(*a->int_req));
     a->int_err = xcalloc(a->n_slots, sizeof(*a->int_err));
     a->slots = xcalloc(a->n_slots, sizeof(*a->slots));
-    if (a->int_req == NULL || a->int_err == NULL || a->slots == NULL) {
+    a->int_pif = xcalloc(a->n_slots, sizeof(*a->int_pif));
+    if (a->int_req == NULL || a->int_err == NULL || a->slots == NULL ||
+        a->int_pif == NULL) {
         rv = E_NOMEM;
         goto out;
     }
@@ -156,6 +162,7 @@ agg_free(struct agg *a)
     xfree(a->int_req);
     xfree(a->int_err);
     xfree(a->mem);
+    xfree(a->int_pif);
     if (a->slots != NULL) {
         for (uint32_t k = 0; k < a->n_slots; k++) {
             for (int i = 0; i < OP_COUNT; i++) {
@@ -490,6 +497,68 @@ keep_mem(struct agg *a, const struct proto_batch *b)
     a->mem[b->interval].bytes = b->mem_bytes;
 }
 
+/* Adds a merged batch's per-group figures and its peak in flight (the
+ * burst and pool tests). Cannot fail: a group beyond the bound is
+ * counted in groups_dropped. */
+static void
+merge_groups(struct agg *a, const struct proto_batch *b)
+{
+    if (b->interval < a->n_slots) {
+        a->int_pif[b->interval] += b->peak_in_flight;
+    }
+    for (uint32_t i = 0; i < b->n_groups && i < PROTO_MAX_GROUPS; i++) {
+        const struct proto_group *src = &b->groups[i];
+        struct proto_group *d = NULL;
+        for (size_t j = 0; j < a->n_groups && d == NULL; j++) {
+            if (a->groups[j].stream == src->stream &&
+                a->groups[j].group == src->group) {
+                d = &a->groups[j];
+            }
+        }
+        if (d == NULL && a->n_groups < AGG_MAX_GROUPS) {
+            d = &a->groups[a->n_groups++];
+            *d = *src;
+            continue;
+        }
+        if (d == NULL) {
+            a->groups_dropped += src->requests;
+            continue;
+        }
+        d->requests += src->requests;
+        d->errors += src->errors;
+        d->e503 += src->e503;
+        d->refused += src->refused;
+        d->timeouts += src->timeouts;
+        d->resets += src->resets;
+        d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
+        d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+    }
+}
+
+int
+agg_group(const struct agg *a, uint32_t stream, uint32_t group,
+          struct proto_group *out)
+{
+    for (size_t j = 0; j < a->n_groups; j++) {
+        if (a->groups[j].stream == stream && a->groups[j].group == group) {
+            *out = a->groups[j];
+            return 0;
+        }
+    }
+    return E_NOTFOUND;
+}
+
+uint64_t
+agg_peak_in_flight(const struct agg *a)
+{
+    uint64_t m = 0;
+
+    for (uint32_t k = 0; k < a->n_slots; k++) {
+        m = a->int_pif[k] > m ? a->int_pif[k] : m;
+    }
+    return m;
+}
+
 int
 agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
 {
@@ -557,6 +626,7 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
     a->arr.late += b->late;
     a->arr.late_us += b->late_us;
     a->arr.unsent += b->unsent;
+    merge_groups(a, b);
     if (b->seq > ag->highest_seq) {
         ag->highest_seq = b->seq;
     }

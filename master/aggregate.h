@@ -23,6 +23,8 @@
 /* Batches that may arrive beyond the test's last interval (drain, clock
  * skew) before they stop being tracked per interval. */
 #define AGG_INTERVAL_MARGIN 30u
+/* Groups (struct proto_group: stream, group) one aggregate tracks. */
+#define AGG_MAX_GROUPS 64u
 /* Upper bound on agents one aggregate tracks. */
 #define AGG_MAX_AGENTS 4096u
 
@@ -195,6 +197,22 @@ size_t agg_agent_missing(const struct agg *a, size_t i, uint32_t *out,
 
 /* The open-model arrival counters of every merged batch, summed. */
 struct agg_arrivals agg_arrivals(const struct agg *a);
+
+/*
+ * The merged figures of group `group` of stream `stream` (streams with
+ * group_ms > 0; docs/tests-design.md section 1) into *out: requests,
+ * errors and their classes added over batches and agents, the least
+ * first intended start and the greatest completion (us from the run's
+ * start). Returns 0 or E_NOTFOUND (no request of that group completed;
+ * *out untouched). At most AGG_MAX_GROUPS groups are kept.
+ */
+int agg_group(const struct agg *a, uint32_t stream, uint32_t group,
+              struct proto_group *out);
+
+/* The highest, over intervals, of the agents' peaks in flight summed
+ * (each agent sends its workers' peaks summed): an upper bound of the
+ * requests in flight at once over the fleet. 0 when none was sent. */
+uint64_t agg_peak_in_flight(const struct agg *a);
 
 /* Batches merged past the per-interval bound, and batches rejected. */
 uint64_t agg_late(const struct agg *a);

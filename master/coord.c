@@ -22,6 +22,7 @@
 #include "../common/poison.h"
 #include "../common/rng.h"
 #include "aggregate.h"
+#include "burstpool.h"
 #include "console.h"
 #include "csv.h"
 #include "degrade.h"
@@ -898,6 +899,58 @@ check_memory(const struct run *r, struct slot *s, struct report_verdict *v)
     report_check_memory(v, s->mem, s->name);
 }
 
+/* Bound of the burst and pool tests' JSON fragment and summary lines. */
+#define BURSTPOOL_TEXT_MAX (64u * 1024u)
+
+/*
+ * The burst or pool test's own figures and verdict (burstpool.h) into
+ * json and text, hung on v (borrowed: they must outlive the writers); a
+ * "fail" verdict is a violation (exit 1), like the thresholds.
+ */
+static void
+burstpool_verdict(const struct run *r, const struct slot *s,
+                  struct report_verdict *v, struct buf *json, struct buf *text)
+{
+    int rv = 0;
+    char msg[256];
+
+    if (s->test == PLAN_TEST_BURST) {
+        struct burstpool_burst_result br;
+        rv =
+            burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin, &br);
+        if (rv == 0) {
+            rv = burstpool_burst_write(&br, json, text);
+        }
+        v->test_verdict = br.pass ? "pass" : "fail";
+        if (rv == 0 && !br.pass) {
+            (void)snprintf(msg, sizeof(msg), "%s: burst verdict fail: %s",
+                           s->name, br.reason);
+            report_add_violation(v, "burst", 0.0, 1.0, msg);
+        }
+    } else {
+        struct burstpool_pool_result pr;
+        rv = burstpool_pool(s->agg, &s->plan, r->c->thresholds.max_error_rate,
+                            &pr);
+        if (rv == 0) {
+            rv = burstpool_pool_write(&pr, json, text);
+        }
+        v->test_verdict = pr.verdict; /* a string literal */
+        if (rv == 0 && strcmp(pr.verdict, "fail") == 0) {
+            (void)snprintf(msg, sizeof(msg), "%s: pool verdict fail: %s",
+                           s->name, pr.reason);
+            report_add_violation(v, "pool", 0.0, 1.0, msg);
+        }
+    }
+    if (rv != 0 || buf_append(json, "", 1) != 0 ||
+        buf_append(text, "", 1) != 0) {
+        log_warn("VERDICT", "test=%s: figures not computed: %s", s->name,
+                 err_str(rv));
+        return;
+    }
+    v->extra_json = (const char *)json->data;
+    v->extra_summary = (const char *)text->data;
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -911,12 +964,18 @@ finish(struct run *r, bool *violations)
     size_t n_ct = 0;
     uint64_t stamp = 0;
     struct buf json;
+    struct buf xj[SUITE_MAX]; /* the burst and pool tests' own figures */
+    struct buf xs[SUITE_MAX];
     char path[4096];
     char err[4400];
     int rv = 0;
 
     *violations = false;
     buf_init(&json, REPORT_JSON_MAX);
+    for (size_t i = 0; i < SUITE_MAX; i++) {
+        buf_init(&xj[i], BURSTPOOL_TEXT_MAX);
+        buf_init(&xs[i], BURSTPOOL_TEXT_MAX);
+    }
     t = xcalloc(r->n_slots, sizeof(*t));
     runs = xcalloc(r->n_slots, sizeof(*runs));
     verdicts = xcalloc(r->n_slots, sizeof(*verdicts));
@@ -964,6 +1023,9 @@ finish(struct run *r, bool *violations)
         if (s->test == PLAN_TEST_MEMORY) {
             check_memory(r, &r->slots[i], &t[i].verdict);
         }
+        if (s->test == PLAN_TEST_BURST || s->test == PLAN_TEST_POOL) {
+            burstpool_verdict(r, s, &t[i].verdict, &xj[i], &xs[i]);
+        }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
             stamp = s->start_wall_ns;
@@ -998,8 +1060,9 @@ finish(struct run *r, bool *violations)
                          r->n_slots, stamp, err, sizeof(err));
     }
     if (rv == 0) {
-        /* The page shows the tests that ran; a test `all` did not run has
-         * no aggregate and is listed in the JSON and JUnit instead. */
+        /* The page shows the tests that ran; a test `all` did not run
+         * has no aggregate and is listed in the JSON and JUnit instead.
+         */
         struct html_test ht[SUITE_MAX];
         size_t n_ht = 0;
         for (size_t i = 0; i < r->n_slots && n_ht < SUITE_MAX; i++) {
@@ -1015,12 +1078,17 @@ finish(struct run *r, bool *violations)
     }
 out:
     buf_fini(&json);
+    for (size_t i = 0; i < SUITE_MAX; i++) {
+        buf_fini(&xj[i]);
+        buf_fini(&xs[i]);
+    }
     xfree(t);
     xfree(runs);
     xfree(verdicts);
     if (rv != 0) {
-        /* The directory was checked before the run (exit 2 then); failing
-         * now (disk full, directory removed) is the infrastructure's. */
+        /* The directory was checked before the run (exit 2 then);
+         * failing now (disk full, directory removed) is the
+         * infrastructure's. */
         (void)fprintf(stderr, "error: results not saved in %s: %s\n",
                       r->c->reporting.output_directory,
                       err[0] ? err : err_str(rv));
@@ -1070,7 +1138,8 @@ coord_run(const struct master_opts *o, const struct config *c,
     spawn_init(&r.sp);
     console_init(&r.con, stderr, STDERR_FILENO, false);
 
-    /* Everything that can be refused is refused before anything starts. */
+    /* Everything that can be refused is refused before anything starts.
+     */
     if (!o->seed_set && rng_secure_bytes(&seed, sizeof(seed)) != 0) {
         (void)fprintf(stderr, "error: cannot draw a seed\n");
         code = COORD_EXIT_INFRA;
@@ -1081,8 +1150,8 @@ coord_run(const struct master_opts *o, const struct config *c,
     }
     /* Results that could not be saved would make the run worthless:
      * a directory that cannot be created or written is the user's
-     * configuration (--output / reporting.output_directory), refused like
-     * any other before anything starts. */
+     * configuration (--output / reporting.output_directory), refused
+     * like any other before anything starts. */
     if (report_prepare_dir(c->reporting.output_directory, err, sizeof(err)) !=
         0) {
         (void)fprintf(stderr, "error: %s\n", err);
@@ -1118,8 +1187,8 @@ coord_run(const struct master_opts *o, const struct config *c,
         goto interrupted_early;
     }
     /* The same agents run every test in turn; the first test that does
-     * not complete (interrupted, agents lost, target gone) ends the suite:
-     * the tests after it are "not_run". */
+     * not complete (interrupted, agents lost, target gone) ends the
+     * suite: the tests after it are "not_run". */
     for (size_t i = 0; i < r.n_slots && code == 0; i++) {
         struct slot *s = &r.slots[i];
         if (!s->implemented) {

@@ -59,7 +59,7 @@ int coord_read_token(const char *path, uint8_t *out, size_t max, size_t *len);
  * (enum coord_exit). For PLAN_TEST_ALL it runs the suite in the seed's
  * order (concurrent, sustained for each profile of
  * test_scenarios.sustained.profiles_for_all, then burst, pool, recovery,
- * which are listed as "not_implemented" and not run) over the same agents,
+ * the last listed as "not_implemented" and not run) over the same agents,
  * each test with its own aggregate, with
  * environment.cooldown_duration_seconds between two tests (at most 2 s
  * under o->quick), and writes one set of results holding every test; the

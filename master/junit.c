@@ -154,7 +154,10 @@ struct tc {
     double time_s;
 };
 
-#define TC_PER_TEST (REPORT_MAX_CHECKS + 7)
+/* Run status, requests completed, the checks, then at most one each of
+ * degradation, recovery, memory and the burst/pool verdict, with room to
+ * spare. */
+#define TC_PER_TEST (REPORT_MAX_CHECKS + 8)
 
 static const struct report_violation *
 violation(const struct report_verdict *v, const char *metric)
@@ -293,7 +296,19 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         }
         n++;
     }
-    return recovery_memory_cases(r, v, tc, n);
+    n = recovery_memory_cases(r, v, tc, n);
+    if (v->test_verdict != NULL) {
+        /* The burst and pool tests' verdict: only "fail" fails. */
+        (void)snprintf(tc[n].name, sizeof(tc[n].name), "%s: verdict",
+                       r->test_name);
+        if ((x = violation(v, "burst")) != NULL ||
+            (x = violation(v, "pool")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s",
+                           x->message);
+        }
+        n++;
+    }
+    return n;
 }
 
 static void

@@ -52,7 +52,8 @@ bool
 plan_test_implemented(int t)
 {
     return t == PLAN_TEST_CONCURRENT || t == PLAN_TEST_SUSTAINED ||
-           t == PLAN_TEST_RECOVERY || t == PLAN_TEST_MEMORY;
+           t == PLAN_TEST_RECOVERY || t == PLAN_TEST_MEMORY ||
+           t == PLAN_TEST_BURST || t == PLAN_TEST_POOL;
 }
 
 int
@@ -376,6 +377,104 @@ plan_invalid_seconds(const struct recovery_cfg *rc)
     return s > 0 ? s : 1;
 }
 
+/*
+ * The burst test (tests-design 5.3): stream 0 a closed baseline of
+ * baseline_users (the mix at PLAN_BURST_BASELINE_RATE req/s each) for the
+ * whole test; stream 1 an open stream of observes from
+ * PLAN_BURST_LEAD_MS on, burst_count bursts of burst_size arrivals spread
+ * over burst_duration_ms, interval_seconds apart, one group per burst, on
+ * burst_size connection slots (every arrival of a burst can be in flight
+ * at once).
+ */
+static int
+streams_burst(const struct config *c, const struct proto_stream *base,
+              struct proto_stream *sts, uint32_t *n_st, char *err,
+              size_t errlen)
+{
+    const struct burst_cfg *b = &c->burst;
+    uint64_t every_ms = (uint64_t)b->interval_seconds * 1000u;
+    struct proto_stream *bl = &sts[0];
+    struct proto_stream *bs = &sts[1];
+
+    if (b->burst_size == 0 || b->burst_count == 0 || b->interval_seconds == 0 ||
+        b->baseline_users == 0 || b->burst_duration_ms > every_ms) {
+        (void)snprintf(err, errlen,
+                       "test_scenarios.burst: burst_size, burst_count, "
+                       "interval_seconds and baseline_users must be > 0 and "
+                       "burst_duration_ms at most the interval");
+        return E_INVAL;
+    }
+    *bl = *base;
+    bl->pattern = CONFIG_PATTERN_CONSTANT;
+    bl->duration_ms = PLAN_BURST_LEAD_MS + b->burst_count * every_ms;
+    bl->initial = b->baseline_users;
+    bl->peak = b->baseline_users;
+    bl->rate_per_user = PLAN_BURST_BASELINE_RATE;
+    *bs = *base;
+    bs->model = PROTO_MODEL_OPEN;
+    bs->requests = PROTO_REQ_OBSERVE;
+    bs->pattern = CONFIG_PATTERN_CONSTANT;
+    bs->start_ms = PLAN_BURST_LEAD_MS;
+    bs->duration_ms = b->burst_count * every_ms;
+    bs->max_in_flight = b->burst_size;
+    bs->burst_size = b->burst_size;
+    bs->burst_count = b->burst_count;
+    bs->burst_ms = b->burst_duration_ms;
+    bs->burst_every_ms = every_ms;
+    bs->group_ms = every_ms;
+    *n_st = 2;
+    return 0;
+}
+
+/*
+ * The pool test (tests-design 5.4): stream 0 the blast, n = 2 x
+ * (connection_pool_size + connection_pool_overflow) large observes
+ * released at once from PLAN_POOL_LEAD_MS on, each on its own fresh
+ * connection (n slots, one group); stream 1 the probes, probe_users
+ * closed users of the mix at PLAN_POOL_PROBE_RATE req/s each for
+ * probe_seconds, PLAN_POOL_BLAST_MS after the blast, one group.
+ */
+static int
+streams_pool(const struct config *c, const struct proto_stream *base,
+             struct proto_stream *sts, uint32_t *n_st, char *err, size_t errlen)
+{
+    const struct pool_cfg *pc = &c->pool;
+    uint64_t n = 2u * ((uint64_t)c->params.connection_pool_size +
+                       c->params.connection_pool_overflow);
+    struct proto_stream *bl = &sts[0];
+    struct proto_stream *pr = &sts[1];
+
+    if (n == 0 || n > UINT32_MAX || pc->probe_users == 0 ||
+        pc->probe_seconds == 0) {
+        (void)snprintf(err, errlen,
+                       "pool test: 2 x (connection_pool_size + "
+                       "connection_pool_overflow), probe_users and "
+                       "probe_seconds must be > 0");
+        return E_INVAL;
+    }
+    *bl = *base;
+    bl->model = PROTO_MODEL_OPEN;
+    bl->requests = PROTO_REQ_LARGE_OBSERVE;
+    bl->connections = PROTO_CONN_FRESH;
+    bl->pattern = CONFIG_PATTERN_CONSTANT;
+    bl->start_ms = PLAN_POOL_LEAD_MS;
+    bl->duration_ms = PLAN_POOL_BLAST_MS;
+    bl->max_in_flight = (uint32_t)n;
+    bl->burst_size = (uint32_t)n;
+    bl->burst_count = 1;
+    bl->group_ms = PLAN_POOL_BLAST_MS;
+    *pr = *base;
+    pr->pattern = CONFIG_PATTERN_CONSTANT;
+    pr->start_ms = PLAN_POOL_LEAD_MS + PLAN_POOL_BLAST_MS;
+    pr->duration_ms = (uint64_t)pc->probe_seconds * 1000u;
+    pr->initial = pc->probe_users;
+    pr->peak = pc->probe_users;
+    pr->rate_per_user = PLAN_POOL_PROBE_RATE;
+    pr->group_ms = pr->duration_ms;
+    *n_st = 2;
+    return 0;
+}
+
 int
 plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
            char *err, size_t errlen)
@@ -383,7 +482,7 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     int rv = 0;
     struct plan np;
     struct proto_stream st;
-    struct proto_stream st2; /* a second stream (recovery: invalid) */
+    struct proto_stream sts[PROTO_MAX_STREAMS];
     uint32_t n_st = 1;
     struct rng r;
     double mix_sum = 0.0;
@@ -392,7 +491,7 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
 
     memset(&np, 0, sizeof(np));
     memset(&st, 0, sizeof(st));
-    memset(&st2, 0, sizeof(st2));
+    memset(sts, 0, sizeof(sts));
     if (o->test < 0 || o->test >= PLAN_TEST_COUNT ||
         !plan_test_implemented(o->test)) {
         (void)snprintf(err, errlen, "test '%s' is not implemented yet",
@@ -419,15 +518,25 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         rv = stream_memory(c, &st, np.result_name, sizeof(np.result_name), err,
                            errlen);
     } else if (o->test == PLAN_TEST_RECOVERY) {
-        rv = streams_recovery(c, o->n_agents, &st, &st2, np.result_name,
+        sts[0] = st;
+        rv = streams_recovery(c, o->n_agents, &sts[0], &sts[1], np.result_name,
                               sizeof(np.result_name), err, errlen);
         n_st = 2;
+    } else if (o->test == PLAN_TEST_BURST || o->test == PLAN_TEST_POOL) {
+        rv = o->test == PLAN_TEST_BURST
+                 ? streams_burst(c, &st, sts, &n_st, err, errlen)
+                 : streams_pool(c, &st, sts, &n_st, err, errlen);
+        (void)snprintf(np.result_name, sizeof(np.result_name), "%s",
+                       result_names[o->test]);
     } else {
         rv = stream_concurrent(c, &st, np.result_name, sizeof(np.result_name),
                                err, errlen);
     }
     if (rv != 0) {
         goto out;
+    }
+    if (n_st == 1) {
+        sts[0] = st;
     }
     for (int i = 0; i < OP_COUNT; i++) {
         if (i != OP_SESSION && c->mix[i] > 0.0) {
@@ -461,20 +570,30 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
     np.n_agents = o->n_agents;
     /* Closed: users at the peak (peak <= UINT32_MAX: from uint32); open:
      * connection slots, split the same way. */
-    np.total_users =
-        st.model == PROTO_MODEL_OPEN ? st.max_in_flight : (uint32_t)st.peak;
-    if (st.model == PROTO_MODEL_OPEN && st.max_in_flight < o->n_agents) {
-        /* Every agent takes a residue class of the arrivals. */
-        (void)snprintf(err, errlen,
-                       "model open: %u connection slots (the profile's "
-                       "users) for %u agents; give each agent one at least",
-                       st.max_in_flight, o->n_agents);
-        rv = E_INVAL;
-        goto out;
-    }
-    np.duration_ms = st.start_ms + st.duration_ms;
-    if (n_st > 1 && st2.start_ms + st2.duration_ms > np.duration_ms) {
-        np.duration_ms = st2.start_ms + st2.duration_ms;
+    for (uint32_t si = 0; si < n_st; si++) {
+        const struct proto_stream *x = &sts[si];
+        uint64_t tot = (uint64_t)np.total_users + (x->model == PROTO_MODEL_OPEN
+                                                       ? x->max_in_flight
+                                                       : (uint32_t)x->peak);
+        if (x->model == PROTO_MODEL_OPEN && x->max_in_flight < o->n_agents) {
+            /* Every agent takes a residue class of the arrivals. */
+            (void)snprintf(err, errlen,
+                           "model open: %u connection slots (the profile's "
+                           "users) for %u agents; give each agent one at "
+                           "least",
+                           x->max_in_flight, o->n_agents);
+            rv = E_INVAL;
+            goto out;
+        }
+        if (tot > UINT32_MAX) {
+            (void)snprintf(err, errlen, "too many users");
+            rv = E_RANGE;
+            goto out;
+        }
+        np.total_users = (uint32_t)tot;
+        if (x->start_ms + x->duration_ms > np.duration_ms) {
+            np.duration_ms = x->start_ms + x->duration_ms;
+        }
     }
     np.timeout_ms = timeout_ms;
     np.seed = o->seed;
@@ -528,11 +647,8 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         a->agent_index = i;
         a->n_agents = o->n_agents;
         a->n_streams = n_st;
-        a->streams[0] = st;
-        if (n_st > 1) {
-            a->streams[1] = st2;
-            share += 1; /* its open stream's slots: one each at least */
-        }
+        memcpy(a->streams, sts, sizeof(sts));
+        a->large_strings = c->pool.large_strings;
         if (o->test == PLAN_TEST_MEMORY && i == 0 &&
             (rv = assign_memory(c, a, err, errlen)) != 0) {
             goto out;

@@ -27,6 +27,19 @@ enum plan_test {
     PLAN_TEST_COUNT = 7
 };
 
+/* The burst test's fixed shape (tests-design 5.3): the bursts start this
+ * late, so the baseline has a settled second (2 s .. 3 s: the baseline's
+ * and the burst slots' sessions are made at the run's start) before the
+ * first burst; baseline users send the mix at this rate each. */
+#define PLAN_BURST_LEAD_MS       3000u
+#define PLAN_BURST_BASELINE_RATE 10.0
+/* The pool test's (5.4): the blast starts this late (its slots make their
+ * sessions first), the probes start this long after it, each probe user
+ * at this rate. */
+#define PLAN_POOL_LEAD_MS    2000u
+#define PLAN_POOL_BLAST_MS   2000u
+#define PLAN_POOL_PROBE_RATE 5.0
+
 /* Upper bound on agents in one run (also bounds the plan's allocation). */
 #define PLAN_MAX_AGENTS 4096
 
@@ -42,7 +55,7 @@ const char *plan_test_name(int t);
  * "sustained_load_<profile>" (struct plan's result_name). */
 const char *plan_result_name(int t);
 
-/* true when t can be run (all but burst and pool for now). */
+/* true when t can be run (every test). */
 bool plan_test_implemented(int t);
 
 /* The share of `users` virtual users that agent i of n runs:

@@ -373,6 +373,13 @@ report_set_aborted(struct report_verdict *out, double at_s, const char *reason,
 }
 
 void
+report_add_violation(struct report_verdict *out, const char *metric,
+                     double value, double threshold, const char *message)
+{
+    add_violation(out, metric, value, threshold, "%s", message);
+}
+
+void
 report_check_degradation(struct report_verdict *out, const struct degrade *d,
                          const char *test_name)
 {
@@ -1015,6 +1022,10 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "memory_leak");
         w.rv = memleak_json(w.b, v->mem);
     }
+    if (v->extra_json != NULL && v->extra_json[0] != '\0') {
+        jraw(&w, ",");
+        jraw(&w, v->extra_json);
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     jraw(&w, "}}");
@@ -1383,6 +1394,9 @@ summary_block(FILE *fp, const struct report_test *t)
         }
         k |= fprintf(fp, "; %zu samples from %s)\n", m->n,
                      m->source ? m->source : "?");
+    }
+    if (t->verdict.extra_summary != NULL) {
+        k |= fprintf(fp, "%s", t->verdict.extra_summary);
     }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "

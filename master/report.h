@@ -88,6 +88,13 @@ struct report_verdict {
     bool recovery_checked;  /* recovery: rec says what was found */
     struct recovery rec;
     const struct memleak *mem; /* memory test: borrowed; NULL otherwise */
+    /* A test's own figures (burst, pool: master/burstpool.h), borrowed,
+     * NULL when none: extra_json is `"key": value` pairs written inside
+     * "results" after the common keys, extra_summary lines printed after
+     * the test's summary block. */
+    const char *extra_json;
+    const char *extra_summary;
+    const char *test_verdict; /* "pass", "graceful", ...; NULL: none */
 };
 
 /*
@@ -160,6 +167,10 @@ void report_check_recovery(struct report_verdict *out, const struct recovery *r,
  */
 void report_check_memory(struct report_verdict *out, const struct memleak *m,
                          const char *test_name);
+/* Adds a test-specific violation (metric, value, limit, the summary's
+ * line) to out; at most REPORT_MAX_VIOLATIONS are kept. */
+void report_add_violation(struct report_verdict *out, const char *metric,
+                          double value, double threshold, const char *message);
 
 /* Formats n with thousands separators ("5,000") into out; returns out. */
 const char *report_thousands(uint64_t n, char *out, size_t outlen);

@@ -60,9 +60,9 @@ struct field {
                               * K_ARRAY: offset of the inline array */
     const struct table *sub; /* K_ARRAY: the elements' fields */
     size_t max;              /* K_ARRAY: most elements (the array's size) */
-    bool opt; /* K_U64 and K_STR only: optional, written only when non-zero
-               * (non-empty), absent reads as 0 ("") (PROTOCOL.md section 4,
-               * compatible changes) */
+    bool opt; /* K_U64, K_U32, K_STR, K_ARRAY: optional, written only when
+               * non-zero (a string: non-empty; an array: non-empty), absent
+               * reads as 0 ("") (PROTOCOL.md section 4, compatible changes) */
 };
 
 struct table {
@@ -94,6 +94,20 @@ struct table {
     {                                                                       \
         key, K_STR, offsetof(type, member), sizeof(((type *)0)->member), 0, \
             NULL, 0, true                                                   \
+    }
+/* An optional uint32: absent on the wire when 0. */
+#define FLD_OPT32(key, type, member)                            \
+    {                                                           \
+        key, K_U32, offsetof(type, member), 0, 0, NULL, 0, true \
+    }
+/* An optional inline array of structs (absent when empty). */
+#define FLD_STRUCTS_OPT(key, type, n_member, a_member, tbl)                   \
+    {                                                                         \
+        key, K_ARRAY, offsetof(type, n_member),                               \
+            sizeof(((type *)0)->a_member[0]), offsetof(type, a_member),       \
+            &(tbl),                                                           \
+            sizeof(((type *)0)->a_member) / sizeof(((type *)0)->a_member[0]), \
+            true                                                              \
     }
 /* An inline array of structs: n_member counts the used entries of
  * a_member, each a map of table tbl. */
@@ -186,6 +200,10 @@ static const struct field stream_fields[] = {
     FLD("think_ms", K_U32, struct proto_stream, think_ms),
     FLD("mif", K_U32, struct proto_stream, max_in_flight),
     FLD("grp_ms", K_U64, struct proto_stream, group_ms),
+    FLD_OPT32("b_n", struct proto_stream, burst_size),
+    FLD_OPT32("b_cnt", struct proto_stream, burst_count),
+    FLD_OPT("b_ms", struct proto_stream, burst_ms),
+    FLD_OPT("b_every_ms", struct proto_stream, burst_every_ms),
 };
 
 static const struct table stream_table = {stream_fields, COUNT(stream_fields)};
@@ -209,6 +227,7 @@ static const struct field assign_fields[] = {
     FLD_OPT("mem_pid", struct proto_assign, mem_pid),
     FLD_OPT("mem_iv_ms", struct proto_assign, mem_interval_ms),
     FLD_OPT_STR("mem_path", struct proto_assign, mem_path),
+    FLD_OPT32("lg_str", struct proto_assign, large_strings),
 };
 
 static const struct field start_fields[] = {
@@ -229,6 +248,21 @@ static const struct field op_fields[] = {
     FLD_ARR("err", K_ERRS, struct proto_op_batch, n_errors, err),
 };
 
+static const struct field group_fields[] = {
+    FLD("si", K_U32, struct proto_group, stream),
+    FLD("g", K_U32, struct proto_group, group),
+    FLD("n", K_U64, struct proto_group, requests),
+    FLD("e", K_U64, struct proto_group, errors),
+    FLD("e503", K_U64, struct proto_group, e503),
+    FLD("econn", K_U64, struct proto_group, refused),
+    FLD("eto", K_U64, struct proto_group, timeouts),
+    FLD("erst", K_U64, struct proto_group, resets),
+    FLD("t0_us", K_U64, struct proto_group, first_us),
+    FLD("t1_us", K_U64, struct proto_group, last_us),
+};
+
+static const struct table group_table = {group_fields, COUNT(group_fields)};
+
 static const struct field batch_fields[] = {
     FLD("id", K_U32, struct proto_batch, agent_id),
     FLD("seq", K_U64, struct proto_batch, seq),
@@ -240,6 +274,8 @@ static const struct field batch_fields[] = {
     FLD_OPT("unsent", struct proto_batch, unsent),
     FLD_OPT("mem_ms", struct proto_batch, mem_ms),
     FLD_OPT("mem_b", struct proto_batch, mem_bytes),
+    FLD_OPT("pif", struct proto_batch, peak_in_flight),
+    FLD_STRUCTS_OPT("grp", struct proto_batch, n_groups, groups, group_table),
 };
 
 static const struct field ack_fields[] = {
@@ -334,6 +370,41 @@ proto_type_name(uint32_t type)
 {
     const struct type_desc *td = type_desc(type);
     return td != NULL ? td->name : "unknown";
+}
+
+/* Whether an optional field is left off the wire: its value (a K_U32 or
+ * K_U64) or its count (a K_ARRAY) is 0, or its string (a K_STR) is "". */
+static bool
+absent(const struct field *f, const uint8_t *base)
+{
+    uint32_t n32 = 0;
+    uint64_t n64 = 0;
+
+    if (!f->opt) {
+        return false;
+    }
+    if (f->kind == K_STR) {
+        return base[f->off] == '\0';
+    }
+    if (f->kind == K_U64) {
+        memcpy(&n64, base + f->off, sizeof(n64));
+        return n64 == 0;
+    }
+    memcpy(&n32, base + f->off, sizeof(n32)); /* K_U32, K_ARRAY's count */
+    return n32 == 0;
+}
+
+/* Keys a table writes for base (its optional fields that are absent left
+ * out). */
+static size_t
+present(const struct field *f, size_t nf, const uint8_t *base)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < nf; i++) {
+        n += absent(&f[i], base) ? 0u : 1u;
+    }
+    return n;
 }
 
 /* --- encoding ---------------------------------------------------------- */
@@ -561,7 +632,9 @@ put_value(struct enc *e, const struct field *f, const uint8_t *base)
         }
         rv = packed(e, msgpack_pack_array(&e->pk, n));
         for (uint32_t i = 0; i < n && rv == 0; i++) {
-            rv = packed(e, msgpack_pack_map(&e->pk, f->sub->n));
+            const uint8_t *el = base + f->off2 + i * f->size;
+            rv = packed(
+                e, msgpack_pack_map(&e->pk, present(f->sub->f, f->sub->n, el)));
             if (rv == 0) {
                 rv = put_fields(e, f->sub->f, f->sub->n,
                                 base + f->off2 + i * f->size);
@@ -576,19 +649,6 @@ put_value(struct enc *e, const struct field *f, const uint8_t *base)
     return rv;
 }
 
-/* An optional field is on the wire only when it holds something. */
-static bool
-field_present(const struct field *f, const uint8_t *base)
-{
-    if (!f->opt) {
-        return true;
-    }
-    if (f->kind == K_STR) {
-        return base[f->off] != '\0';
-    }
-    return *(const uint64_t *)(base + f->off) != 0;
-}
-
 /* Writes the key/value pairs of a table (the map header is the caller's). */
 static int
 put_fields(struct enc *e, const struct field *f, size_t nf, const uint8_t *base)
@@ -596,7 +656,7 @@ put_fields(struct enc *e, const struct field *f, size_t nf, const uint8_t *base)
     int rv = 0;
 
     for (size_t i = 0; i < nf && rv == 0; i++) {
-        if (!field_present(&f[i], base)) {
+        if (absent(&f[i], base)) {
             continue;
         }
         rv = put_key(e, f[i].key);
@@ -625,12 +685,7 @@ proto_encode(const struct proto_msg *m, struct buf *out)
     msgpack_packer_init(&e.pk, &e, write_cb);
 
     nkeys = 2 + (m->now_ns != 0) + (m->echo_ns != 0);
-    for (size_t i = 0; i < td->nfields; i++) {
-        const uint8_t *base = (const uint8_t *)&m->u;
-        if (field_present(&td->fields[i], base)) {
-            nkeys++;
-        }
-    }
+    nkeys += present(td->fields, td->nfields, (const uint8_t *)&m->u);
     rv = packed(&e, msgpack_pack_map(&e.pk, nkeys));
     if (rv == 0) {
         rv = put_key(&e, "v");

@@ -140,6 +140,14 @@ struct proto_stream {
     uint32_t think_ms;      /* closed: minimum pause after a response */
     uint32_t max_in_flight; /* open: global connection slots */
     uint64_t group_ms;      /* > 0: per-group figures (bursts) */
+    /* Open streams, optional on the wire (absent = 0): burst arrivals
+     * instead of the pattern when burst_size > 0: burst_count bursts of
+     * burst_size arrivals each, spread evenly over burst_ms (0: all at
+     * the burst's start), burst_every_ms apart (agent/pattern.h). */
+    uint32_t burst_size;
+    uint32_t burst_count;
+    uint64_t burst_ms;
+    uint64_t burst_every_ms;
 };
 
 struct proto_assign {
@@ -166,6 +174,8 @@ struct proto_assign {
     uint64_t mem_pid;
     uint64_t mem_interval_ms;
     char mem_path[PROTO_URL_MAX];
+    uint32_t large_strings; /* strings per large observe (optional, 0:
+                             * the payload's max_strings) */
 };
 
 struct proto_start {
@@ -174,6 +184,27 @@ struct proto_start {
 
 struct proto_stop {
     char reason[PROTO_TEXT_MAX];
+};
+
+/* Groups one batch can carry (a group spans group_ms >= 1 s, so an
+ * interval completes requests of a few groups at most). */
+#define PROTO_MAX_GROUPS 16
+
+/* One group's figures within one batch (docs/tests-design.md section 1):
+ * group g of stream si holds the requests intended in [start + g *
+ * group_ms, start + (g + 1) * group_ms) of the stream (sessions
+ * excluded). Times in us from the run's start. */
+struct proto_group {
+    uint32_t stream;   /* index in the assignment's streams */
+    uint32_t group;    /* g */
+    uint64_t requests; /* completed (ok + errors) */
+    uint64_t errors;   /* of which errors */
+    uint64_t e503;     /* errors by class: HTTP 503 */
+    uint64_t refused;  /* connect refused (ERRK_CONNECT) */
+    uint64_t timeouts; /* ERRK_TIMEOUT */
+    uint64_t resets;   /* ERRK_RESET */
+    uint64_t first_us; /* earliest intended start */
+    uint64_t last_us;  /* latest completion */
 };
 
 /* One operation's figures for one interval. */
@@ -214,6 +245,13 @@ struct proto_batch {
      * since the run's start (agent clock). */
     uint64_t mem_ms;
     uint64_t mem_bytes;
+    /* Optional (absent = 0): the most requests the agent had in flight
+     * at once during the interval (each worker's peak, summed), and the
+     * per-group figures of streams with group_ms > 0 for the requests
+     * that completed in the interval. */
+    uint64_t peak_in_flight;
+    uint32_t n_groups;
+    struct proto_group groups[PROTO_MAX_GROUPS];
 };
 
 struct proto_ack {

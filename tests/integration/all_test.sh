@@ -3,8 +3,9 @@
 # --test all against katosim with two local agents: the tests run in the
 # seed's order over the same agents, each with its own statistics (their
 # totals add up to exactly what katosim counted, each created exactly its
-# own users' sessions), one JSON/CSV/JUnit for all, the tests not
-# implemented yet listed as such. Then the sustained test's degradation
+# own users' sessions), one JSON/CSV/JUnit for all, burst and pool with
+# their verdicts, recovery with its invalid requests, nothing listed as not
+# implemented. Then the sustained test's degradation
 # verdict: a stall injected near the end makes the last fifth's p99 high,
 # so the run exits 1 with a degradation violation; and an interrupt in the
 # middle of the suite keeps the finished test's results.
@@ -28,6 +29,9 @@ load_profiles:
     ramp_up_seconds: 1
     requests_per_user_per_second: 10
     think_time_ms: 10
+test_parameters:
+  connection_pool_size: 5
+  connection_pool_overflow: 5
 test_scenarios:
   concurrent:
     concurrent_users: 4
@@ -74,14 +78,21 @@ check_eq "error_recovery completed" completed "$(j .error_recovery.status)"
 check_eq "error_recovery: its 20 invalid requests" 20 \
     "$(j .error_recovery.results.operation_stats.invalid.count)"
 for t in burst_traffic connection_pool; do
-    check_eq "$t is not_implemented, with no numbers" '{"status":"not_implemented"}' \
-        "$(jq -c ".$t" "$J")"
+    check_eq "$t completed" completed "$(j ".$t.status")"
+    check_eq "$t: data complete" true "$(j ".$t.results.data_complete")"
 done
+check_eq "burst_traffic: verdict pass" pass "$(j .burst_traffic.results.verdict)"
+check_eq "burst_traffic: 2 bursts of exactly 200" "200 200" \
+    "$(j '.burst_traffic.results.bursts | map(.requests) | join(" ")')"
+check_eq "connection_pool: verdict graceful" graceful "$(j .connection_pool.results.verdict)"
+check_eq "connection_pool: 2 x (5 + 5) large observes" 20 \
+    "$(j .connection_pool.results.pool.requests)"
 tool_sum=$(j '[.[] | .results.total_requests // 0] | add')
 check "the tests generated load" test "${tool_sum:-0}" -gt 100
 check_eq "sum of the tests' totals equals katosim's count" \
     "$(katosim_metric '.load_requests')" "$tool_sum"
-check_eq "sessions: the sum of every test's users (recovery: 3 + 10 slots)" 25 \
+check_eq "sessions: the sum of every test's users (slots included; recovery: 3 + 10 slots)" \
+    "$(j '[.[] | .results.users // 0] | add')" \
     "$(katosim_metric '.requests.create_session')"
 check_eq "sustained tests carry a measured degradation" "measured measured" \
     "$(j '[.sustained_load_light, .sustained_load_moderate] | map(.results.degradation.status) | join(" ")')"
@@ -90,14 +101,14 @@ check_eq "light's windows: s 1 and s 4 (5 s, ramp 1 s)" "1 2 4 5" \
 check "the concurrent test has no degradation entry" \
     test "$(j '.concurrent_requests.results | has("degradation")')" = false
 check "a cooldown between tests" grep -q "COOLDOWN seconds=1" "$T_TMP/stderr"
-check "a warning names the tests not implemented" \
-    grep -q "warn NOT-IMPLEMENTED.*burst_traffic, connection_pool not" "$T_TMP/stderr"
+check "no test is listed as not implemented" \
+    test "$(grep -c "NOT-IMPLEMENTED" "$T_TMP/stderr")" = 0
 check_eq "summary: one banner" 1 "$(grep -c 'STRESS TEST SUMMARY' "$T_TMP/stdout")"
 for t in concurrent_requests sustained_load_light sustained_load_moderate burst_traffic connection_pool error_recovery; do
     check "summary lists $t" grep -q "^$t:" "$T_TMP/stdout"
 done
-check "summary says which are not implemented" \
-    grep -q "Not implemented yet (not run, no results): burst_traffic connection_pool$" "$T_TMP/stdout"
+check "the summary lists none as not implemented" \
+    test "$(grep -c "Not implemented yet" "$T_TMP/stdout")" = 0
 check "summary: all thresholds met" grep -q "All performance thresholds met" "$T_TMP/stdout"
 grep -q "All performance thresholds met" "$T_TMP/stdout" ||
     grep -A3 -i "violat\|recovery:" "$T_TMP/stdout"
@@ -108,21 +119,21 @@ for t in concurrent_requests sustained_load_light sustained_load_moderate burst_
     check_eq "JUnit: one testcase named $t" 1 \
         "$(xmllint --xpath "count(//testcase[@name='$t'])" "$junit")"
 done
-check_eq "JUnit: the two not implemented are skipped" 2 \
+check_eq "JUnit: none skipped as not implemented" 0 \
     "$(xmllint --xpath "count(//testcase[skipped/@message='not implemented yet'])" "$junit")"
 check_eq "JUnit: no failure" 0 "$(xmllint --xpath 'count(//failure)' "$junit")"
 perf=$(ls "$out"/metrics_*_performance.csv 2>/dev/null | head -n 1)
 check_eq "one CSV header" 1 "$(grep -c '^test,interval' "$perf")"
-check_eq "CSV: the four tests that ran" \
-    "concurrent_requests sustained_load_light sustained_load_moderate error_recovery" \
+check_eq "CSV: the six tests that ran" \
+    "concurrent_requests sustained_load_light sustained_load_moderate burst_traffic connection_pool error_recovery" \
     "$(tail -n +2 "$perf" | cut -d, -f1 | uniq | tr '\n' ' ' | sed 's/ $//')"
 check_eq "CSV: 'all' rows add up to the JSON's totals" "$tool_sum" \
     "$(awk -F, '$4 == "all" { s += $5 } END { print s }' "$perf")"
 
-# A test not implemented yet, alone, is still refused.
-"$KS_OUT/stress-master" --test burst --url "$KATO_URL" >/dev/null 2>"$T_TMP/stderr"
-check_eq "--test burst alone exits 2" 2 "$?"
-check "--test burst says not implemented yet" grep -q "not implemented yet" "$T_TMP/stderr"
+# An unknown test is refused.
+"$KS_OUT/stress-master" --test bogus --url "$KATO_URL" >/dev/null 2>"$T_TMP/stderr"
+check_eq "--test bogus exits 2" 2 "$?"
+check "--test bogus says unknown test" grep -q "unknown test" "$T_TMP/stderr"
 sleep 0.3
 check_eq "no agent left running" 0 "$(leftovers stress-agent)"
 
@@ -196,8 +207,8 @@ wait "$mpid"
 rc=$?
 check_eq "interrupted suite exits 130" 130 "$rc"
 ij() { jq -r "$1" "$iout/latest.json"; }
-check_eq "statuses: finished, interrupted, not run, not implemented" \
-    "completed interrupted not_run not_implemented not_implemented not_run" \
+check_eq "statuses: finished, interrupted, then not run" \
+    "completed interrupted not_run not_run not_run not_run" \
     "$(ij '[.[] | .status] | join(" ")')"
 check "the finished test keeps its numbers" \
     test "$(ij '.concurrent_requests.results.total_requests')" -gt 0

@@ -75,9 +75,21 @@ test_check_refuses(void **state)
     assert_string_equal(err, "stream 0: max_in_flight 1 is below the 2 "
                              "agents (each needs a slot)");
     a.streams[0].max_in_flight = 4;
-    a.streams[0].requests = PROTO_REQ_OBSERVE; /* other kinds: refused */
+    a.streams[0].requests = PROTO_REQ_OBSERVE; /* observes: accepted */
+    assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
+    /* Bursts: open streams only, a window within the interval. */
+    a.streams[0].burst_size = 10;
+    a.streams[0].burst_count = 2;
+    a.streams[0].burst_ms = 100;
+    a.streams[0].burst_every_ms = 1000;
+    assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
+    a.streams[0].burst_ms = 1001;
     assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
-    assert_string_equal(err, "request kind observe is not implemented yet");
+    a.streams[0].burst_ms = 100;
+    a.streams[0].model = PROTO_MODEL_CLOSED;
+    assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
+    assert_string_equal(err, "stream 0: bursts need an open stream and a "
+                             "window no longer than the interval");
 
     closed_assign(&a);
     a.n_streams = 2;
@@ -86,12 +98,9 @@ test_check_refuses(void **state)
     assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
     assert_string_equal(err, "request kind invalid is not implemented yet");
     a.streams[1].requests = PROTO_REQ_OBSERVE;
-    assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
-    assert_string_equal(err, "request kind observe is not implemented yet");
+    assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
     a.streams[1].requests = PROTO_REQ_LARGE_OBSERVE;
-    assert_int_equal(engine_check(&a, err, sizeof(err)), E_INVAL);
-    assert_string_equal(err,
-                        "request kind large_observe is not implemented yet");
+    assert_int_equal(engine_check(&a, err, sizeof(err)), 0);
 
     /* No user for this agent at the peak: 1 user over 2 agents, index 1. */
     closed_assign(&a);

@@ -26,7 +26,7 @@ static const struct group groups[] = {
     {"aggregate", aggregate_tests}, {"html", html_tests},
     {"degrade", degrade_tests},     {"thresholds", thresholds_tests},
     {"console", console_tests},     {"recovery", recovery_tests},
-    {"memleak", memleak_tests},
+    {"memleak", memleak_tests},     {"burstpool", burstpool_tests},
 };
 
 int

@@ -425,6 +425,52 @@ test_export_oom(void **state)
     assert_int_equal(f->batch.op[OP_OBSERVE].requests, 100);
 }
 
+/* Per-group figures: one entry per (stream, group), errors by class,
+ * the least intended start and the greatest completion; merged buffers
+ * add them (peaks in flight summed); the batch carries them; reset
+ * empties them; a group past the bound is counted, not stored. */
+static void
+test_groups(void **state)
+{
+    struct fx *f = *state;
+    const struct proto_group *g;
+
+    metrics_record_group(f->a, 1, 0, 0, 500, 9000);
+    metrics_record_group(f->a, 1, 0, 503, 400, 8000);
+    metrics_record_group(f->a, 1, 1, ERRK_TIMEOUT, 3000000, 3500000);
+    metrics_record_group(f->b, 1, 0, ERRK_CONNECT, 100, 12000);
+    metrics_record_group(f->b, 1, 0, ERRK_RESET, 700, 700);
+    f->a->peak_in_flight = 3;
+    f->b->peak_in_flight = 4;
+    metrics_add(f->a, f->b);
+    assert_int_equal(metrics_to_batch(f->a, f->x, &f->batch), 0);
+    assert_int_equal(f->batch.peak_in_flight, 7);
+    assert_int_equal(f->batch.n_groups, 2);
+    g = &f->batch.groups[0];
+    assert_int_equal(g->stream, 1);
+    assert_int_equal(g->group, 0);
+    assert_int_equal(g->requests, 4);
+    assert_int_equal(g->errors, 3);
+    assert_int_equal(g->e503, 1);
+    assert_int_equal(g->refused, 1);
+    assert_int_equal(g->resets, 1);
+    assert_int_equal(g->timeouts, 0);
+    assert_int_equal(g->first_us, 100);
+    assert_int_equal(g->last_us, 12000);
+    g = &f->batch.groups[1];
+    assert_int_equal(g->group, 1);
+    assert_int_equal(g->requests, 1);
+    assert_int_equal(g->timeouts, 1);
+    metrics_reset(f->a);
+    assert_int_equal(f->a->n_groups, 0);
+    assert_int_equal(f->a->peak_in_flight, 0);
+    for (uint32_t k = 0; k <= METRICS_MAX_GROUPS; k++) {
+        metrics_record_group(f->a, 0, k, 0, k, k);
+    }
+    assert_int_equal(f->a->n_groups, METRICS_MAX_GROUPS);
+    assert_int_equal(f->a->groups_dropped, 1);
+}
+
 int
 metrics_tests(void)
 {
@@ -442,6 +488,7 @@ metrics_tests(void)
         cmocka_unit_test_setup_teardown(test_wire_round_trip, setup, teardown),
         cmocka_unit_test(test_oom),
         cmocka_unit_test_setup_teardown(test_export_oom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -471,6 +471,104 @@ test_arrivals_split(void **state)
     }
 }
 
+/* --- burst arrivals (the burst test) ----------------------------------- */
+
+/* 3 bursts of 7 arrivals over 100 ms, 1 s apart, in a 10 s stream. */
+static struct proto_stream
+burst_stream(void)
+{
+    struct proto_stream s = stream(CONFIG_PATTERN_CONSTANT);
+
+    s.model = PROTO_MODEL_OPEN;
+    s.duration_ms = 10000;
+    s.burst_size = 7;
+    s.burst_count = 3;
+    s.burst_ms = 100;
+    s.burst_every_ms = 1000;
+    s.group_ms = 1000;
+    return s;
+}
+
+/* Exactly burst_size arrivals per burst, each within [start, start +
+ * burst_ms), evenly spread (arrival j at j * 100 / 7 ms), none after the
+ * last burst: the pattern's own rate plays no part. */
+static void
+test_arrivals_bursts(void **state)
+{
+    struct proto_stream s = burst_stream();
+    struct pattern_arrivals it;
+    uint64_t per[4] = {0};
+    uint64_t k = 0, t = 0, n = 0, prev = 0;
+
+    (void)state;
+    pattern_arrivals_init(&it, &s, 42);
+    while (pattern_arrivals_next(&it, &k, &t)) {
+        uint64_t b = t / 1000000000u;
+        uint64_t off = t - b * 1000000000u;
+        assert_int_equal(k, n);
+        assert_true(b < 3);
+        assert_true(off < 100000000u);
+        assert_int_equal(off, (k % 7) * 100000000u / 7);
+        assert_true(n == 0 || t > prev);
+        per[b]++;
+        prev = t;
+        n++;
+    }
+    assert_int_equal(n, 21);
+    assert_int_equal(per[0], 7);
+    assert_int_equal(per[1], 7);
+    assert_int_equal(per[2], 7);
+    assert_false(pattern_arrivals_next(&it, &k, &t));
+    assert_true(pattern_arrival_at(&s, 1, 20, &t));
+    assert_int_equal(t, 2000000000u + 6u * 100000000u / 7u);
+    assert_false(pattern_arrival_at(&s, 1, 21, &t));
+    /* burst_ms 0: a whole burst at its start (the pool test's blast). */
+    s.burst_ms = 0;
+    assert_true(pattern_burst_at(&s, 6, &t));
+    assert_int_equal(t, 0);
+    /* A burst past the stream's end does not exist. */
+    s.duration_ms = 1500;
+    assert_true(pattern_burst_at(&s, 13, &t));
+    assert_false(pattern_burst_at(&s, 14, &t));
+    s.burst_size = 0;
+    assert_false(pattern_burst_at(&s, 0, &t));
+}
+
+/* Over 1..5 agents (k mod n), the agents' arrivals are disjoint and their
+ * union is the whole sequence, burst by burst. */
+static void
+test_arrivals_bursts_split(void **state)
+{
+    struct proto_stream s = burst_stream();
+
+    (void)state;
+    for (uint32_t n = 1; n <= 5; n++) {
+        uint32_t owner[21];
+        uint64_t per_burst[3] = {0};
+        memset(owner, 0xff, sizeof(owner));
+        for (uint32_t a = 0; a < n; a++) {
+            struct pattern_arrivals it;
+            uint64_t k = 0, t = 0;
+            pattern_arrivals_init(&it, &s, 42);
+            while (pattern_arrivals_next(&it, &k, &t)) {
+                if (!pattern_arrival_mine(k, n, a)) {
+                    continue;
+                }
+                assert_true(k < 21);
+                assert_int_equal(owner[k], 0xffffffffu); /* disjoint */
+                owner[k] = a;
+                per_burst[t / 1000000000u]++;
+            }
+        }
+        for (uint32_t k = 0; k < 21; k++) {
+            assert_int_equal(owner[k], k % n); /* complete */
+        }
+        assert_int_equal(per_burst[0], 7);
+        assert_int_equal(per_burst[1], 7);
+        assert_int_equal(per_burst[2], 7);
+    }
+}
+
 int
 pattern_tests(void)
 {
@@ -489,6 +587,8 @@ pattern_tests(void)
         cmocka_unit_test(test_arrivals_ramp),
         cmocka_unit_test(test_arrivals_poisson),
         cmocka_unit_test(test_arrivals_split),
+        cmocka_unit_test(test_arrivals_bursts),
+        cmocka_unit_test(test_arrivals_bursts_split),
     };
     return cmocka_run_group_tests_name("pattern", tests, NULL, NULL);
 }

@@ -372,10 +372,10 @@ test_build_rejects(void **state)
                      E_INVAL);
 
     o.n_agents = 2;
-    o.test = PLAN_TEST_BURST;
+    o.test = PLAN_TEST_COUNT; /* every test is implemented: out of range */
     assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
                      E_INVAL);
-    assert_string_equal(err, "test 'burst' is not implemented yet");
+    assert_string_equal(err, "test '?' is not implemented yet");
 
     o.test = PLAN_TEST_CONCURRENT;
     memset(f->cfg.env.kato_processor_id, 'n', PROTO_NAME_MAX);
@@ -517,8 +517,10 @@ test_test_names(void **state)
     assert_int_equal(plan_test_from_name(NULL), -1);
     assert_true(plan_test_implemented(PLAN_TEST_CONCURRENT));
     assert_true(plan_test_implemented(PLAN_TEST_SUSTAINED));
-    assert_false(plan_test_implemented(PLAN_TEST_BURST));
+    assert_true(plan_test_implemented(PLAN_TEST_BURST));
+    assert_true(plan_test_implemented(PLAN_TEST_POOL));
     assert_true(plan_test_implemented(PLAN_TEST_RECOVERY));
+    assert_true(plan_test_implemented(PLAN_TEST_MEMORY));
     assert_string_equal(plan_result_name(PLAN_TEST_CONCURRENT),
                         "concurrent_requests");
     assert_null(plan_test_name(PLAN_TEST_COUNT));
@@ -924,6 +926,90 @@ test_report_verdict_and_json(void **state)
     assert_null(strstr(js, "\x01"));
 }
 
+/* The burst test's plan (tests-design 5.3): a closed baseline for the
+ * whole test and an open observe stream of exact bursts, one group per
+ * burst, a slot per burst arrival. */
+static void
+test_plan_burst(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts o = {PLAN_TEST_BURST, 3, 7, NULL};
+    char err[256] = "";
+    const struct proto_stream *bl, *bs;
+
+    f->cfg.burst.burst_size = 200;
+    f->cfg.burst.burst_count = 2;
+    f->cfg.burst.interval_seconds = 3;
+    f->cfg.burst.burst_duration_ms = 100;
+    f->cfg.burst.baseline_users = 5;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "burst_traffic");
+    assert_int_equal(f->plan.duration_ms, PLAN_BURST_LEAD_MS + 6000u);
+    assert_int_equal(f->plan.total_users, 205);
+    assert_int_equal(f->plan.n_active, 3);
+    assert_int_equal(f->plan.assign[2].n_streams, 2);
+    bl = &f->plan.assign[2].streams[0];
+    bs = &f->plan.assign[2].streams[1];
+    assert_int_equal(bl->model, PROTO_MODEL_CLOSED);
+    assert_int_equal(bl->requests, PROTO_REQ_MIX);
+    assert_int_equal(bl->start_ms, 0);
+    assert_int_equal(bl->duration_ms, f->plan.duration_ms);
+    assert_true(bl->peak == 5.0);
+    assert_int_equal(bs->model, PROTO_MODEL_OPEN);
+    assert_int_equal(bs->requests, PROTO_REQ_OBSERVE);
+    assert_int_equal(bs->start_ms, PLAN_BURST_LEAD_MS);
+    assert_int_equal(bs->duration_ms, 6000);
+    assert_int_equal(bs->burst_size, 200);
+    assert_int_equal(bs->burst_count, 2);
+    assert_int_equal(bs->burst_ms, 100);
+    assert_int_equal(bs->burst_every_ms, 3000);
+    assert_int_equal(bs->group_ms, 3000);
+    assert_int_equal(bs->max_in_flight, 200);
+    plan_fini(&f->plan);
+
+    f->cfg.burst.burst_duration_ms = 3001; /* longer than the interval */
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "test_scenarios.burst"));
+}
+
+/* The pool test's plan (5.4): n = 2 x (pool + overflow) large observes at
+ * once on fresh connections, n slots, then the probes. */
+static void
+test_plan_pool(void **state)
+{
+    struct fx *f = *state;
+    struct plan_opts o = {PLAN_TEST_POOL, 2, 7, NULL};
+    char err[256] = "";
+    const struct proto_stream *b, *pr;
+
+    f->cfg.params.connection_pool_size = 10;
+    f->cfg.params.connection_pool_overflow = 5;
+    f->cfg.pool.probe_users = 2;
+    f->cfg.pool.probe_seconds = 3;
+    f->cfg.pool.large_strings = 100;
+    assert_int_equal(plan_build(&f->plan, &f->cfg, &o, err, sizeof(err)), 0);
+    assert_string_equal(f->plan.result_name, "connection_pool");
+    assert_int_equal(f->plan.assign[1].large_strings, 100);
+    b = &f->plan.assign[1].streams[0];
+    pr = &f->plan.assign[1].streams[1];
+    assert_int_equal(b->model, PROTO_MODEL_OPEN);
+    assert_int_equal(b->requests, PROTO_REQ_LARGE_OBSERVE);
+    assert_int_equal(b->connections, PROTO_CONN_FRESH);
+    assert_int_equal(b->max_in_flight, 30);
+    assert_int_equal(b->burst_size, 30);
+    assert_int_equal(b->burst_count, 1);
+    assert_int_equal(b->burst_ms, 0);
+    assert_int_equal(pr->model, PROTO_MODEL_CLOSED);
+    assert_int_equal(pr->requests, PROTO_REQ_MIX);
+    assert_int_equal(pr->start_ms, PLAN_POOL_LEAD_MS + PLAN_POOL_BLAST_MS);
+    assert_int_equal(pr->duration_ms, 3000);
+    assert_int_equal(pr->group_ms, 3000);
+    assert_true(pr->peak == 2.0);
+    assert_int_equal(f->plan.duration_ms,
+                     PLAN_POOL_LEAD_MS + PLAN_POOL_BLAST_MS + 3000u);
+}
+
 int
 plan_tests(void)
 {
@@ -950,6 +1036,8 @@ plan_tests(void)
         cmocka_unit_test_setup_teardown(test_report_thousands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_verdict_and_json, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_plan_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_pool, setup, teardown),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }

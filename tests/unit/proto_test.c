@@ -357,6 +357,10 @@ assert_stream_equal(const struct proto_stream *x, const struct proto_stream *y)
     assert_int_equal(x->think_ms, y->think_ms);
     assert_int_equal(x->max_in_flight, y->max_in_flight);
     assert_int_equal(x->group_ms, y->group_ms);
+    assert_int_equal(x->burst_size, y->burst_size);
+    assert_int_equal(x->burst_count, y->burst_count);
+    assert_int_equal(x->burst_ms, y->burst_ms);
+    assert_int_equal(x->burst_every_ms, y->burst_every_ms);
 }
 
 static void
@@ -417,6 +421,7 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(x->agent_index, y->agent_index);
         assert_int_equal(x->n_agents, y->n_agents);
         assert_int_equal(x->n_streams, y->n_streams);
+        assert_int_equal(x->large_strings, y->large_strings);
         for (uint32_t i = 0; i < x->n_streams; i++) {
             assert_stream_equal(&x->streams[i], &y->streams[i]);
         }
@@ -444,6 +449,12 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(x->unsent, y->unsent);
         assert_int_equal(x->mem_ms, y->mem_ms);
         assert_int_equal(x->mem_bytes, y->mem_bytes);
+        assert_int_equal(x->peak_in_flight, y->peak_in_flight);
+        assert_int_equal(x->n_groups, y->n_groups);
+        for (uint32_t i = 0; i < x->n_groups; i++) {
+            assert_memory_equal(&x->groups[i], &y->groups[i],
+                                sizeof(x->groups[i]));
+        }
         for (int i = 0; i < OP_COUNT; i++) {
             const struct proto_op_batch *p = &x->op[i];
             const struct proto_op_batch *q = &y->op[i];
@@ -952,6 +963,11 @@ rand_stream(struct rng *r, struct proto_stream *s)
     s->think_ms = (uint32_t)rand_uint(r, 32);
     s->max_in_flight = (uint32_t)rand_uint(r, 32);
     s->group_ms = rand_uint(r, 64);
+    /* The optional burst keys: absent (0) about half the time. */
+    s->burst_size = rand_uint(r, 2) == 0 ? 0 : (uint32_t)rand_uint(r, 32);
+    s->burst_count = rand_uint(r, 2) == 0 ? 0 : (uint32_t)rand_uint(r, 32);
+    s->burst_ms = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+    s->burst_every_ms = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
 }
 
 static void
@@ -1023,6 +1039,8 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         a->n_agents = (uint32_t)rng_range(r, 1, UINT32_MAX);
         a->agent_index = (uint32_t)rng_range(r, 0, a->n_agents - 1);
         a->n_streams = (uint32_t)rng_range(r, 1, PROTO_MAX_STREAMS);
+        a->large_strings =
+            rand_uint(r, 2) == 0 ? 0 : (uint32_t)rand_uint(r, 32);
         for (uint32_t i = 0; i < a->n_streams; i++) {
             rand_stream(r, &a->streams[i]);
         }
@@ -1053,6 +1071,21 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         b->unsent = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->mem_ms = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->mem_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->peak_in_flight = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->n_groups = (uint32_t)rng_range(r, 0, PROTO_MAX_GROUPS);
+        for (uint32_t i = 0; i < b->n_groups; i++) {
+            struct proto_group *g = &b->groups[i];
+            g->stream = (uint32_t)rand_uint(r, 32);
+            g->group = (uint32_t)rand_uint(r, 32);
+            g->requests = rand_uint(r, 64);
+            g->errors = rand_uint(r, 64);
+            g->e503 = rand_uint(r, 64);
+            g->refused = rand_uint(r, 64);
+            g->timeouts = rand_uint(r, 64);
+            g->resets = rand_uint(r, 64);
+            g->first_us = rand_uint(r, 64);
+            g->last_us = rand_uint(r, 64);
+        }
         for (int i = 0; i < OP_COUNT; i++) {
             struct proto_op_batch *o = &b->op[i];
             o->requests = rand_uint(r, 64);

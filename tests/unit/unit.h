@@ -31,5 +31,6 @@ int thresholds_tests(void);
 int console_tests(void);
 int recovery_tests(void);
 int memleak_tests(void);
+int burstpool_tests(void);
 
 #endif
