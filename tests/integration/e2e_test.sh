@@ -27,6 +27,7 @@ cat "$T_TMP/stdout"
 check_eq "master exits 0 against a healthy target" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 30 "$T_TMP/stderr"
 
+check "keys that cannot apply are named in a warning" grep -q "CONFIG-UNUSED.*max_retries" "$T_TMP/stderr"
 check "summary printed in the seed's format" grep -q "STRESS TEST SUMMARY" "$T_TMP/stdout"
 check "summary names the test" grep -q "concurrent_requests:" "$T_TMP/stdout"
 check "latest.json written" test -s "$out/latest.json"
