@@ -19,6 +19,7 @@
 #include "../common/hist.h"
 #include "../common/ops.h"
 #include "../common/poison.h"
+#include "../common/utf8.h"
 
 #ifndef KS_VERSION
 #define KS_VERSION "unknown"
@@ -64,44 +65,6 @@ hfmt(struct hw *w, const char *fmt, ...)
     hraw(w, tmp);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (2..4) that XML 1.0 and
- * HTML allow, or 0 (stray byte, overlong, surrogate, > U+10FFFF, U+FFFE,
- * U+FFFF, cut short). */
-static size_t
-utf8_ok(const unsigned char *p)
-{
-    size_t n = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-        cp = p[0] & 0x1fu;
-        min = 0x80;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        cp = p[0] & 0x0fu;
-        min = 0x800;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        cp = p[0] & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0; /* also stops at the terminating NUL */
-        }
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        cp == 0xfffe || cp == 0xffff) {
-        return 0;
-    }
-    return n;
-}
-
 int
 html_escape(struct buf *out, const char *s)
 {
@@ -114,7 +77,7 @@ html_escape(struct buf *out, const char *s)
          p++) {
         const char *ent = NULL;
         if (*p >= 0x80) {
-            size_t n = utf8_ok(p);
+            size_t n = utf8_seq_len(p, true);
             if (n > 0) {
                 rv = buf_append(out, p, n);
                 p += n - 1;

@@ -14,6 +14,7 @@
 #include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/poison.h"
+#include "../common/utf8.h"
 
 /* Appends stop at the first error; rv carries it. */
 struct xw {
@@ -51,44 +52,6 @@ xfmt(struct xw *w, const char *fmt, ...)
     xraw(w, tmp);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (2..4) that XML 1.0
- * allows, or 0 (stray byte, overlong, surrogate, > U+10FFFF, U+FFFE,
- * U+FFFF, cut short). */
-static size_t
-utf8_ok(const unsigned char *p)
-{
-    size_t n = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-        cp = p[0] & 0x1fu;
-        min = 0x80;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        cp = p[0] & 0x0fu;
-        min = 0x800;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        cp = p[0] & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0; /* also stops at the terminating NUL */
-        }
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-        cp == 0xfffe || cp == 0xffff) {
-        return 0;
-    }
-    return n;
-}
-
 /* Escaped text for an attribute value or element content: & < > " ' as
  * entities, tab and line breaks as character references (attribute
  * values would otherwise normalise them), other control characters and
@@ -99,7 +62,7 @@ xtext(struct xw *w, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char one[8];
         if (*p >= 0x80) {
-            size_t n = utf8_ok(p);
+            size_t n = utf8_seq_len(p, true);
             if (n > 0) {
                 memcpy(one, p, n);
                 one[n] = '\0';

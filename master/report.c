@@ -22,6 +22,7 @@
 #include "../common/log.h"
 #include "../common/ops.h"
 #include "../common/poison.h"
+#include "../common/utf8.h"
 
 #ifndef KS_VERSION
 #define KS_VERSION "unknown"
@@ -460,43 +461,6 @@ jfmt(struct jw *w, const char *fmt, ...)
     jraw(w, tmp);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (2..4), or 0 when the
- * bytes there are not one (stray continuation, overlong form, surrogate,
- * above U+10FFFF, cut short). */
-static size_t
-utf8_len(const unsigned char *p)
-{
-    size_t n = 0;
-    uint32_t cp = 0;
-    uint32_t min = 0;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-        cp = p[0] & 0x1fu;
-        min = 0x80;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        cp = p[0] & 0x0fu;
-        min = 0x800;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        cp = p[0] & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0; /* also stops at the terminating NUL */
-        }
-        cp = (cp << 6) | (p[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 /* A JSON string: quotes, escapes, control characters as \u00XX. Valid
  * UTF-8 passes through; any other byte >= 0x80 (agent names and texts
  * are opaque bytes from the wire, paths come from the command line)
@@ -508,7 +472,7 @@ jstr(struct jw *w, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p >= 0x80) {
-            size_t n = utf8_len(p);
+            size_t n = utf8_seq_len(p, false);
             if (n == 0) {
                 jraw(w, "\\ufffd");
             } else {
