@@ -135,14 +135,7 @@ add_group(struct metrics *m, const struct proto_group *src)
         m->groups_dropped += src->requests;
         return;
     }
-    d->requests += src->requests;
-    d->errors += src->errors;
-    d->e503 += src->e503;
-    d->refused += src->refused;
-    d->timeouts += src->timeouts;
-    d->resets += src->resets;
-    d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
-    d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+    proto_group_add(d, src);
 }
 
 void

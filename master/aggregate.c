@@ -524,14 +524,7 @@ merge_groups(struct agg *a, const struct proto_batch *b)
             a->groups_dropped += src->requests;
             continue;
         }
-        d->requests += src->requests;
-        d->errors += src->errors;
-        d->e503 += src->e503;
-        d->refused += src->refused;
-        d->timeouts += src->timeouts;
-        d->resets += src->resets;
-        d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
-        d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+        proto_group_add(d, src);
     }
 }
 

@@ -365,6 +365,20 @@ type_desc(uint32_t type)
     return &types[type];
 }
 
+void
+proto_group_add(struct proto_group *dst, const struct proto_group *src)
+{
+    dst->requests += src->requests;
+    dst->errors += src->errors;
+    dst->e503 += src->e503;
+    dst->refused += src->refused;
+    dst->timeouts += src->timeouts;
+    dst->resets += src->resets;
+    dst->first_us =
+        src->first_us < dst->first_us ? src->first_us : dst->first_us;
+    dst->last_us = src->last_us > dst->last_us ? src->last_us : dst->last_us;
+}
+
 const char *
 proto_type_name(uint32_t type)
 {

@@ -207,6 +207,15 @@ struct proto_group {
     uint64_t last_us;  /* latest completion */
 };
 
+/*
+ * Adds src's figures into dst, both of the same (stream, group): counts
+ * added, the earliest first_us and the latest last_us kept. Pure; the one
+ * merge of group figures the agent (metrics.c) and the master
+ * (aggregate.c) both use. Counts wrap like uint64_t (the master bounds
+ * them before it merges).
+ */
+void proto_group_add(struct proto_group *dst, const struct proto_group *src);
+
 /* One operation's figures for one interval. */
 struct proto_op_batch {
     uint64_t requests; /* completed (ok + errors) */

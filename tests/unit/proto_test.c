@@ -2405,6 +2405,32 @@ test_type_names(void **state)
     assert_string_equal(proto_type_name(UINT32_MAX), "unknown");
 }
 
+/* The one group merge both sides use: counts add, the window widens. */
+static void
+test_group_add(void **state)
+{
+    struct proto_group d = {1, 2, 10, 3, 1, 1, 0, 1, 5000, 9000};
+    const struct proto_group s = {1, 2, 4, 2, 0, 1, 1, 0, 4000, 8000};
+    const struct proto_group later = {1, 2, 1, 0, 0, 0, 0, 0, 6000, 12000};
+
+    (void)state;
+    proto_group_add(&d, &s);
+    assert_int_equal(d.stream, 1);
+    assert_int_equal(d.group, 2);
+    assert_int_equal(d.requests, 14);
+    assert_int_equal(d.errors, 5);
+    assert_int_equal(d.e503, 1);
+    assert_int_equal(d.refused, 2);
+    assert_int_equal(d.timeouts, 1);
+    assert_int_equal(d.resets, 1);
+    assert_int_equal(d.first_us, 4000);
+    assert_int_equal(d.last_us, 9000);
+    proto_group_add(&d, &later);
+    assert_int_equal(d.requests, 15);
+    assert_int_equal(d.first_us, 4000);
+    assert_int_equal(d.last_us, 12000);
+}
+
 static void
 test_fini_zeroed(void **state)
 {
@@ -2456,6 +2482,7 @@ proto_tests(void)
         cmocka_unit_test_teardown(test_proof, disarm),
         cmocka_unit_test_teardown(test_type_names, disarm),
         cmocka_unit_test_teardown(test_fini_zeroed, disarm),
+        cmocka_unit_test_teardown(test_group_add, disarm),
     };
     return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }
