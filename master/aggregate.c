@@ -30,11 +30,11 @@ struct agg_agent {
     bool any_interval;
     bool goodbye;
     bool totals_match;
-    uint8_t *seq_seen; /* bitmap, bit s for seq s (1..seq_max) */
-    uint8_t *int_seen; /* bitmap, bit k for interval k (0..n_slots-1) */
-    uint32_t threads;     /* worker threads (agg_set_agent_threads) */
-    struct agg_res *res;  /* n_slots resource samples, allocated at the
-                           * first one (flags 0: none in that interval) */
+    uint8_t *seq_seen;   /* bitmap, bit s for seq s (1..seq_max) */
+    uint8_t *int_seen;   /* bitmap, bit k for interval k (0..n_slots-1) */
+    uint32_t threads;    /* worker threads (agg_set_agent_threads) */
+    struct agg_res *res; /* n_slots resource samples, allocated at the
+                          * first one (flags 0: none in that interval) */
 };
 
 struct agg_op {
@@ -64,8 +64,8 @@ struct agg_slot {
 struct agg_mem {
     uint64_t ms;
     uint64_t bytes;
-    bool has_cpu;        /* the batch carried the target's CPU */
-    uint64_t cpu_centi;  /* 1/100 % of one core */
+    bool has_cpu;       /* the batch carried the target's CPU */
+    uint64_t cpu_centi; /* 1/100 % of one core */
 };
 
 struct agg {

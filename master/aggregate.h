@@ -260,8 +260,8 @@ int agg_interval_tcpu(const struct agg *a, uint32_t k, uint64_t *centi);
 
 /*
  * The target's memory sample that arrived with interval k's batch (one
- * agent samples, in every test: the last such batch's sample wins): when, in ms since
- * the run's start on that agent's clock, and the target's memory in
+ * agent samples, in every test: the last such batch's sample wins): when, in ms
+ * since the run's start on that agent's clock, and the target's memory in
  * bytes. Returns 0, or E_NOTFOUND when interval k holds none (or is
  * beyond the bound); the out-params are written on success only.
  */

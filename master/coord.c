@@ -391,11 +391,11 @@ assign_all(struct run *r)
             uint32_t users = plan_agent_users(r->plan, (uint32_t)n);
             if ((rv = fleet_assign(r->fleet, i, &r->plan->assign[n])) != 0 ||
                 (rv = agg_add_agent(r->agg, ai.id, ai.name, users)) != 0 ||
-                (rv = agg_set_agent_threads(
-                     r->agg, ai.id,
-                     ai.threads == 0        ? 1
-                     : ai.threads < users ? ai.threads
-                                          : users)) != 0) {
+                (rv = agg_set_agent_threads(r->agg, ai.id,
+                                            ai.threads == 0      ? 1
+                                            : ai.threads < users ? ai.threads
+                                                                 : users)) !=
+                    0) {
                 return rv;
             }
             log_debug("ASSIGN", "agent=%s index=%zu users=%u", ai.name, n,

@@ -35,8 +35,7 @@ saturation_interval(const struct agg_res *r, uint32_t threads)
 }
 
 static void
-summarize_agent(const struct agg *a, size_t i, uint32_t n,
-                struct sat_agent *s)
+summarize_agent(const struct agg *a, size_t i, uint32_t n, struct sat_agent *s)
 {
     struct agg_agent_info info;
     double cpu_sum = 0.0, lag_sum = 0.0;
@@ -161,8 +160,7 @@ saturation_fini(struct saturation *s)
 const char *
 saturation_why(uint32_t why, char *buf, size_t len)
 {
-    (void)snprintf(buf, len, "%s%s%s%s%s",
-                   (why & SAT_WHY_CPU) ? "cpu" : "",
+    (void)snprintf(buf, len, "%s%s%s%s%s", (why & SAT_WHY_CPU) ? "cpu" : "",
                    (why & SAT_WHY_CPU) && (why & ~SAT_WHY_CPU) ? "+" : "",
                    (why & SAT_WHY_HOST) ? "host_cpu" : "",
                    (why & SAT_WHY_HOST) && (why & SAT_WHY_LAG) ? "+" : "",

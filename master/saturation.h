@@ -38,8 +38,8 @@ struct sat_agent {
     uint32_t id;
     const char *name; /* borrowed from the aggregate */
     uint32_t threads;
-    uint32_t n_samples; /* intervals with any figure */
-    uint32_t n_cpu;     /* intervals with a /proc sample */
+    uint32_t n_samples;               /* intervals with any figure */
+    uint32_t n_cpu;                   /* intervals with a /proc sample */
     double cpu_max_pct, cpu_mean_pct; /* of one core */
     double host_cpu_max_pct;
     uint64_t rss_max_bytes;
