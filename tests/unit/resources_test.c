@@ -2,7 +2,7 @@
 /*
  * Unit tests of the resource sampling: agent/resources' /proc parsers on
  * fixed text, a live sample of this process, the target CPU parsers of
- * agent/memsample, and master/saturation's rule.
+ * agent/memsample, and master/saturation's rule and summary.
  */
 #include "unit.h"
 
@@ -12,6 +12,8 @@
 #include "../../agent/resources.h"
 #include "../../common/clock.h"
 #include "../../common/err.h"
+#include "../../master/aggregate.h"
+#include "../../master/saturation.h"
 
 #include "../../common/poison.h"
 
@@ -148,6 +150,129 @@ test_target_cpu_parsers(void **state)
                      E_PROTO);
 }
 
+static void
+test_saturation_rule(void **state)
+{
+    struct agg_res r;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.flags = PROTO_RES_AGENT | PROTO_RES_ENGINE;
+    r.cpu_centi = 8999;
+    assert_int_equal(saturation_interval(&r, 1), 0);
+    r.cpu_centi = 9000; /* 90 % of one core, one worker */
+    assert_int_equal(saturation_interval(&r, 1), SAT_WHY_CPU);
+    assert_int_equal(saturation_interval(&r, 0), SAT_WHY_CPU); /* 0 -> 1 */
+    assert_int_equal(saturation_interval(&r, 2), 0);           /* 45 % of two */
+    r.cpu_centi = 18000;
+    assert_int_equal(saturation_interval(&r, 2), SAT_WHY_CPU);
+    r.cpu_centi = 0;
+    r.host_cpu_centi = 9500;
+    assert_int_equal(saturation_interval(&r, 1), SAT_WHY_HOST);
+    r.host_cpu_centi = 9499;
+    r.lag_max_us = 50000; /* not above 50 ms */
+    assert_int_equal(saturation_interval(&r, 1), 0);
+    r.lag_max_us = 50001;
+    assert_int_equal(saturation_interval(&r, 1), SAT_WHY_LAG);
+    /* Figures not sent do not count, whatever they hold. */
+    r.flags = PROTO_RES_AGENT;
+    assert_int_equal(saturation_interval(&r, 1), 0);
+    r.flags = PROTO_RES_ENGINE;
+    r.cpu_centi = 50000;
+    assert_int_equal(saturation_interval(&r, 1), SAT_WHY_LAG);
+}
+
+/* Merges one batch of agent id for interval k with the given figures. */
+static void
+merge_res(struct agg *a, uint32_t id, uint32_t k, uint64_t cpu, uint64_t lag,
+          uint64_t conns, uint64_t mem)
+{
+    struct proto_batch b;
+
+    memset(&b, 0, sizeof(b));
+    b.agent_id = id;
+    b.seq = k + 1;
+    b.interval = k;
+    b.res = PROTO_RES_AGENT | PROTO_RES_ENGINE;
+    b.cpu_centi = cpu;
+    b.host_cpu_centi = 1000;
+    b.rss_bytes = 10u * 1024u * 1024u + k;
+    b.net_rx_bytes = 100;
+    b.net_tx_bytes = 200;
+    b.open_conns = conns;
+    b.lag_max_us = lag;
+    b.lag_mean_us = lag / 2;
+    if (mem > 0) {
+        b.mem_ms = 1000u * k + 1;
+        b.mem_bytes = mem;
+        if (k > 0) {
+            b.res |= PROTO_RES_TCPU;
+            b.target_cpu_centi = 2500u * k;
+        }
+    }
+    assert_int_equal(agg_merge(a, id, &b), 0);
+}
+
+/* Two agents over 5 s: agent 1 is late by > 50 ms in intervals 1, 2 and
+ * 4 (saturated), agent 2 in two intervals only (not); pool usage is the
+ * highest per-interval sum of open connections over the pool size. */
+static void
+test_saturation_summary(void **state)
+{
+    struct agg *a = NULL;
+    struct saturation s;
+    const uint64_t lag1[5] = {1000, 60000, 70000, 2000, 51000};
+    const uint64_t lag2[5] = {60000, 60000, 0, 0, 0};
+
+    (void)state;
+    assert_int_equal(agg_new(&a, 5), 0);
+    assert_int_equal(agg_add_agent(a, 1, "one", 10), 0);
+    assert_int_equal(agg_add_agent(a, 2, "two", 10), 0);
+    assert_int_equal(agg_set_agent_threads(a, 1, 2), 0);
+    assert_int_equal(agg_set_agent_threads(a, 9, 2), E_NOTFOUND);
+    for (uint32_t k = 0; k < 5; k++) {
+        merge_res(a, 1, k, 5000 + 100 * k, lag1[k], 4 + k, 20u << 20);
+        merge_res(a, 2, k, 3000, lag2[k], 3, 0);
+    }
+    assert_int_equal(saturation_summarize(a, 5, 20, &s), 0);
+    assert_int_equal(s.n_agents, 2);
+    assert_true(s.any_saturated);
+    assert_true(s.agents[0].saturated);
+    assert_int_equal(s.agents[0].why, SAT_WHY_LAG);
+    assert_int_equal(s.agents[0].n_sat, 3);
+    assert_int_equal(s.agents[0].sat_iv[0], 1);
+    assert_int_equal(s.agents[0].sat_iv[1], 2);
+    assert_int_equal(s.agents[0].sat_iv[2], 4);
+    assert_int_equal(s.agents[0].threads, 2);
+    assert_false(s.agents[1].saturated);
+    assert_int_equal(s.agents[1].n_sat, 2);
+    assert_true(s.agents[0].cpu_max_pct > 53.99 &&
+                s.agents[0].cpu_max_pct < 54.01);
+    assert_true(s.agents[0].cpu_mean_pct > 51.99 &&
+                s.agents[0].cpu_mean_pct < 52.01);
+    assert_int_equal(s.agents[0].rss_max_bytes, 10u * 1024u * 1024u + 4);
+    assert_int_equal(s.agents[0].net_rx_bytes, 500);
+    assert_int_equal(s.agents[0].net_tx_bytes, 1000);
+    assert_int_equal(s.agents[0].conn_max, 8);
+    assert_true(s.agents[0].lag_max_ms > 69.99 &&
+                s.agents[0].lag_max_ms < 70.01);
+    /* Pool: max over intervals of (4 + k) + 3 = 11, over 20. */
+    assert_true(s.pool_known);
+    assert_int_equal(s.pool_peak_conns, 11);
+    assert_true(s.pool_usage > 0.5499 && s.pool_usage < 0.5501);
+    /* Target: 20 MB every interval; CPU from the second sample on. */
+    assert_int_equal(s.target.n_mem, 5);
+    assert_true(s.target.mem_max_mb > 19.99 && s.target.mem_max_mb < 20.01);
+    assert_int_equal(s.target.n_cpu, 4);
+    assert_true(s.target.cpu_max_pct > 99.99 && s.target.cpu_max_pct < 100.01);
+    saturation_fini(&s);
+    /* Unknown pool size: not known. */
+    assert_int_equal(saturation_summarize(a, 5, 0, &s), 0);
+    assert_false(s.pool_known);
+    saturation_fini(&s);
+    agg_free(a);
+}
+
 int
 resources_tests(void)
 {
@@ -159,6 +284,8 @@ resources_tests(void)
         cmocka_unit_test(test_centi),
         cmocka_unit_test(test_sample_live),
         cmocka_unit_test(test_target_cpu_parsers),
+        cmocka_unit_test(test_saturation_rule),
+        cmocka_unit_test(test_saturation_summary),
     };
     return cmocka_run_group_tests_name("resources", tests, NULL, NULL);
 }
