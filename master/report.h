@@ -68,7 +68,7 @@ struct report_threshold {
     double limit;      /* in unit (an error rate as a fraction) */
     double value;      /* measured; 0 when not checked */
     int state;         /* enum report_state */
-    const char *why;   /* static: why not checked, "no resource data" */
+    const char *why;   /* static: why not checked, "no duration" */
 };
 
 /* The thresholds checked and what broke them. */
