@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "memsample.h"
 #include "metrics.h"
+#include "resources.h"
 
 #include "../common/poison.h"
 
@@ -109,6 +110,11 @@ struct control {
     uint64_t mem_next_ms;  /* next sample due, ms since the start */
     int mem_src;           /* resolved enum config_memory_source */
     uint32_t mem_fails;    /* readings failed in a row (logged once) */
+    bool mem_cpu_prev;     /* a previous sample had the target's CPU */
+    uint64_t mem_cpu_us;   /* its CPU time, us */
+    uint64_t mem_cpu_ms;   /* and when, ms since the start */
+    struct resources res;  /* the agent's own CPU, RSS, network */
+    bool res_failed;       /* a /proc reading failed (logged once) */
 
     /* preflight (GET {url}/health), driven from the idle waits */
     CURLM *pm;
@@ -688,6 +694,9 @@ on_start(struct control *c, const struct proto_start *s)
     c->run_start_ns = local;
     c->mem_next_ms = 0;
     c->mem_fails = 0;
+    c->mem_cpu_prev = false;
+    resources_init(&c->res, now);
+    c->res_failed = false;
     c->mem_src = c->assign.mem_source > 0
                      ? memsample_resolve((int)c->assign.mem_source - 1,
                                          c->assign.mem_path)
@@ -727,7 +736,7 @@ static void
 take_mem_sample(struct control *c, struct proto_batch *b)
 {
     uint64_t now_ms = 0;
-    uint64_t bytes = 0;
+    struct memsample ms;
     char err[PROTO_TEXT_MAX + 128];
 
     if (c->assign.mem_interval_ms == 0 || c->mem_src < 0) {
@@ -747,7 +756,7 @@ take_mem_sample(struct control *c, struct proto_batch *b)
         c->mem_next_ms += c->assign.mem_interval_ms;
     }
     if (memsample_read(c->mem_src, (uint32_t)c->assign.mem_pid,
-                       c->assign.mem_path, c->assign.url, &bytes, err,
+                       c->assign.mem_path, c->assign.url, &ms, err,
                        sizeof(err)) != 0) {
         if (c->mem_fails++ == 0) {
             log_warn("MEM-SAMPLE", "%s", err);
@@ -756,7 +765,43 @@ take_mem_sample(struct control *c, struct proto_batch *b)
     }
     c->mem_fails = 0;
     b->mem_ms = now_ms > 0 ? now_ms : 1;
-    b->mem_bytes = bytes;
+    b->mem_bytes = ms.bytes;
+    /* The target's CPU over the time since its previous sample. */
+    if (ms.has_cpu && c->mem_cpu_prev && b->mem_ms > c->mem_cpu_ms &&
+        ms.cpu_us >= c->mem_cpu_us) {
+        b->target_cpu_centi = resources_centi(
+            ms.cpu_us - c->mem_cpu_us, (b->mem_ms - c->mem_cpu_ms) * 1000u);
+        b->res |= PROTO_RES_TCPU;
+    }
+    c->mem_cpu_prev = ms.has_cpu;
+    c->mem_cpu_us = ms.cpu_us;
+    c->mem_cpu_ms = b->mem_ms;
+}
+
+/* The agent's own CPU, RSS and network bytes into b (at most one sample
+ * per batch; none when the last one is too recent). */
+static void
+take_res_sample(struct control *c, struct proto_batch *b)
+{
+    struct resources_sample rs;
+    int rv = resources_sample(&c->res, clock_now_ns(), &rs);
+
+    if (rv < 0) {
+        if (!c->res_failed) {
+            log_warn("RES-SAMPLE", "reading /proc failed: %s", err_str(rv));
+        }
+        c->res_failed = true;
+        return;
+    }
+    if (rv > 0) {
+        return;
+    }
+    b->res |= PROTO_RES_AGENT;
+    b->cpu_centi = rs.cpu_centi;
+    b->host_cpu_centi = rs.host_cpu_centi;
+    b->rss_bytes = rs.rss_bytes;
+    b->net_rx_bytes = rs.net_rx_bytes;
+    b->net_tx_bytes = rs.net_tx_bytes;
 }
 
 static int
@@ -789,6 +834,7 @@ queue_batch(struct control *c, uint32_t k)
         return rv;
     }
     take_mem_sample(c, &m.u.batch);
+    take_res_sample(c, &m.u.batch);
     p = &c->q[(c->q_head + c->q_len) % c->q_cap];
     buf_init(&p->msg, PROTO_MAX_MSG);
     if ((rv = proto_encode(&m, &p->msg)) != 0) {

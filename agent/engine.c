@@ -14,7 +14,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../common/alloc.h"
 #include "../common/clock.h"
@@ -175,6 +178,10 @@ struct worker {
     uint32_t live_k;                   /* interval of now */
     uint32_t n_in_flight;
     uint32_t n_active;
+    uint32_t n_open;      /* sockets libcurl holds open (opensocket and
+                           * closesocket callbacks; the worker's thread,
+                           * and engine_free's after the join) */
+    uint64_t test_lag_ns; /* the test hook's injected lag (engine_new) */
 
     /* --- shared --- */
     struct spsc full;         /* worker -> control: finished buffers */
@@ -621,6 +628,7 @@ flush_if_due(struct worker *w, uint64_t now)
     publish_live(w);
     w->live = nb;
     nb->peak_in_flight = w->n_in_flight; /* carried into the interval */
+    nb->peak_open = w->n_open;
     nb->first = k;
     nb->last = k;
     w->live_k = k;
@@ -1084,7 +1092,7 @@ abort_all(struct worker *w, uint64_t now)
 
 static int
 poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
-                uint64_t drain_deadline, uint64_t *sub_ms)
+                uint64_t drain_deadline, uint64_t *sub_ms, uint64_t *wake_out)
 {
     struct engine *e = w->e;
     uint64_t wake = now + ENGINE_POLL_MAX_MS * CLOCK_NS_PER_MS;
@@ -1119,6 +1127,7 @@ poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
         wake = e->end_ns;
     }
     *sub_ms = 0;
+    *wake_out = wake;
     if (wake <= now) {
         return 0;
     }
@@ -1127,6 +1136,25 @@ poll_timeout_ms(struct worker *w, uint64_t now, bool draining,
         return 0;
     }
     return (int)((wake - now) / CLOCK_NS_PER_MS);
+}
+
+/* Loop lag (docs/resources.md): how late the loop woke against the
+ * deadline it slept for. A wake-up before the deadline (a socket was
+ * ready) says nothing about lateness and is not counted. */
+static void
+note_lag(struct worker *w, uint64_t wake, uint64_t woke)
+{
+    uint64_t lag_us;
+
+    if (woke < wake) {
+        return;
+    }
+    lag_us = (woke - wake) / CLOCK_NS_PER_US;
+    if (lag_us > w->live->lag_max_us) {
+        w->live->lag_max_us = lag_us;
+    }
+    w->live->lag_sum_us += lag_us;
+    w->live->lag_n++;
 }
 
 static void
@@ -1142,7 +1170,7 @@ worker_run(struct worker *w)
     w->next_tick_ns = e->start_ns; /* the first tick activates users */
     open_init(w, clock_now_ns());
     for (;;) {
-        uint64_t now = clock_now_ns(), sub_ms = 0;
+        uint64_t now = clock_now_ns(), sub_ms = 0, wake = 0;
         int stop = atomic_load_explicit(&e->stop, memory_order_acquire);
         int running = 0, timeout;
         CURLMcode mc;
@@ -1187,11 +1215,16 @@ worker_run(struct worker *w)
             open_release(w, now);
         }
         set_counters(w);
-        timeout = poll_timeout_ms(w, now, draining, drain_deadline, &sub_ms);
+        timeout =
+            poll_timeout_ms(w, now, draining, drain_deadline, &sub_ms, &wake);
         if (sub_ms > 0) {
             clock_sleep_ns(sub_ms);
         }
         mc = curl_multi_poll(w->multi, NULL, 0, timeout, NULL);
+        if (w->test_lag_ns > 0) {
+            clock_sleep_ns(w->test_lag_ns); /* test hook: a slow loop */
+        }
+        note_lag(w, wake, clock_now_ns());
         if (mc == CURLM_OK) {
             mc = curl_multi_perform(w->multi, &running);
         }
@@ -1433,6 +1466,38 @@ check_assign(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* libcurl's socket callbacks: the worker counts the connections its
+ * multi holds open (keep-alive ones included), its own figure rather
+ * than a scan of /proc/self/fd, which would also see the control
+ * channel. */
+static curl_socket_t
+on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct worker *w = ud;
+    curl_socket_t fd;
+
+    (void)purpose;
+    fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (fd != CURL_SOCKET_BAD) {
+        w->n_open++;
+        if (w->live != NULL && w->n_open > w->live->peak_open) {
+            w->live->peak_open = w->n_open;
+        }
+    }
+    return fd;
+}
+
+static int
+on_close_socket(void *ud, curl_socket_t fd)
+{
+    struct worker *w = ud;
+
+    if (w->n_open > 0) {
+        w->n_open--;
+    }
+    return close(fd);
+}
+
 static int
 setup_easy(struct worker *w, struct user *u)
 {
@@ -1462,6 +1527,10 @@ setup_easy(struct worker *w, struct user *u)
     SET(CURLOPT_USERAGENT, "kato-stress/" KS_VERSION);
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SET(CURLOPT_OPENSOCKETDATA, (void *)w);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SET(CURLOPT_CLOSESOCKETDATA, (void *)w);
     if (e->st[u->si].s->connections == PROTO_CONN_FRESH) {
         SET(CURLOPT_FRESH_CONNECT, 1L);
         SET(CURLOPT_FORBID_REUSE, 1L);
@@ -1656,12 +1725,43 @@ setup_large(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The test hook ENGINE_TEST_LAG_ENV (docs/resources.md): each worker
+ * sleeps that many ms after every poll, so a test can make an agent's
+ * loop late on purpose (the saturation flag) without needing a machine
+ * busy enough to do it. 0 (unset, empty, not a number, above 1000) in
+ * normal runs.
+ */
+static uint64_t
+test_lag_ns(void)
+{
+    const char *v = getenv(ENGINE_TEST_LAG_ENV);
+    char *end = NULL;
+    unsigned long ms;
+
+    if (v == NULL || v[0] == '\0') {
+        return 0;
+    }
+    ms = strtoul(v, &end, 10);
+    if (end == v || *end != '\0' || ms > 1000) {
+        return 0;
+    }
+    if (ms > 0) {
+        log_warn("AGENT-TEST-LAG",
+                 "%s=%lu: every worker loop sleeps %lu ms "
+                 "(a test hook)",
+                 ENGINE_TEST_LAG_ENV, ms, ms);
+    }
+    return (uint64_t)ms * CLOCK_NS_PER_MS;
+}
+
 int
 engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
            char *err, size_t errlen)
 {
     struct engine *e = NULL;
     uint32_t nw;
+    uint64_t lag_ns = 0;
     int rv = 0;
 
     if (threads == 0 || threads > ENGINE_MAX_THREADS) {
@@ -1720,11 +1820,13 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
             w->n_users += w->seg_len[si];
         }
     }
+    lag_ns = test_lag_ns();
     for (uint32_t i = 0; i < nw; i++) {
         if ((rv = setup_worker(e, &e->w[i])) != 0) {
             (void)snprintf(err, errlen, "worker set-up: %s", err_str(rv));
             goto out;
         }
+        e->w[i].test_lag_ns = lag_ns;
     }
     *out = e;
     e = NULL;

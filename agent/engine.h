@@ -36,6 +36,11 @@
 /* The longest a worker sleeps in curl_multi_poll, ms. */
 #define ENGINE_POLL_MAX_MS 50
 
+/* A test hook (docs/resources.md): when this environment variable holds
+ * N (1..1000), every worker sleeps N ms after each poll, making its loop
+ * late on purpose; engine_new reads it and logs a warning. */
+#define ENGINE_TEST_LAG_ENV "KATO_STRESS_TEST_LOOP_LAG_MS"
+
 /* How to stop. */
 enum engine_stop {
     ENGINE_STOP_DRAIN = 1, /* stop starting requests, let in-flight ones

@@ -16,6 +16,8 @@
 
 #include "../common/config.h"
 #include "../common/err.h"
+#include "resources.h"
+
 #include "../common/poison.h"
 
 #define READ_MAX   (64u * 1024u) /* bytes of a file or HTTP body kept */
@@ -111,6 +113,60 @@ memsample_parse_docker(const char *json, uint64_t *bytes)
         return E_PROTO;
     }
     *bytes = v;
+    return 0;
+}
+
+/* The number after `"key"` and blanks or a colon in json; false if none. */
+static bool
+json_u64(const char *json, const char *key, uint64_t *v)
+{
+    const char *p = strstr(json, key);
+
+    if (p == NULL) {
+        return false;
+    }
+    p += strlen(key);
+    while (*p == ' ' || *p == ':') {
+        p++;
+    }
+    return parse_u64(p, v);
+}
+
+int
+memsample_parse_cgroup_cpu(const char *text, uint64_t *cpu_us)
+{
+    const char *p = strstr(text, "usage_usec ");
+    uint64_t v = 0;
+
+    if (p == NULL || (p != text && p[-1] != '\n') || !parse_u64(p + 11, &v)) {
+        return E_PROTO;
+    }
+    *cpu_us = v;
+    return 0;
+}
+
+int
+memsample_parse_metrics_cpu(const char *json, uint64_t *cpu_us)
+{
+    uint64_t v = 0;
+
+    if (!json_u64(json, "\"cpu_us\"", &v)) {
+        return E_PROTO;
+    }
+    *cpu_us = v;
+    return 0;
+}
+
+int
+memsample_parse_docker_cpu(const char *json, uint64_t *cpu_us)
+{
+    const char *p = strstr(json, "\"cpu_stats\"");
+    uint64_t ns = 0;
+
+    if (p == NULL || !json_u64(p, "\"total_usage\"", &ns)) {
+        return E_PROTO;
+    }
+    *cpu_us = ns / 1000u;
     return 0;
 }
 
@@ -229,50 +285,75 @@ http_get(const char *url, const char *sock, char *out, char *err, size_t errlen)
 
 int
 memsample_read(int source, uint32_t pid, const char *path, const char *url,
-               uint64_t *bytes, char *err, size_t errlen)
+               struct memsample *out, char *err, size_t errlen)
 {
     char text[READ_MAX];
     char where[CONFIG_STR_MAX + 96];
+    struct memsample m = {0, 0, false};
     int rv = 0;
 
     switch (source) {
     case CONFIG_MEMORY_SOURCE_PID:
         (void)snprintf(where, sizeof(where), "/proc/%u/status", (unsigned)pid);
         if ((rv = read_file(where, text, err, errlen)) == 0 &&
-            (rv = memsample_parse_status(text, bytes)) != 0) {
+            (rv = memsample_parse_status(text, &m.bytes)) != 0) {
             (void)snprintf(err, errlen, "%s: no VmRSS", where);
         }
-        return rv;
+        (void)snprintf(where, sizeof(where), "/proc/%u/stat", (unsigned)pid);
+        if (rv == 0 && read_file(where, text, err, errlen) == 0) {
+            uint64_t ticks = 0;
+            long tck = sysconf(_SC_CLK_TCK);
+            if (tck > 0 && resources_parse_pid_stat(text, &ticks) == 0) {
+                m.cpu_us = ticks * (1000000u / (uint64_t)tck);
+                m.has_cpu = true;
+            }
+        }
+        break;
     case CONFIG_MEMORY_SOURCE_CGROUP:
         (void)snprintf(where, sizeof(where), "%s/memory.current", path);
         if ((rv = read_file(where, text, err, errlen)) == 0 &&
-            (rv = memsample_parse_number(text, bytes)) != 0) {
+            (rv = memsample_parse_number(text, &m.bytes)) != 0) {
             (void)snprintf(err, errlen, "%s: not a byte count", where);
         }
-        return rv;
+        (void)snprintf(where, sizeof(where), "%s/cpu.stat", path);
+        if (rv == 0 && read_file(where, text, err, errlen) == 0) {
+            m.has_cpu = memsample_parse_cgroup_cpu(text, &m.cpu_us) == 0;
+        }
+        break;
     case CONFIG_MEMORY_SOURCE_METRICS:
         (void)snprintf(where, sizeof(where), "%s/metrics", url);
         if ((rv = http_get(where, NULL, text, err, errlen)) == 0 &&
-            (rv = memsample_parse_metrics(text, bytes)) != 0) {
+            (rv = memsample_parse_metrics(text, &m.bytes)) != 0) {
             (void)snprintf(err, errlen,
                            "%s: no rss_kb (KATO's /metrics gives memory "
                            "as a percentage: use memory_source pid, "
                            "cgroup or docker)",
                            where);
         }
-        return rv;
+        if (rv == 0) {
+            m.has_cpu = memsample_parse_metrics_cpu(text, &m.cpu_us) == 0;
+        }
+        break;
     case CONFIG_MEMORY_SOURCE_DOCKER:
         (void)snprintf(where, sizeof(where),
                        "http://localhost/containers/%s/stats?stream=false",
                        path);
         if ((rv = http_get(where, MEMSAMPLE_DOCKER_SOCK, text, err, errlen)) ==
                 0 &&
-            (rv = memsample_parse_docker(text, bytes)) != 0) {
+            (rv = memsample_parse_docker(text, &m.bytes)) != 0) {
             (void)snprintf(err, errlen, "%s: no memory_stats.usage", where);
         }
-        return rv;
+        if (rv == 0) {
+            m.has_cpu = memsample_parse_docker_cpu(text, &m.cpu_us) == 0;
+        }
+        break;
     default:
         (void)snprintf(err, errlen, "memory source %d", source);
-        return E_INVAL;
+        rv = E_INVAL;
+        break;
     }
+    if (rv == 0) {
+        *out = m;
+    }
+    return rv;
 }

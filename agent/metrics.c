@@ -54,6 +54,10 @@ metrics_reset(struct metrics *m)
     m->late_us = 0;
     m->unsent = 0;
     m->peak_in_flight = 0;
+    m->peak_open = 0;
+    m->lag_max_us = 0;
+    m->lag_sum_us = 0;
+    m->lag_n = 0;
     m->n_groups = 0;
     m->groups_dropped = 0;
     for (int i = 0; i < OP_COUNT; i++) {
@@ -135,14 +139,7 @@ add_group(struct metrics *m, const struct proto_group *src)
         m->groups_dropped += src->requests;
         return;
     }
-    d->requests += src->requests;
-    d->errors += src->errors;
-    d->e503 += src->e503;
-    d->refused += src->refused;
-    d->timeouts += src->timeouts;
-    d->resets += src->resets;
-    d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
-    d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+    proto_group_add(d, src);
 }
 
 void
@@ -173,6 +170,12 @@ metrics_add(struct metrics *dst, const struct metrics *src)
     dst->late_us += src->late_us;
     dst->unsent += src->unsent;
     dst->peak_in_flight += src->peak_in_flight; /* an upper bound */
+    dst->peak_open += src->peak_open;           /* an upper bound */
+    if (src->lag_max_us > dst->lag_max_us) {
+        dst->lag_max_us = src->lag_max_us;
+    }
+    dst->lag_sum_us += src->lag_sum_us;
+    dst->lag_n += src->lag_n;
     dst->groups_dropped += src->groups_dropped;
     for (uint32_t i = 0; i < src->n_groups; i++) {
         add_group(dst, &src->groups[i]);
@@ -281,6 +284,10 @@ metrics_to_batch(const struct metrics *m, struct metrics_export *x,
     b->late_us = m->late_us;
     b->unsent = m->unsent;
     b->peak_in_flight = m->peak_in_flight;
+    b->res |= PROTO_RES_ENGINE;
+    b->open_conns = m->peak_open;
+    b->lag_max_us = m->lag_max_us;
+    b->lag_mean_us = m->lag_n > 0 ? m->lag_sum_us / m->lag_n : 0;
     b->n_groups = m->n_groups;
     memcpy(b->groups, m->groups, m->n_groups * sizeof(m->groups[0]));
     for (int i = 0; i < OP_COUNT; i++) {

@@ -48,6 +48,16 @@ struct metrics {
     /* The most requests in flight at once (the worker writes it; merged
      * buffers hold the sum: an upper bound). */
     uint64_t peak_in_flight;
+    /* The worker's own load (docs/resources.md), written by the worker:
+     * the most TCP connections its libcurl had open at once (merged
+     * buffers: summed, an upper bound), and how late its loop woke
+     * against its timer deadline: the worst (merged: the max) and the
+     * sum and number of wake-ups whose deadline had come (merged:
+     * added). */
+    uint64_t peak_open;
+    uint64_t lag_max_us;
+    uint64_t lag_sum_us;
+    uint64_t lag_n;
     /* Per-group figures (proto_group), private: metrics_record_group. */
     uint32_t n_groups;
     struct proto_group groups[METRICS_MAX_GROUPS];
@@ -102,10 +112,13 @@ int metrics_export_new(struct metrics_export **out);
 void metrics_export_free(struct metrics_export *x);
 
 /*
- * Fills b->op[] (and b->users_active) from m. b's arrays point into x and
- * stay valid until the next call with x or metrics_export_free(x); do not
- * pass b to proto_msg_fini. Leaves agent_id, seq and interval alone.
- * Returns 0 or E_NOMEM (growing an array; b is then unspecified).
+ * Fills b->op[] (and b->users_active, the open-model counters, the peak
+ * in flight, the groups, and the engine's figures: b->open_conns,
+ * lag_max_us, lag_mean_us with PROTO_RES_ENGINE in b->res) from m. b's arrays
+ * point into x and stay valid until the next call with x or
+ * metrics_export_free(x); do not pass b to proto_msg_fini. Leaves agent_id, seq
+ * and interval alone. Returns 0 or E_NOMEM (growing an array; b is then
+ * unspecified).
  */
 int metrics_to_batch(const struct metrics *m, struct metrics_export *x,
                      struct proto_batch *b);

@@ -30,8 +30,11 @@ struct agg_agent {
     bool any_interval;
     bool goodbye;
     bool totals_match;
-    uint8_t *seq_seen; /* bitmap, bit s for seq s (1..seq_max) */
-    uint8_t *int_seen; /* bitmap, bit k for interval k (0..n_slots-1) */
+    uint8_t *seq_seen;   /* bitmap, bit s for seq s (1..seq_max) */
+    uint8_t *int_seen;   /* bitmap, bit k for interval k (0..n_slots-1) */
+    uint32_t threads;    /* worker threads (agg_set_agent_threads) */
+    struct agg_res *res; /* n_slots resource samples, allocated at the
+                          * first one (flags 0: none in that interval) */
 };
 
 struct agg_op {
@@ -61,6 +64,8 @@ struct agg_slot {
 struct agg_mem {
     uint64_t ms;
     uint64_t bytes;
+    bool has_cpu;       /* the batch carried the target's CPU */
+    uint64_t cpu_centi; /* 1/100 % of one core */
 };
 
 struct agg {
@@ -176,6 +181,7 @@ agg_free(struct agg *a)
     for (size_t i = 0; i < a->n_agents; i++) {
         xfree(a->agents[i].seq_seen);
         xfree(a->agents[i].int_seen);
+        xfree(a->agents[i].res);
     }
     xfree(a->agents);
     xfree(a);
@@ -495,6 +501,39 @@ keep_mem(struct agg *a, const struct proto_batch *b)
     }
     a->mem[b->interval].ms = b->mem_ms;
     a->mem[b->interval].bytes = b->mem_bytes;
+    a->mem[b->interval].has_cpu = (b->res & PROTO_RES_TCPU) != 0;
+    a->mem[b->interval].cpu_centi = b->target_cpu_centi;
+}
+
+/* Keeps b's resource figures (docs/resources.md) in the agent's slot of
+ * its interval; the agent's array is allocated at its first sample (a
+ * failure drops the sample, logged, never the batch). Bounded: n_slots
+ * entries per agent. */
+static void
+keep_res(struct agg *a, struct agg_agent *ag, const struct proto_batch *b)
+{
+    struct agg_res *r;
+    const uint32_t known = PROTO_RES_AGENT | PROTO_RES_ENGINE;
+
+    if ((b->res & known) == 0 || b->interval >= a->n_slots) {
+        return;
+    }
+    if (ag->res == NULL &&
+        (ag->res = xcalloc(a->n_slots, sizeof(*ag->res))) == NULL) {
+        log_error("AGG-NOMEM", "interval=%u: resource sample dropped",
+                  (unsigned)b->interval);
+        return;
+    }
+    r = &ag->res[b->interval];
+    r->flags = (uint32_t)(b->res & known);
+    r->cpu_centi = b->cpu_centi;
+    r->host_cpu_centi = b->host_cpu_centi;
+    r->rss_bytes = b->rss_bytes;
+    r->net_rx_bytes = b->net_rx_bytes;
+    r->net_tx_bytes = b->net_tx_bytes;
+    r->open_conns = b->open_conns;
+    r->lag_max_us = b->lag_max_us;
+    r->lag_mean_us = b->lag_mean_us;
 }
 
 /* Adds a merged batch's per-group figures and its peak in flight (the
@@ -524,14 +563,7 @@ merge_groups(struct agg *a, const struct proto_batch *b)
             a->groups_dropped += src->requests;
             continue;
         }
-        d->requests += src->requests;
-        d->errors += src->errors;
-        d->e503 += src->e503;
-        d->refused += src->refused;
-        d->timeouts += src->timeouts;
-        d->resets += src->resets;
-        d->first_us = src->first_us < d->first_us ? src->first_us : d->first_us;
-        d->last_us = src->last_us > d->last_us ? src->last_us : d->last_us;
+        proto_group_add(d, src);
     }
 }
 
@@ -638,6 +670,7 @@ agg_merge(struct agg *a, uint32_t agent_id, const struct proto_batch *b)
             sl->err[i] += b->op[i].errors;
         }
         keep_mem(a, b);
+        keep_res(a, ag, b);
         bit_set(ag->int_seen, b->interval);
         a->int_req[b->interval] += breq;
         a->int_err[b->interval] += berr;
@@ -1077,6 +1110,49 @@ agg_complete(const struct agg *a)
         }
     }
     return true;
+}
+
+int
+agg_interval_tcpu(const struct agg *a, uint32_t k, uint64_t *centi)
+{
+    if (a->mem == NULL || k >= a->n_slots || a->mem[k].bytes == 0 ||
+        !a->mem[k].has_cpu) {
+        return E_NOTFOUND;
+    }
+    *centi = a->mem[k].cpu_centi;
+    return 0;
+}
+
+int
+agg_agent_res(const struct agg *a, size_t i, uint32_t k, struct agg_res *out)
+{
+    if (i >= a->n_agents || k >= a->n_slots || a->agents[i].res == NULL ||
+        a->agents[i].res[k].flags == 0) {
+        return E_NOTFOUND;
+    }
+    *out = a->agents[i].res[k];
+    return 0;
+}
+
+int
+agg_set_agent_threads(struct agg *a, uint32_t id, uint32_t threads)
+{
+    struct agg_agent *ag = find_agent(a, id);
+
+    if (ag == NULL) {
+        return E_NOTFOUND;
+    }
+    ag->threads = threads;
+    return 0;
+}
+
+uint32_t
+agg_agent_threads(const struct agg *a, size_t i)
+{
+    if (i >= a->n_agents) {
+        return 0;
+    }
+    return a->agents[i].threads;
 }
 
 int

@@ -63,6 +63,21 @@ struct agg_agent_info {
     size_t n_missing_seq; /* seqs 1..max(last_seq, highest) not merged */
 };
 
+/* One agent's resource figures for one interval (docs/resources.md;
+ * struct proto_batch says what each means). flags holds the
+ * PROTO_RES_AGENT and PROTO_RES_ENGINE bits of the figures present. */
+struct agg_res {
+    uint32_t flags;
+    uint64_t cpu_centi;      /* process CPU, 1/100 % of one core */
+    uint64_t host_cpu_centi; /* host CPU, 1/100 % of all cores */
+    uint64_t rss_bytes;
+    uint64_t net_rx_bytes; /* during the interval's window */
+    uint64_t net_tx_bytes;
+    uint64_t open_conns; /* most connections open at once */
+    uint64_t lag_max_us; /* worst loop lag of its workers */
+    uint64_t lag_mean_us;
+};
+
 /*
  * Creates an aggregate for a test of duration_s seconds: per-interval
  * totals are kept for intervals 0 .. duration_s + AGG_INTERVAL_MARGIN - 1
@@ -225,10 +240,28 @@ uint64_t agg_rejected(const struct agg *a);
  */
 bool agg_complete(const struct agg *a);
 
+/* Agent i's resource figures of interval k into *out. Returns 0, or
+ * E_NOTFOUND (no sample for it: an old agent, a sample skipped, an
+ * interval beyond the bound, an invalid i). */
+int agg_agent_res(const struct agg *a, size_t i, uint32_t k,
+                  struct agg_res *out);
+
+/* Records agent id's worker threads (from its HELLO, capped by its
+ * users: the engine runs no more workers than users), for the
+ * saturation rule. Returns 0 or E_NOTFOUND. agg_agent_threads gives it
+ * back for agent i (0: not known). */
+int agg_set_agent_threads(struct agg *a, uint32_t id, uint32_t threads);
+uint32_t agg_agent_threads(const struct agg *a, size_t i);
+
+/* The target's CPU (1/100 % of one core) sampled with interval k's
+ * target memory sample, when the source gives CPU. Returns 0 or
+ * E_NOTFOUND. */
+int agg_interval_tcpu(const struct agg *a, uint32_t k, uint64_t *centi);
+
 /*
- * The memory test's sample that arrived with interval k's batch (one
- * agent samples: the last such batch's sample wins): when, in ms since
- * the run's start on that agent's clock, and the target's memory in
+ * The target's memory sample that arrived with interval k's batch (one
+ * agent samples, in every test: the last such batch's sample wins): when, in ms
+ * since the run's start on that agent's clock, and the target's memory in
  * bytes. Returns 0, or E_NOTFOUND when interval k holds none (or is
  * beyond the bound); the out-params are written on success only.
  */

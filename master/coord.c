@@ -33,6 +33,7 @@
 #include "plan.h"
 #include "recovery.h"
 #include "report.h"
+#include "saturation.h"
 #include "spawn.h"
 
 #define READY_TIMEOUT_MS   15000u
@@ -389,7 +390,12 @@ assign_all(struct run *r)
         if (r->plan->has_assign[n]) {
             uint32_t users = plan_agent_users(r->plan, (uint32_t)n);
             if ((rv = fleet_assign(r->fleet, i, &r->plan->assign[n])) != 0 ||
-                (rv = agg_add_agent(r->agg, ai.id, ai.name, users)) != 0) {
+                (rv = agg_add_agent(r->agg, ai.id, ai.name, users)) != 0 ||
+                (rv = agg_set_agent_threads(r->agg, ai.id,
+                                            ai.threads == 0      ? 1
+                                            : ai.threads < users ? ai.threads
+                                                                 : users)) !=
+                    0) {
                 return rv;
             }
             log_debug("ASSIGN", "agent=%s index=%zu users=%u", ai.name, n,
@@ -966,11 +972,13 @@ finish(struct run *r, bool *violations)
     struct buf json;
     struct buf xj[SUITE_MAX]; /* the burst and pool tests' own figures */
     struct buf xs[SUITE_MAX];
+    struct saturation sat[SUITE_MAX]; /* the verdicts borrow them */
     char path[4096];
     char err[4400];
     int rv = 0;
 
     *violations = false;
+    memset(sat, 0, sizeof(sat));
     buf_init(&json, REPORT_JSON_MAX);
     for (size_t i = 0; i < SUITE_MAX; i++) {
         buf_init(&xj[i], BURSTPOOL_TEXT_MAX);
@@ -1025,6 +1033,12 @@ finish(struct run *r, bool *violations)
         }
         if (s->test == PLAN_TEST_BURST || s->test == PLAN_TEST_POOL) {
             burstpool_verdict(r, s, &t[i].verdict, &xj[i], &xs[i]);
+        }
+        if (i < SUITE_MAX &&
+            saturation_summarize(s->agg, agg_n_intervals(s->agg),
+                                 r->c->params.connection_pool_size,
+                                 &sat[i]) == 0) {
+            report_check_resources(&t[i].verdict, &sat[i], rr->test_name);
         }
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
@@ -1081,6 +1095,7 @@ out:
     for (size_t i = 0; i < SUITE_MAX; i++) {
         buf_fini(&xj[i]);
         buf_fini(&xs[i]);
+        saturation_fini(&sat[i]);
     }
     xfree(t);
     xfree(runs);

@@ -137,7 +137,45 @@ csv_performance(struct buf *out, const struct agg *a, const char *test_name,
     return rv != 0 ? rv : performance_rows(out, a, test_name, start_wall_ns);
 }
 
-/* The resources rows of one test, without the header. */
+/* An agent's cells after its name: its /proc figures when it sent them,
+ * its engine's when it sent them, else empty cells (never zeros). */
+static int
+agent_cells(struct buf *out, const struct agg_res *r, bool have)
+{
+    bool p = have && (r->flags & PROTO_RES_AGENT) != 0;
+    bool e = have && (r->flags & PROTO_RES_ENGINE) != 0;
+    int rv = 0;
+
+    if (p) {
+        rv = buf_printf(out, ",%.2f,%.3f,%llu,%llu",
+                        (double)r->cpu_centi / 100.0,
+                        (double)r->rss_bytes / (1024.0 * 1024.0),
+                        (unsigned long long)r->net_tx_bytes,
+                        (unsigned long long)r->net_rx_bytes);
+    } else {
+        rv = buf_append(out, ",,,,", 4);
+    }
+    if (rv == 0 && e) {
+        rv = buf_printf(out, ",%llu,%.3f,", (unsigned long long)r->open_conns,
+                        (double)r->lag_max_us / 1000.0);
+    } else if (rv == 0) {
+        rv = buf_append(out, ",,,", 3);
+    }
+    if (rv == 0 && p) {
+        rv = buf_printf(out, ",%.2f", (double)r->host_cpu_centi / 100.0);
+    } else if (rv == 0) {
+        rv = buf_append(out, ",", 1);
+    }
+    if (rv == 0 && e) {
+        rv = buf_printf(out, ",%.3f\n", (double)r->lag_mean_us / 1000.0);
+    } else if (rv == 0) {
+        rv = buf_append(out, ",\n", 2);
+    }
+    return rv;
+}
+
+/* The resources rows of one test, without the header: per interval one
+ * row per agent, then a "target" row when the target was sampled. */
 static int
 resources_rows(struct buf *out, const struct agg *a, const char *test_name,
                uint64_t start_wall_ns)
@@ -146,20 +184,35 @@ resources_rows(struct buf *out, const struct agg *a, const char *test_name,
 
     for (uint32_t k = 0; k < agg_n_intervals(a) && rv == 0; k++) {
         char when[40];
+        uint64_t ms = 0, bytes = 0, centi = 0;
         stamp_of(start_wall_ns, k, when, sizeof(when));
         for (size_t i = 0; i < agg_n_agents(a) && rv == 0; i++) {
             struct agg_agent_info ai;
+            struct agg_res r;
+            bool have;
             if (agg_agent(a, i, &ai) != 0) {
                 continue;
             }
+            have = agg_agent_res(a, i, k, &r) == 0;
             rv = row_start(out, test_name, k, when);
             if (rv == 0) {
                 rv = field(out, ai.name);
             }
-            /* cpu, rss, net sent/recv, connections, loop lag, target
-             * memory: unknown until the agents' sampler sends them. */
             if (rv == 0) {
-                rv = buf_append(out, ",,,,,,,\n", 8);
+                rv = agent_cells(out, &r, have);
+            }
+        }
+        if (rv == 0 && agg_interval_mem(a, k, &ms, &bytes) == 0) {
+            rv = row_start(out, test_name, k, when);
+            if (rv == 0) {
+                rv = buf_append(out, "target,", 7);
+            }
+            if (rv == 0 && agg_interval_tcpu(a, k, &centi) == 0) {
+                rv = buf_printf(out, "%.2f", (double)centi / 100.0);
+            }
+            if (rv == 0) {
+                rv = buf_printf(out, ",,,,,,%.3f,,\n",
+                                (double)bytes / (1024.0 * 1024.0));
             }
         }
     }

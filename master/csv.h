@@ -15,10 +15,12 @@
  *
  *   metrics_YYYYmmdd_HHMMSS_resources.csv
  *     test,interval,timestamp,agent,cpu_percent,rss_mb,net_bytes_sent,
- *     net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb
- *   one row per (interval, agent). The agents do not sample resources yet,
- *   so every measurement cell is empty until the agents' sampler sends
- *   them; the rows say which agent-seconds the run had.
+ *     net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb,
+ *     host_cpu_percent,loop_lag_mean_ms
+ *   one row per (interval, agent), then per interval with a target sample
+ *   one row whose agent is "target" (cpu_percent: the target's, when its
+ *   source gives CPU; target_memory_mb). Cells an agent did not send are
+ *   empty, never 0. docs/resources.md says what each column means.
  *
  * timestamp is the interval's start in UTC (ISO 8601). Reads the
  * aggregate; never changes it. Not a JSON or HTML writer (report.c).
@@ -41,7 +43,8 @@
     "p90_ms,p99_ms,max_ms"
 #define CSV_RESOURCES_HEADER                                           \
     "test,interval,timestamp,agent,cpu_percent,rss_mb,net_bytes_sent," \
-    "net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb"
+    "net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb,"    \
+    "host_cpu_percent,loop_lag_mean_ms"
 
 /*
  * Appends the performance CSV (header line included) for test_name to

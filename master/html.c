@@ -982,15 +982,110 @@ agent_table(struct hw *w, const struct agg *a)
     hraw(w, "</table>\n");
 }
 
+/* One line per agent (styles cycle) of its process CPU, and the target's
+ * memory; gaps where nothing was sent (docs/resources.md). */
 static void
-resources(struct hw *w)
+chart_resource(struct hw *w, const struct agg *a, bool target)
 {
-    /* The aggregate holds no resource samples: the agents do not send
-     * them yet. Say so rather than draw anything. */
-    hraw(w, "<h3>Resources</h3>\n<p class=\"note\">Agent resource sampling "
-            "(CPU, memory, network, open connections, event-loop lag) and "
-            "target sampling are not available yet: this run has no "
-            "resource data, so no resource chart is drawn.</p>\n");
+    static const struct style st[] = {
+        {"", "#0969da", "", 2.0},
+        {"", "#8250df", "10 3 2 3", 2.0},
+        {"", "#cf222e", "2 3", 2.5},
+        {"", "#57606a", "7 5", 1.6},
+    };
+    const char *title =
+        target ? "Target memory over time" : "Agent CPU over time";
+    const char *y_title =
+        target ? "target memory (MB)" : "process CPU (% of one core)";
+    const char *cap =
+        target ? "The target's memory as agent 0 sampled it (the source "
+                 "of test_scenarios.memory.memory_source), MiB."
+               : "Each agent's process CPU per one-second interval, in % "
+                 "of one core (one line per agent; gaps: no sample).";
+    size_t n = agg_n_intervals(a);
+    size_t na = target ? 1 : agg_n_agents(a);
+    double *x = xcalloc(n > 0 ? n : 1, sizeof(double));
+    double *y = xcalloc((n > 0 ? n : 1) * (na > 0 ? na : 1), sizeof(double));
+    bool *ok = xcalloc((n > 0 ? n : 1) * (na > 0 ? na : 1), sizeof(bool));
+    double top = 0.0;
+    bool any = false;
+    struct chart c;
+    double step;
+
+    if (x == NULL || y == NULL || ok == NULL) {
+        w->rv = E_NOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < n; k++) {
+        x[k] = (double)k + 0.5;
+        for (size_t i = 0; i < na; i++) {
+            struct agg_res r;
+            uint64_t ms = 0, bytes = 0;
+            double v = 0.0;
+            if (target && agg_interval_mem(a, (uint32_t)k, &ms, &bytes) == 0) {
+                v = (double)bytes / (1024.0 * 1024.0);
+            } else if (!target && agg_agent_res(a, i, (uint32_t)k, &r) == 0 &&
+                       (r.flags & PROTO_RES_AGENT) != 0) {
+                v = (double)r.cpu_centi / 100.0;
+            } else {
+                continue;
+            }
+            y[i * n + k] = v;
+            ok[i * n + k] = true;
+            any = true;
+            top = v > top ? v : top;
+        }
+    }
+    if (!any) {
+        chart_empty(w, title, X_TIME, y_title, cap);
+        goto out;
+    }
+    if (top <= 0.0) {
+        top = 1.0; /* an idle agent reads 0 % (CPU ticks are 1 %) */
+    }
+    c.x0 = 0.0;
+    c.x1 = (double)n;
+    step = nice_up(top / 5.0);
+    c.y1 = step * ceil(top / step);
+    chart_open(w, title);
+    chart_yticks(w, &c, step);
+    chart_xticks_time(w, &c);
+    chart_titles(w, X_TIME, y_title);
+    for (size_t i = 0; i < na && i < 8; i++) {
+        struct style s = st[i % 4];
+        struct agg_agent_info ai;
+        s.label =
+            target ? "target" : (agg_agent(a, i, &ai) == 0 ? ai.name : "");
+        chart_legend(w, &s, 1);
+        chart_path(w, &c, x, y + i * n, ok + i * n, n, &s);
+    }
+    chart_close(w, cap);
+out:
+    xfree(x);
+    xfree(y);
+    xfree(ok);
+}
+
+static void
+resources(struct hw *w, const struct html_test *t)
+{
+    const struct saturation *sat = t->verdict != NULL ? t->verdict->sat : NULL;
+
+    hraw(w, "<h3>Resources</h3>\n");
+    if (sat != NULL && sat->any_saturated) {
+        hraw(w, "<p class=\"note fail\">WARNING: saturated agents (their own "
+                "CPU or event loop was at its limit in 3 or more "
+                "intervals; their figures may understate the target):");
+        for (size_t i = 0; i < sat->n_agents; i++) {
+            if (sat->agents[i].saturated) {
+                hraw(w, " ");
+                htext(w, sat->agents[i].name);
+            }
+        }
+        hraw(w, "</p>\n");
+    }
+    chart_resource(w, t->agg, false);
+    chart_resource(w, t->agg, true);
 }
 
 /* --- document ------------------------------------------------------------ */
@@ -1080,7 +1175,7 @@ one_test(struct hw *w, const struct html_test *t, size_t idx)
     op_table(w, t->agg);
     error_table(w, t->agg);
     agent_table(w, t->agg);
-    resources(w);
+    resources(w, t);
     hraw(w, "</section>\n");
     series_fini(&s);
     return 0;

@@ -7,7 +7,8 @@
  * highlighted), latency percentiles over time (p50/p90/p99 and service
  * time p50), the percentile spectrum on HdrHistogram's 1/(1-p) axis,
  * per-operation table, errors by class, per-agent table and resources
- * (which say so plainly when the agents sent none: nothing is made up).
+ * (each agent's CPU and the target's memory over time, a warning for
+ * saturated agents; "no data" when none was sent: nothing is made up).
  *
  * The markup is XHTML-compatible HTML5 (every element closed, only the
  * predefined XML entities and numeric references, no namespace URLs), so

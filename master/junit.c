@@ -115,6 +115,7 @@ struct tc {
     bool skipped;
     char skip_why[96]; /* the skipped element's message */
     double time_s;
+    char sysout[256]; /* "" or a <system-out> line (saturation) */
 };
 
 /* Run status, requests completed, the checks, then at most one each of
@@ -194,6 +195,24 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         return 1;
     }
     tc[n].time_s = r->duration_s;
+    if (v->sat != NULL && v->sat->any_saturated) {
+        /* Said, never failed on: docs/resources.md. */
+        size_t used = 0;
+        for (size_t i = 0; i < v->sat->n_agents; i++) {
+            const struct sat_agent *sa = &v->sat->agents[i];
+            char why[48];
+            int k;
+            if (!sa->saturated || used >= sizeof(tc[n].sysout)) {
+                continue;
+            }
+            k = snprintf(tc[n].sysout + used, sizeof(tc[n].sysout) - used,
+                         "WARNING: agent %s saturated (%s) in %u "
+                         "intervals\n",
+                         sa->name, saturation_why(sa->why, why, sizeof(why)),
+                         (unsigned)sa->n_sat);
+            used += k > 0 ? (size_t)k : 0;
+        }
+    }
     if (strcmp(r->status, "interrupted") == 0) {
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "interrupted by a signal before the end of the test "
@@ -326,14 +345,23 @@ junit_xml(struct buf *out, const struct report_run *runs,
                 xraw(&w, ">\n    <skipped message=\"");
                 xtext(&w, tc[j].skip_why);
                 xraw(&w, "\"/>\n  </testcase>\n");
-            } else if (tc[j].failure[0] != '\0') {
-                xraw(&w, ">\n    <failure message=\"");
-                xtext(&w, tc[j].failure);
-                xraw(&w, "\" type=\"");
-                xraw(&w, j == 0 ? "status" : "threshold");
-                xraw(&w, "\">");
-                xtext(&w, tc[j].failure);
-                xraw(&w, "</failure>\n  </testcase>\n");
+            } else if (tc[j].failure[0] != '\0' || tc[j].sysout[0] != '\0') {
+                xraw(&w, ">\n");
+                if (tc[j].failure[0] != '\0') {
+                    xraw(&w, "    <failure message=\"");
+                    xtext(&w, tc[j].failure);
+                    xraw(&w, "\" type=\"");
+                    xraw(&w, j == 0 ? "status" : "threshold");
+                    xraw(&w, "\">");
+                    xtext(&w, tc[j].failure);
+                    xraw(&w, "</failure>\n");
+                }
+                if (tc[j].sysout[0] != '\0') {
+                    xraw(&w, "    <system-out>");
+                    xtext(&w, tc[j].sysout);
+                    xraw(&w, "</system-out>\n");
+                }
+                xraw(&w, "  </testcase>\n");
             } else {
                 xraw(&w, "/>\n");
             }

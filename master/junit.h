@@ -12,9 +12,11 @@
  *     with the measured value when violated: "requests completed > 0",
  *     then every entry of the verdict's checks (report_evaluate: the keys
  *     the config set). A key that could not be checked (no request
- *     completed, no resource data) is skipped, its message "not checked:
+ *     completed, no target sample) is skipped, its message "not checked:
  *     <why>". A test stopped by abort_on_fail fails its test testcase
- *     with the violation;
+ *     with the violation; a test whose agents were saturated
+ *     (saturation.h) gets a <system-out> WARNING line on its test
+ *     testcase, never a failure;
  *   - for the sustained test, one testcase "<test>: max_degradation <=
  *     <limit>", failing when the p99 degradation exceeds it and skipped
  *     ("not enough data") when the run was too short to measure it;

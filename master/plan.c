@@ -343,21 +343,25 @@ stream_memory(const struct config *c, struct proto_stream *st, char *name,
     return 0;
 }
 
-/* The memory sampler's part of agent 0's assignment: the source (auto
- * names the container, which the agent uses when its Docker socket
- * exists), pid or path, and the interval. */
+/* The target sampler's part of agent 0's assignment, in every test
+ * (docs/resources.md): the source (auto names the container, which the
+ * agent uses when its Docker socket exists), pid or path, and the
+ * interval: the memory test's sample_interval_seconds, else
+ * monitoring.metrics_sample_interval_seconds. */
 static int
-assign_memory(const struct config *c, struct proto_assign *a, char *err,
-              size_t errlen)
+assign_memory(const struct config *c, bool memory_test, struct proto_assign *a,
+              char *err, size_t errlen)
 {
     const struct memory_cfg *mc = &c->memory;
+    uint32_t iv_s = memory_test ? mc->sample_interval_seconds
+                                : c->monitoring.metrics_sample_interval_seconds;
     const char *path = mc->memory_source == CONFIG_MEMORY_SOURCE_CGROUP
                            ? mc->cgroup_path
                            : c->env.docker_container_name;
 
     a->mem_source = (uint64_t)mc->memory_source + 1u;
     a->mem_pid = mc->pid;
-    a->mem_interval_ms = (uint64_t)mc->sample_interval_seconds * 1000u;
+    a->mem_interval_ms = (uint64_t)iv_s * 1000u;
     if (copy_str(a->mem_path, sizeof(a->mem_path), path) != 0) {
         (void)snprintf(err, errlen,
                        "test_scenarios.memory: the cgroup path or "
@@ -649,8 +653,8 @@ plan_build(struct plan *p, const struct config *c, const struct plan_opts *o,
         a->n_streams = n_st;
         memcpy(a->streams, sts, sizeof(sts));
         a->large_strings = c->pool.large_strings;
-        if (o->test == PLAN_TEST_MEMORY && i == 0 &&
-            (rv = assign_memory(c, a, err, errlen)) != 0) {
+        if (i == 0 && (rv = assign_memory(c, o->test == PLAN_TEST_MEMORY, a,
+                                          err, errlen)) != 0) {
             goto out;
         }
         np.has_assign[i] = share > 0;

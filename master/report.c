@@ -322,14 +322,14 @@ report_evaluate(const struct agg *a, const struct thresholds *t,
     sc.min_rps = t->min_throughput_rps;
     sc.max_error_rate = t->max_error_rate;
     eval_scope(out, a, &sc, -1, duration_s, during_run, test_name);
-    /* The agents send no resource samples yet: a resource key that is set
-     * is listed, never passed silently. */
+    /* Judged at the end on the test's summary (report_check_resources):
+     * a resource key that is set is listed, never passed silently. */
     for (size_t i = 0; i < NELEM(resource_keys); i++) {
         if ((t->set & resource_keys[i].bit) != 0) {
             not_checked(add_check(out, resource_keys[i].key,
                                   resource_keys[i].label, -1,
                                   resource_keys[i].unit, resource_limits[i]),
-                        "no resource data");
+                        "resources are checked at the end");
         }
     }
     for (int op = 0; op < OP_COUNT; op++) {
@@ -420,6 +420,67 @@ report_check_memory(struct report_verdict *out, const struct memleak *m,
                       "%s: memory grows %.2f MB/min (R^2 %.2f) above the "
                       "leak threshold (%g MB/min)",
                       test_name, m->slope, m->r2, m->threshold);
+    }
+}
+
+static struct report_threshold *
+find_check(struct report_verdict *v, const char *key)
+{
+    for (size_t i = 0; i < v->n_checks; i++) {
+        if (v->checks[i].op < 0 && strcmp(v->checks[i].key, key) == 0) {
+            return &v->checks[i];
+        }
+    }
+    return NULL;
+}
+
+void
+report_check_resources(struct report_verdict *out, const struct saturation *s,
+                       const char *test_name)
+{
+    struct report_threshold *c;
+
+    out->sat = s;
+    if ((c = find_check(out, "max_memory_usage_mb")) != NULL) {
+        if (s->target.n_mem == 0) {
+            not_checked(c, "no target memory sample (test_scenarios.memory."
+                           "memory_source gave none)");
+        } else if (judge(c, s->target.mem_max_mb,
+                         s->target.mem_max_mb > c->limit)) {
+            add_violation(out, "max_memory_usage_mb", s->target.mem_max_mb,
+                          c->limit,
+                          "%s: target memory %.1f MB exceeds "
+                          "max_memory_usage_mb (%g MB)",
+                          test_name, s->target.mem_max_mb, c->limit);
+        }
+    }
+    if ((c = find_check(out, "max_cpu_usage_percent")) != NULL) {
+        if (s->target.n_cpu == 0) {
+            not_checked(c, s->target.n_mem == 0
+                               ? "no target sample (test_scenarios.memory."
+                                 "memory_source gave none)"
+                               : "the target source gives no CPU figure "
+                                 "(two samples with CPU time are needed)");
+        } else if (judge(c, s->target.cpu_max_pct,
+                         s->target.cpu_max_pct > c->limit)) {
+            add_violation(out, "max_cpu_usage_percent", s->target.cpu_max_pct,
+                          c->limit,
+                          "%s: target CPU %.1f%% exceeds "
+                          "max_cpu_usage_percent (%g%%)",
+                          test_name, s->target.cpu_max_pct, c->limit);
+        }
+    }
+    if ((c = find_check(out, "max_connection_pool_usage")) != NULL) {
+        if (!s->pool_known) {
+            not_checked(c, "no open-connection figures from the agents, or "
+                           "connection_pool_size 0");
+        } else if (judge(c, s->pool_usage, s->pool_usage > c->limit)) {
+            add_violation(out, "max_connection_pool_usage", s->pool_usage,
+                          c->limit,
+                          "%s: connection pool usage %.2f exceeds "
+                          "max_connection_pool_usage (%g)",
+                          test_name, s->pool_usage, c->limit);
+        }
     }
 }
 
@@ -905,6 +966,85 @@ json_degradation(struct jw *w, const struct degrade *d)
 }
 
 /* "name": {"status", "results": {...}} of one test that ran. */
+/* "resources": {...}, "saturated": bool, "saturation": [...] (the
+ * object's members, after a comma). */
+static void
+json_resources(struct jw *w, bool *f, const struct saturation *s)
+{
+    const struct sat_target *t = &s->target;
+    bool g = true;
+    char why[48];
+
+    jkey(w, f, "resources");
+    jraw(w, "{");
+    jkey(w, &g, "agents");
+    jraw(w, "[");
+    for (size_t i = 0; i < s->n_agents; i++) {
+        const struct sat_agent *x = &s->agents[i];
+        bool h = true;
+        jraw(w, i > 0 ? ",{" : "{");
+        jkv_str(w, &h, "agent", x->name);
+        jkv_u64(w, &h, "threads", x->threads);
+        jkv_u64(w, &h, "samples", x->n_samples);
+        jkv_num(w, &h, "cpu_max_percent", x->cpu_max_pct, 2);
+        jkv_num(w, &h, "cpu_mean_percent", x->cpu_mean_pct, 2);
+        jkv_num(w, &h, "host_cpu_max_percent", x->host_cpu_max_pct, 2);
+        jkv_num(w, &h, "rss_max_mb", (double)x->rss_max_bytes / 1048576.0, 3);
+        jkv_u64(w, &h, "net_bytes_recv", x->net_rx_bytes);
+        jkv_u64(w, &h, "net_bytes_sent", x->net_tx_bytes);
+        jkv_u64(w, &h, "open_connections_max", x->conn_max);
+        jkv_num(w, &h, "loop_lag_max_ms", x->lag_max_ms, 3);
+        jkv_num(w, &h, "loop_lag_mean_ms", x->lag_mean_ms, 3);
+        jkv_bool(w, &h, "saturated", x->saturated);
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+    jkey(w, &g, "target");
+    jraw(w, "{");
+    {
+        bool h = true;
+        jkv_u64(w, &h, "memory_samples", t->n_mem);
+        if (t->n_mem > 0) {
+            jkv_num(w, &h, "memory_max_mb", t->mem_max_mb, 3);
+            jkv_num(w, &h, "memory_mean_mb", t->mem_mean_mb, 3);
+        }
+        jkv_u64(w, &h, "cpu_samples", t->n_cpu);
+        if (t->n_cpu > 0) {
+            jkv_num(w, &h, "cpu_max_percent", t->cpu_max_pct, 2);
+            jkv_num(w, &h, "cpu_mean_percent", t->cpu_mean_pct, 2);
+        }
+    }
+    jraw(w, "}");
+    if (s->pool_known) {
+        jkv_u64(w, &g, "open_connections_peak", s->pool_peak_conns);
+        jkv_num(w, &g, "connection_pool_usage", s->pool_usage, 4);
+    }
+    jraw(w, "}");
+    jkv_bool(w, f, "saturated", s->any_saturated);
+    jkey(w, f, "saturation");
+    jraw(w, "[");
+    g = true;
+    for (size_t i = 0; i < s->n_agents; i++) {
+        const struct sat_agent *x = &s->agents[i];
+        bool h = true;
+        if (!x->saturated) {
+            continue;
+        }
+        jraw(w, g ? "{" : ",{");
+        g = false;
+        jkv_str(w, &h, "agent", x->name);
+        jkv_str(w, &h, "why", saturation_why(x->why, why, sizeof(why)));
+        jkv_u64(w, &h, "n_intervals", x->n_sat);
+        jkey(w, &h, "intervals");
+        jraw(w, "[");
+        for (uint32_t k = 0; k < x->n_sat && k < SAT_MAX_LISTED; k++) {
+            jfmt(w, k > 0 ? ",%u" : "%u", (unsigned)x->sat_iv[k]);
+        }
+        jraw(w, "]}");
+    }
+    jraw(w, "]");
+}
+
 static void
 json_entry(struct jw *wp, bool *top, const struct agg *a,
            const struct report_run *r, const struct report_verdict *v)
@@ -985,6 +1125,9 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
     if (v->mem != NULL && w.rv == 0) {
         jkey(&w, &f, "memory_leak");
         w.rv = memleak_json(w.b, v->mem);
+    }
+    if (v->sat != NULL) {
+        json_resources(&w, &f, v->sat);
     }
     if (v->extra_json != NULL && v->extra_json[0] != '\0') {
         jraw(&w, ",");
@@ -1361,6 +1504,21 @@ summary_block(FILE *fp, const struct report_test *t)
     }
     if (t->verdict.extra_summary != NULL) {
         k |= fprintf(fp, "%s", t->verdict.extra_summary);
+    }
+    if (t->verdict.sat != NULL && t->verdict.sat->any_saturated) {
+        const struct saturation *s = t->verdict.sat;
+        char why[48];
+        for (size_t i = 0; i < s->n_agents; i++) {
+            const struct sat_agent *x = &s->agents[i];
+            if (x->saturated) {
+                k |= fprintf(fp,
+                             "  WARNING: agent %s was saturated (%s) in %u "
+                             "intervals: its figures may understate the "
+                             "target\n",
+                             x->name, saturation_why(x->why, why, sizeof(why)),
+                             (unsigned)x->n_sat);
+            }
+        }
     }
     if (!agg_complete(a)) {
         k |= fprintf(fp, "  Data: INCOMPLETE (see agents[].missing_intervals "

@@ -20,6 +20,7 @@
 #include "degrade.h"
 #include "memleak.h"
 #include "recovery.h"
+#include "saturation.h"
 
 /* Every threshold key, global and per operation, plus "requests",
  * "degradation" and "aborted" fit. */
@@ -67,7 +68,7 @@ struct report_threshold {
     double limit;      /* in unit (an error rate as a fraction) */
     double value;      /* measured; 0 when not checked */
     int state;         /* enum report_state */
-    const char *why;   /* static: why not checked, "no resource data" */
+    const char *why;   /* static: why not checked, "no duration" */
 };
 
 /* The thresholds checked and what broke them. */
@@ -88,6 +89,9 @@ struct report_verdict {
     bool recovery_checked;  /* recovery: rec says what was found */
     struct recovery rec;
     const struct memleak *mem; /* memory test: borrowed; NULL otherwise */
+    /* The resources (docs/resources.md): borrowed, NULL when not
+     * summarized (report_check_resources). */
+    const struct saturation *sat;
     /* A test's own figures (burst, pool: master/burstpool.h), borrowed,
      * NULL when none: extra_json is `"key": value` pairs written inside
      * "results" after the common keys, extra_summary lines printed after
@@ -127,7 +131,8 @@ void report_check(const struct agg *a, const struct thresholds *t,
  * min_throughput_rps (requests / duration_s, checked when > 0), the error
  * rate, for all operations and per operation, and "no request completed".
  * The resource keys (memory, CPU, connection pool) are listed as not
- * checked, "no resource data": the agents do not send it yet. during_run
+ * checked, "resources are checked at the end": report_check_resources
+ * judges them on the test's summary. during_run
  * is for abort_on_fail's checks while the load runs: then a test without
  * a request yet, and the minimum throughput (known at the end only), are
  * not violations. Fills *out (fully overwritten). Pure.
@@ -167,6 +172,18 @@ void report_check_recovery(struct report_verdict *out, const struct recovery *r,
  */
 void report_check_memory(struct report_verdict *out, const struct memleak *m,
                          const char *test_name);
+/*
+ * Hangs the test's resource summary s (borrowed: it must outlive out's
+ * use) on out and judges the resource keys report_evaluate listed:
+ * max_memory_usage_mb against the target's highest memory sample,
+ * max_cpu_usage_percent against the target's highest CPU (% of one
+ * core), max_connection_pool_usage against s->pool_usage; a key without
+ * data stays not checked with the precise reason. Saturation alone is
+ * never a violation.
+ */
+void report_check_resources(struct report_verdict *out,
+                            const struct saturation *s, const char *test_name);
+
 /* Adds a test-specific violation (metric, value, limit, the summary's
  * line) to out; at most REPORT_MAX_VIOLATIONS are kept. */
 void report_add_violation(struct report_verdict *out, const char *metric,

@@ -276,6 +276,16 @@ static const struct field batch_fields[] = {
     FLD_OPT("mem_b", struct proto_batch, mem_bytes),
     FLD_OPT("pif", struct proto_batch, peak_in_flight),
     FLD_STRUCTS_OPT("grp", struct proto_batch, n_groups, groups, group_table),
+    FLD_OPT("res", struct proto_batch, res),
+    FLD_OPT("cpu", struct proto_batch, cpu_centi),
+    FLD_OPT("hcpu", struct proto_batch, host_cpu_centi),
+    FLD_OPT("rss", struct proto_batch, rss_bytes),
+    FLD_OPT("nrx", struct proto_batch, net_rx_bytes),
+    FLD_OPT("ntx", struct proto_batch, net_tx_bytes),
+    FLD_OPT("conn", struct proto_batch, open_conns),
+    FLD_OPT("lagmx", struct proto_batch, lag_max_us),
+    FLD_OPT("lagav", struct proto_batch, lag_mean_us),
+    FLD_OPT("tcpu", struct proto_batch, target_cpu_centi),
 };
 
 static const struct field ack_fields[] = {
@@ -363,6 +373,20 @@ type_desc(uint32_t type)
         return NULL;
     }
     return &types[type];
+}
+
+void
+proto_group_add(struct proto_group *dst, const struct proto_group *src)
+{
+    dst->requests += src->requests;
+    dst->errors += src->errors;
+    dst->e503 += src->e503;
+    dst->refused += src->refused;
+    dst->timeouts += src->timeouts;
+    dst->resets += src->resets;
+    dst->first_us =
+        src->first_us < dst->first_us ? src->first_us : dst->first_us;
+    dst->last_us = src->last_us > dst->last_us ? src->last_us : dst->last_us;
 }
 
 const char *

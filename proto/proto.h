@@ -207,6 +207,15 @@ struct proto_group {
     uint64_t last_us;  /* latest completion */
 };
 
+/*
+ * Adds src's figures into dst, both of the same (stream, group): counts
+ * added, the earliest first_us and the latest last_us kept. Pure; the one
+ * merge of group figures the agent (metrics.c) and the master
+ * (aggregate.c) both use. Counts wrap like uint64_t (the master bounds
+ * them before it merges).
+ */
+void proto_group_add(struct proto_group *dst, const struct proto_group *src);
+
 /* One operation's figures for one interval. */
 struct proto_op_batch {
     uint64_t requests; /* completed (ok + errors) */
@@ -252,6 +261,26 @@ struct proto_batch {
     uint64_t peak_in_flight;
     uint32_t n_groups;
     struct proto_group groups[PROTO_MAX_GROUPS];
+    /* Resources (optional, absent = 0; docs/resources.md): res says which
+     * of the figures below are present (PROTO_RES_* bits), since 0 is a
+     * real value of most of them. */
+    uint64_t res;
+    uint64_t cpu_centi;        /* AGENT: process CPU, 1/100 % of one core */
+    uint64_t host_cpu_centi;   /* AGENT: host CPU, 1/100 % of all cores */
+    uint64_t rss_bytes;        /* AGENT: the agent's resident set */
+    uint64_t net_rx_bytes;     /* AGENT: bytes received, all interfaces */
+    uint64_t net_tx_bytes;     /* AGENT: bytes sent, all interfaces */
+    uint64_t open_conns;       /* ENGINE: most connections open at once */
+    uint64_t lag_max_us;       /* ENGINE: worst loop lag of any worker */
+    uint64_t lag_mean_us;      /* ENGINE: mean loop lag */
+    uint64_t target_cpu_centi; /* TCPU: the target's CPU, 1/100 % of a core */
+};
+
+/* Bits of proto_batch.res (append-only). */
+enum proto_res_bits {
+    PROTO_RES_AGENT = 1u,  /* cpu_centi .. net_tx_bytes are a sample */
+    PROTO_RES_ENGINE = 2u, /* open_conns, lag_max_us, lag_mean_us */
+    PROTO_RES_TCPU = 4u,   /* target_cpu_centi */
 };
 
 struct proto_ack {

@@ -4,7 +4,7 @@
 # injected HTTP 500s): one file with the run's time stamp, well-formed
 # (xmllint --noout: the report is XHTML-compatible HTML5, so it is checked
 # as XML), self-contained (no script, no fetched resource, no URL but the
-# target's), with every section, three SVG charts with lines, and figures
+# target's), with every section, five SVG charts with lines, and figures
 # equal to the JSON's. Then headless Chromium renders it: the screenshot
 # must show the charts' line colours, which a blank page does not have.
 # Chromium is not a dependency: when it is absent that check says so.
@@ -48,10 +48,10 @@ for h in Summary Thresholds Throughput "Latency over time" \
     "Percentile spectrum" Operations "Errors by class" Agents Resources; do
     check_eq "section \"$h\"" 1 "$(x "count(//h3[.=\"$h\"])")"
 done
-check_eq "three SVG charts" 3 "$(x 'count(//svg)')"
-check_eq "every chart has drawn lines (path with data)" 3 \
+check_eq "five SVG charts (with agent CPU and target memory)" 5 "$(x 'count(//svg)')"
+check_eq "every chart has drawn lines (path with data)" 5 \
     "$(x 'count(//svg[.//path[contains(@d,"L")]])')"
-check_eq "every chart has axis titles with units" 3 \
+check_eq "every chart has axis titles with units" 5 \
     "$(x 'count(//svg[count(.//text[@class="axt" and contains(.,"(")]) = 2])')"
 check_eq "no chart says \"no data\"" 0 "$(x 'count(//text[@class="nodata"])')"
 check "seconds with errors are shaded in the throughput chart" \
@@ -77,8 +77,10 @@ check_eq "errors: the http_500 row = JSON's count" "$(j "$R.errors.http_500")" \
     "$(x 'string(//h3[.="Errors by class"]/following-sibling::table[1]//tr[td[1]="http_500"]/td[2])' | tr -d ,)"
 check_eq "agents: two rows, local-1 and local-2" "local-1 local-2" \
     "$(x '//h3[.="Agents"]/following-sibling::table[1]//tr/td[1]/text()' | sort | tr '\n' ' ' | sed 's/ $//')"
-check "resources: says sampling is not available yet" \
-    grep -q "not available yet" "$html"
+check_eq "resources: one CPU line per agent" 2 \
+    "$(x 'count(//svg[title="Agent CPU over time"]//path)')"
+check_eq "resources: the target's memory (katosim's /metrics)" 1 \
+    "$(x 'count(//svg[title="Target memory over time"]//path)')"
 
 # --- headless Chromium -------------------------------------------------------
 chrome=$(command -v chromium || command -v chromium-browser || true)

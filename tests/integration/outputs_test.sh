@@ -27,7 +27,7 @@ run_master() { # outdir
         >"$1.stdout" 2>"$1.stderr"
 }
 PERF_H='test,interval,timestamp,operation,requests,errors,error_rate,p50_ms,p90_ms,p99_ms,max_ms'
-RES_H='test,interval,timestamp,agent,cpu_percent,rss_mb,net_bytes_sent,net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb'
+RES_H='test,interval,timestamp,agent,cpu_percent,rss_mb,net_bytes_sent,net_bytes_recv,open_connections,loop_lag_ms,target_memory_mb,host_cpu_percent,loop_lag_mean_ms'
 R='.concurrent_requests.results'
 
 # --- 1. a healthy run: files, headers, row counts, sums ----------------------
@@ -54,12 +54,15 @@ n_agents=$(j "$R.agents | length")
 check "some intervals reported ($n_int)" test "$n_int" -ge 3
 check_eq "performance rows = intervals x (ops present + 1 for \"all\")" \
     "$((n_int * (n_ops + 1)))" "$(($(wc -l <"$perf") - 1))"
-check_eq "resources rows = intervals x agents" \
-    "$((n_int * n_agents))" "$(($(wc -l <"$res") - 1))"
-check_eq "every row has 11 columns" "" \
-    "$(awk -F, 'NF != 11' "$perf" "$res" | head -n 1)"
-check_eq "resources: the unsampled cells are empty, not zeros" "" \
-    "$(awk -F, 'NR > 1 && ($5 $6 $7 $8 $9 $10 $11) != ""' "$res" | head -n 1)"
+n_tgt=$(j "$R.resources.target.memory_samples")
+check_eq "resources rows = intervals x agents + target samples" \
+    "$((n_int * n_agents + n_tgt))" "$(($(wc -l <"$res") - 1))"
+check_eq "every performance row has 11 columns" "" \
+    "$(awk -F, 'NF != 11' "$perf" | head -n 1)"
+check_eq "every resources row has 13 columns" "" \
+    "$(awk -F, 'NF != 13' "$res" | head -n 1)"
+check_eq "resources: agent rows leave the target's cell empty" "" \
+    "$(awk -F, 'NR > 1 && $4 != "target" && $11 != ""' "$res" | head -n 1)"
 total=$(j "$R.total_requests")
 server=$(katosim_metric '.load_requests')
 csv_all=$(awk -F, '$4 == "all" {s += $5} END {print s + 0}' "$perf")

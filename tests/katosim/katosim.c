@@ -222,6 +222,21 @@ rss_kb(void)
     return resident < 0 || page <= 0 ? -1 : resident * (page / 1024);
 }
 
+/* CPU time (user + system) this process has used, us; 0 if unknown. */
+static uint64_t
+cpu_us(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (uint64_t)ru.ru_utime.tv_sec * 1000000u +
+           (uint64_t)ru.ru_utime.tv_usec +
+           (uint64_t)ru.ru_stime.tv_sec * 1000000u +
+           (uint64_t)ru.ru_stime.tv_usec;
+}
+
 /* --- JSON bodies ---------------------------------------------------------- */
 
 /* {"error":{"code":code,"message":msg[,"session_id":sid]}} */
@@ -883,11 +898,12 @@ put_metrics(struct ksim *k, struct buf *out)
             "},\"in_flight\":%" PRId64 ",\"peak_in_flight\":%" PRId64
             ",\"rejected_503\":%" PRIu64 ",\"errors_injected\":%" PRIu64
             ",\"sessions_active\":%zu,\"leaked_bytes\":%" PRIu64
-            ",\"rss_kb\":%ld,\"pid\":%ld,\"uptime_ms\":%" PRIu64,
+            ",\"rss_kb\":%ld,\"cpu_us\":%" PRIu64 ",\"pid\":%ld,"
+            "\"uptime_ms\":%" PRIu64,
             atomic_load(&k->in_flight), atomic_load(&k->peak_in_flight),
             atomic_load(&k->rejected_503), atomic_load(&k->errors_injected),
             simstore_count(k->store), atomic_load(&k->leaked_bytes), rss_kb(),
-            (long)getpid(),
+            cpu_us(), (long)getpid(),
             (uint64_t)((clock_now_ns() - k->start_ns) / CLOCK_NS_PER_MS));
     }
     if (rv == 0) {

@@ -36,7 +36,8 @@ struct fx {
     struct hist *svc;
     struct hist_bucket *bl;
     struct hist_bucket *bs;
-    char *doc; /* NUL-terminated copy of out */
+    char *doc;                    /* NUL-terminated copy of out */
+    const struct saturation *sat; /* hung on the verdict when set */
 };
 
 static int
@@ -145,6 +146,7 @@ render(struct fx *f, const char *status, double p99_max_ms)
     r.users = 3;
     r.seed = 7;
     report_check(f->agg, &th, r.test_name, &v);
+    v.sat = f->sat;
     t.agg = f->agg;
     t.run = &r;
     t.verdict = &v;
@@ -238,8 +240,9 @@ test_empty(void **state)
     assert_int_equal(count_word(f->doc, "nan"), 0);
     assert_int_equal(count_word(f->doc, "inf"), 0);
     assert_int_equal(count_word(f->doc, "infinity"), 0);
-    assert_int_equal(count(f->doc, "<svg"), 3);
-    assert_int_equal(count(f->doc, ">no data</text>"), 3);
+    /* Throughput, latency, spectrum, agent CPU, target memory. */
+    assert_int_equal(count(f->doc, "<svg"), 5);
+    assert_int_equal(count(f->doc, ">no data</text>"), 5);
     assert_int_equal(count(f->doc, "<path"), 0);
     assert_true(check_coords(f->doc) > 10);
     /* Escaped everywhere, never raw. */
@@ -250,7 +253,8 @@ test_empty(void **state)
     assert_non_null(strstr(f->doc, "?a=1&amp;b=&lt;2&gt;"));
     assert_non_null(strstr(f->doc, "<p>No errors.</p>"));
     assert_non_null(strstr(f->doc, "No operation completed a request."));
-    assert_non_null(strstr(f->doc, "not available yet"));
+    assert_non_null(strstr(f->doc, "Agent CPU over time"));
+    assert_non_null(strstr(f->doc, "Target memory over time"));
     assert_non_null(strstr(f->doc, "FAIL")); /* no request completed */
     assert_non_null(strstr(f->doc, "n/a"));
     /* Self-contained: no script, no external reference but the target. */
@@ -318,8 +322,9 @@ test_coords(void **state)
 
     assert_int_equal(count_word(f->doc, "nan"), 0);
     assert_int_equal(count_word(f->doc, "inf"), 0);
-    assert_int_equal(count(f->doc, "<svg"), 3);
-    assert_int_equal(count(f->doc, ">no data</text>"), 0);
+    assert_int_equal(count(f->doc, "<svg"), 5);
+    /* The batches carry no resource figures: both resource charts. */
+    assert_int_equal(count(f->doc, ">no data</text>"), 2);
     /* requests, errors; p99..p50 and service; spectrum latency and
      * service. */
     assert_int_equal(count(f->doc, "<path"), 2 + 4 + 2);
@@ -350,9 +355,60 @@ test_coords(void **state)
     assert_null(strstr(f->doc, "<p>No errors.</p>"));
     assert_non_null(strstr(f->doc, "class=\"errband\""));
     assert_non_null(strstr(f->doc, "class=\"errpt\""));
-    assert_non_null(strstr(f->doc, "not available yet"));
+    assert_null(strstr(f->doc, "saturated agents"));
     /* 8 / 191 requests failed: above the 1 % limit. */
     assert_non_null(strstr(f->doc, "Error rate (4.19%) exceeds"));
+}
+
+/* The resources section: one CPU line per agent (a gap where an agent
+ * sent no sample), the target's memory, and the saturation warning. */
+static void
+test_resources(void **state)
+{
+    struct fx *f = *state;
+    struct saturation sat;
+
+    assert_int_equal(agg_new(&f->agg, 4), 0);
+    assert_int_equal(agg_add_agent(f->agg, 1, "a1", 1), 0);
+    assert_int_equal(agg_add_agent(f->agg, 2, "a2", 1), 0);
+    for (uint32_t k = 0; k < 4; k++) {
+        for (uint32_t id = 1; id <= 2; id++) {
+            struct proto_batch b;
+            memset(&b, 0, sizeof(b));
+            b.seq = k + 1;
+            b.interval = k;
+            b.res = PROTO_RES_ENGINE;
+            b.lag_max_us = id == 2 ? 90000 : 100; /* a2: late */
+            if (!(id == 1 && k == 2)) {           /* a gap for a1 */
+                b.res |= PROTO_RES_AGENT;
+                b.cpu_centi = 1000u * (k + id);
+                b.rss_bytes = 1u << 20;
+            }
+            if (id == 1) {
+                b.mem_ms = 1000u * k + 1;
+                b.mem_bytes = (10u + k) << 20;
+            }
+            assert_int_equal(agg_merge(f->agg, id, &b), 0);
+        }
+    }
+    assert_int_equal(saturation_summarize(f->agg, 4, 10, &sat), 0);
+    f->sat = &sat;
+    render(f, "completed", 100.0);
+    f->sat = NULL;
+    saturation_fini(&sat);
+
+    assert_int_equal(count(f->doc, "<svg"), 5);
+    /* Throughput and latency have no requests; the spectrum neither. */
+    assert_int_equal(count(f->doc, ">no data</text>"), 3);
+    /* a1 (two pieces, one path), a2, the target. */
+    assert_int_equal(count(f->doc, "<path"), 3);
+    assert_non_null(strstr(f->doc, ">a1</text>"));
+    assert_non_null(strstr(f->doc, ">a2</text>"));
+    assert_non_null(strstr(f->doc, ">target</text>"));
+    assert_true(check_coords(f->doc) > 20);
+    assert_non_null(strstr(f->doc, "WARNING: saturated agents"));
+    assert_non_null(strstr(f->doc, "intervals; their figures may understate "
+                                   "the target): a2</p>"));
 }
 
 int
@@ -362,6 +418,7 @@ html_tests(void)
         cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coords, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("html", tests, NULL, NULL);

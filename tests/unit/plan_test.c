@@ -908,7 +908,7 @@ test_report_verdict_and_json(void **state)
     assert_string_equal((const char *)f->out.data,
                         CSV_RESOURCES_HEADER "\n"
                                              "t,0,1970-01-01T00:00:00Z,"
-                                             "\"we\"\"ird\nname\",,,,,,,\n");
+                                             "\"we\"\"ird\nname\",,,,,,,,,\n");
     buf_reset(&f->out);
     t.response_time_p99_max = 100;
     report_check(f->agg, &t, "a<&\"b\x01", &v);

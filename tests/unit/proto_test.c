@@ -220,6 +220,28 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
 
 /* --- helpers ------------------------------------------------------------ */
 
+/* The batch of batch.bin with every resource key set (batch_res.bin):
+ * repeated verbatim in tests/data/proto/README.md's generator. */
+static void
+golden_fill_batch_res(struct proto_msg *m, struct golden_store *st)
+{
+    struct proto_batch *b = &m->u.batch;
+
+    golden_fill(PROTO_BATCH, m, st);
+    b->mem_ms = 41000;
+    b->mem_bytes = 52428800;
+    b->res = PROTO_RES_AGENT | PROTO_RES_ENGINE | PROTO_RES_TCPU;
+    b->cpu_centi = 4250;
+    b->host_cpu_centi = 3100;
+    b->rss_bytes = 20971520;
+    b->net_rx_bytes = 123456;
+    b->net_tx_bytes = 654321;
+    b->open_conns = 25;
+    b->lag_max_us = 1500;
+    b->lag_mean_us = 120;
+    b->target_cpu_centi = 8800;
+}
+
 static const char *const type_files[PROTO_TYPE_MAX + 1] = {
     NULL,     "hello", "challenge", "auth",  "welcome", "reject",  "heartbeat",
     "assign", "start", "stop",      "batch", "ack",     "goodbye",
@@ -227,8 +249,16 @@ static const char *const type_files[PROTO_TYPE_MAX + 1] = {
 
 /* Reads tests/data/proto/<name>.bin (or $KS_TEST_DATA/proto/...) into b;
  * the storage is exactly the file's size, so ASan sees any overread. */
+static void read_golden_file(const char *name, struct buf *b);
+
 static void
 read_golden(uint32_t type, struct buf *b)
+{
+    read_golden_file(type_files[type], b);
+}
+
+static void
+read_golden_file(const char *name, struct buf *b)
 {
     const char *dir = getenv("KS_TEST_DATA");
     char path[512];
@@ -240,8 +270,7 @@ read_golden(uint32_t type, struct buf *b)
     if (dir == NULL || dir[0] == '\0') {
         dir = "tests/data";
     }
-    (void)snprintf(path, sizeof(path), "%s/proto/%s.bin", dir,
-                   type_files[type]);
+    (void)snprintf(path, sizeof(path), "%s/proto/%s.bin", dir, name);
     f = fopen(path, "rb");
     if (f == NULL) {
         fail_msg("cannot open %s (run from the repo root or set "
@@ -450,6 +479,16 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(x->mem_ms, y->mem_ms);
         assert_int_equal(x->mem_bytes, y->mem_bytes);
         assert_int_equal(x->peak_in_flight, y->peak_in_flight);
+        assert_int_equal(x->res, y->res);
+        assert_int_equal(x->cpu_centi, y->cpu_centi);
+        assert_int_equal(x->host_cpu_centi, y->host_cpu_centi);
+        assert_int_equal(x->rss_bytes, y->rss_bytes);
+        assert_int_equal(x->net_rx_bytes, y->net_rx_bytes);
+        assert_int_equal(x->net_tx_bytes, y->net_tx_bytes);
+        assert_int_equal(x->open_conns, y->open_conns);
+        assert_int_equal(x->lag_max_us, y->lag_max_us);
+        assert_int_equal(x->lag_mean_us, y->lag_mean_us);
+        assert_int_equal(x->target_cpu_centi, y->target_cpu_centi);
         assert_int_equal(x->n_groups, y->n_groups);
         for (uint32_t i = 0; i < x->n_groups; i++) {
             assert_memory_equal(&x->groups[i], &y->groups[i],
@@ -712,6 +751,34 @@ test_golden_decode(void **state)
         assert_int_equal(got.type, 0);
         buf_fini(&g);
     }
+}
+
+/* batch_res.bin: the resource keys decode to what the generator set, and
+ * encoding it gives the committed bytes back. */
+static void
+test_golden_batch_res(void **state)
+{
+    struct golden_store st;
+    struct proto_msg want;
+    struct proto_msg got;
+    struct buf g;
+    struct buf out;
+
+    (void)state;
+    read_golden_file("batch_res", &g);
+    golden_fill_batch_res(&want, &st);
+    assert_int_equal(proto_decode(g.data, g.len, &got), 0);
+    assert_msg_equal(&got, &want);
+    assert_int_equal(got.u.batch.res, 7);
+    assert_int_equal(got.u.batch.cpu_centi, 4250);
+    assert_int_equal(got.u.batch.target_cpu_centi, 8800);
+    proto_msg_fini(&got);
+    buf_init(&out, PROTO_MAX_MSG);
+    assert_int_equal(proto_encode(&want, &out), 0);
+    assert_int_equal(out.len, g.len);
+    assert_memory_equal(out.data, g.data, g.len);
+    buf_fini(&out);
+    buf_fini(&g);
 }
 
 /* Spot checks against literal values, so a wrong golden_fill cannot make
@@ -1072,6 +1139,16 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         b->mem_ms = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->mem_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->peak_in_flight = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->res = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 3);
+        b->cpu_centi = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->host_cpu_centi = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->rss_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->net_rx_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->net_tx_bytes = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->open_conns = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->lag_max_us = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->lag_mean_us = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
+        b->target_cpu_centi = rand_uint(r, 2) == 0 ? 0 : rand_uint(r, 64);
         b->n_groups = (uint32_t)rng_range(r, 0, PROTO_MAX_GROUPS);
         for (uint32_t i = 0; i < b->n_groups; i++) {
             struct proto_group *g = &b->groups[i];
@@ -2405,6 +2482,32 @@ test_type_names(void **state)
     assert_string_equal(proto_type_name(UINT32_MAX), "unknown");
 }
 
+/* The one group merge both sides use: counts add, the window widens. */
+static void
+test_group_add(void **state)
+{
+    struct proto_group d = {1, 2, 10, 3, 1, 1, 0, 1, 5000, 9000};
+    const struct proto_group s = {1, 2, 4, 2, 0, 1, 1, 0, 4000, 8000};
+    const struct proto_group later = {1, 2, 1, 0, 0, 0, 0, 0, 6000, 12000};
+
+    (void)state;
+    proto_group_add(&d, &s);
+    assert_int_equal(d.stream, 1);
+    assert_int_equal(d.group, 2);
+    assert_int_equal(d.requests, 14);
+    assert_int_equal(d.errors, 5);
+    assert_int_equal(d.e503, 1);
+    assert_int_equal(d.refused, 2);
+    assert_int_equal(d.timeouts, 1);
+    assert_int_equal(d.resets, 1);
+    assert_int_equal(d.first_us, 4000);
+    assert_int_equal(d.last_us, 9000);
+    proto_group_add(&d, &later);
+    assert_int_equal(d.requests, 15);
+    assert_int_equal(d.first_us, 4000);
+    assert_int_equal(d.last_us, 12000);
+}
+
 static void
 test_fini_zeroed(void **state)
 {
@@ -2456,6 +2559,8 @@ proto_tests(void)
         cmocka_unit_test_teardown(test_proof, disarm),
         cmocka_unit_test_teardown(test_type_names, disarm),
         cmocka_unit_test_teardown(test_fini_zeroed, disarm),
+        cmocka_unit_test_teardown(test_group_add, disarm),
+        cmocka_unit_test_teardown(test_golden_batch_res, disarm),
     };
     return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }

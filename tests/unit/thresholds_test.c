@@ -144,7 +144,8 @@ test_global_keys(void **state)
     assert_true(x->value > 0.0333 && x->value < 0.0334);
     for (size_t i = 5; i < 8; i++) {
         assert_int_equal(f->v.checks[i].state, REPORT_NOT_CHECKED);
-        assert_string_equal(f->v.checks[i].why, "no resource data");
+        assert_string_equal(f->v.checks[i].why,
+                            "resources are checked at the end");
     }
     assert_string_equal(f->v.checks[5].key, "max_memory_usage_mb");
 
