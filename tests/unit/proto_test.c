@@ -213,6 +213,17 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
         memcpy(m->u.goodbye.errors, err, sizeof(err));
         break;
     }
+    case PROTO_ADOPT:
+        /* Agent 2 of 3 lost at 4.2 s; this survivor is rank 1 of 2:
+         * (2 + 3 * 1, 3 * 2) = (5, 6). */
+        m->now_ns = 30000000000ULL;
+        m->echo_ns = 29800000000ULL;
+        m->u.adopt.generation = 1;
+        m->u.adopt.n_slices = 1;
+        m->u.adopt.slices[0].from_ms = 4200;
+        m->u.adopt.slices[0].index = 5;
+        m->u.adopt.slices[0].count = 6;
+        break;
     default:
         break;
     }
@@ -222,7 +233,7 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
 
 static const char *const type_files[PROTO_TYPE_MAX + 1] = {
     NULL,     "hello", "challenge", "auth",  "welcome", "reject",  "heartbeat",
-    "assign", "start", "stop",      "batch", "ack",     "goodbye",
+    "assign", "start", "stop",      "batch", "ack",     "goodbye", "adopt",
 };
 
 /* Reads tests/data/proto/<name>.bin (or $KS_TEST_DATA/proto/...) into b;
@@ -402,6 +413,15 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(a->u.heartbeat.in_flight, b->u.heartbeat.in_flight);
         assert_int_equal(a->u.heartbeat.acked_seq, b->u.heartbeat.acked_seq);
         assert_string_equal(a->u.heartbeat.text, b->u.heartbeat.text);
+        assert_int_equal(a->u.heartbeat.adopt_gen, b->u.heartbeat.adopt_gen);
+        break;
+    case PROTO_ADOPT:
+        assert_int_equal(a->u.adopt.generation, b->u.adopt.generation);
+        assert_int_equal(a->u.adopt.n_slices, b->u.adopt.n_slices);
+        for (uint32_t i = 0; i < a->u.adopt.n_slices; i++) {
+            assert_memory_equal(&a->u.adopt.slices[i], &b->u.adopt.slices[i],
+                                sizeof(a->u.adopt.slices[i]));
+        }
         break;
     case PROTO_ASSIGN: {
         const struct proto_assign *x = &a->u.assign;
