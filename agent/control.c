@@ -103,11 +103,11 @@ struct control {
     struct engine *eng;
     bool eng_finished; /* every engine finished, every interval queued */
     bool main_finished;
-    uint32_t main_next_k;  /* the intervals c->eng returned so far */
-    uint32_t batch_k;      /* the next interval to queue as a BATCH */
-    bool stopping;         /* STOP received: no new slice is started */
-    uint32_t adopt_gen;    /* the last ADOPT generation applied */
-    uint32_t n_adopted;    /* slices of the master's list taken */
+    uint32_t main_next_k; /* the intervals c->eng returned so far */
+    uint32_t batch_k;     /* the next interval to queue as a BATCH */
+    bool stopping;        /* STOP received: no new slice is started */
+    uint32_t adopt_gen;   /* the last ADOPT generation applied */
+    uint32_t n_adopted;   /* slices of the master's list taken */
     struct adopted adopted[PROTO_MAX_SLICES];
     bool deadman_fired;
     struct metrics *agg;
@@ -1000,17 +1000,17 @@ service(struct control *c, uint64_t now)
     }
     for (;;) {
         uint32_t k = c->batch_k;
-        bool ready = collect_upto(c, c->eng, &c->main_next_k,
-                                  &c->main_finished, k);
+        bool ready =
+            collect_upto(c, c->eng, &c->main_next_k, &c->main_finished, k);
         bool all_done = c->main_finished;
         int rv = 0;
 
         for (uint32_t i = 0; i < c->n_adopted; i++) {
             struct adopted *ad = &c->adopted[i];
             if (ad->eng != NULL) {
-                ready = collect_upto(c, ad->eng, &ad->next_k, &ad->finished,
-                                     k) &&
-                        ready;
+                ready =
+                    collect_upto(c, ad->eng, &ad->next_k, &ad->finished, k) &&
+                    ready;
             }
             all_done = all_done && ad->finished;
         }

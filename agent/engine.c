@@ -1778,8 +1778,7 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
 
 int
 engine_new_adopted(struct engine **out, const struct proto_assign *a,
-                   uint32_t threads, uint64_t from_ms, char *err,
-                   size_t errlen)
+                   uint32_t threads, uint64_t from_ms, char *err, size_t errlen)
 {
     return new_engine(out, a, threads, true, from_ms, err, errlen);
 }

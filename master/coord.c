@@ -765,8 +765,8 @@ handle_losses(struct run *r, uint64_t now, int *code)
                            "(on_agent_loss: abort)",
                            ai.name, (unsigned)k, (double)at_ms / 1000.0);
             (void)fprintf(stderr, "error: %s\n", r->abort_reason);
-            log_warn("AGENT-LOSS", "agent=%s policy=abort at_ms=%llu",
-                     ai.name, (unsigned long long)at_ms);
+            log_warn("AGENT-LOSS", "agent=%s policy=abort at_ms=%llu", ai.name,
+                     (unsigned long long)at_ms);
             stop_and_collect(r, r->abort_reason);
             *code = COORD_EXIT_INFRA;
             return "failed";
@@ -779,9 +779,9 @@ handle_losses(struct run *r, uint64_t now, int *code)
                  "rate=%.3f moved=%s survivors=%u%s%s",
                  ai.name, config_agent_loss_name(policy),
                  (unsigned long long)at_ms, l->fraction,
-                 (unsigned long long)l->users, l->rate,
-                 l->moved ? "yes" : "no", (unsigned)l->survivors,
-                 l->why_not[0] ? " why_not=" : "", l->why_not);
+                 (unsigned long long)l->users, l->rate, l->moved ? "yes" : "no",
+                 (unsigned)l->survivors, l->why_not[0] ? " why_not=" : "",
+                 l->why_not);
     }
     return NULL;
 }
@@ -1194,8 +1194,8 @@ json_missing(struct buf *b, const struct agg *a, const char *name)
  * hold a test's own figures (NUL-terminated): the losses go after them.
  */
 static void
-losses_extra(const struct slot *s, struct report_verdict *v,
-             struct buf *json, struct buf *text)
+losses_extra(const struct slot *s, struct report_verdict *v, struct buf *json,
+             struct buf *text)
 {
     int rv = 0;
 
@@ -1209,8 +1209,8 @@ losses_extra(const struct slot *s, struct report_verdict *v,
         text->len--;
     }
     if (strcmp(s->status, "failed") == 0 && s->abort_reason[0] != '\0') {
-        rv = buf_printf(json, "%s\"failure_reason\": ",
-                        json->len > 0 ? ", " : "");
+        rv = buf_printf(json,
+                        "%s\"failure_reason\": ", json->len > 0 ? ", " : "");
         if (rv == 0) {
             rv = json_name(json, s->abort_reason);
         }
@@ -1218,8 +1218,8 @@ losses_extra(const struct slot *s, struct report_verdict *v,
                        s->abort_reason);
     }
     if (rv == 0) {
-        rv = buf_printf(json, "%s\"agents_lost\": [",
-                        json->len > 0 ? ", " : "");
+        rv =
+            buf_printf(json, "%s\"agents_lost\": [", json->len > 0 ? ", " : "");
     }
     for (size_t i = 0; rv == 0 && i < s->n_losses; i++) {
         const struct loss *l = &s->losses[i];
@@ -1280,8 +1280,8 @@ losses_extra(const struct slot *s, struct report_verdict *v,
                             l->name, (unsigned)l->agent_index,
                             (double)l->at_ms / 1000.0, (unsigned)k, pol,
                             100.0 * l->fraction, (unsigned long long)l->users,
-                            l->rate, (unsigned)k,
-                            l->why_not[0] ? ": " : "", l->why_not);
+                            l->rate, (unsigned)k, l->why_not[0] ? ": " : "",
+                            l->why_not);
         }
     }
     if (rv == 0) {

@@ -21,7 +21,7 @@
 #include "../proto/proto.h"
 #include "aggregate.h"
 
-#define FLEET_HEARTBEAT_MS   200u  /* told to agents in WELCOME */
+#define FLEET_HEARTBEAT_MS 200u /* told to agents in WELCOME */
 /* Silence after which an agent is lost. A live agent calls at least every
  * FLEET_HEARTBEAT_MS, so this is 13 missed heartbeats; the detection is
  * at most FLEET_LOST_MS + FLEET_POLL_MS (+ one pass of the run loop)
@@ -49,9 +49,9 @@ struct fleet_agent_info {
     uint32_t state;   /* enum proto_agent_state, last reported */
     const char *text; /* last heartbeat text (FAILED: why) */
     uint32_t users_active;
-    bool has_assign; /* takes part in the test */
-    bool lost;       /* silent for FLEET_LOST_MS (may come back) */
-    bool goodbye;    /* its GOODBYE arrived */
+    bool has_assign;      /* takes part in the test */
+    bool lost;            /* silent for FLEET_LOST_MS (may come back) */
+    bool goodbye;         /* its GOODBYE arrived */
     uint32_t adopt_gen;   /* ADOPT generation queued for it (0: none) */
     uint32_t adopt_acked; /* the generation its heartbeats say it applied */
     const struct proto_adopt *adopt; /* the slices queued (borrowed) */
@@ -140,8 +140,8 @@ int fleet_adopt(struct fleet *f, size_t i, const struct proto_slice *sl);
 
 /*
  * Forgets the last test's per-agent bookkeeping (assignment, GOODBYE,
- * pending command, active users, ADOPT list) so the same agents can be assigned the
- * next test of a suite; agents, their ids and liveness are kept. An agent
+ * pending command, active users, ADOPT list) so the same agents can be assigned
+ * the next test of a suite; agents, their ids and liveness are kept. An agent
  * whose GOODBYE was acknowledged is DONE and then IDLE, and accepts a new
  * ASSIGN in either state. Call it with no aggregate set
  * (fleet_set_agg(f, NULL)) so a late message of the last test is refused.

@@ -328,9 +328,8 @@ junit_xml(struct buf *out, const struct report_run *runs,
             xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
             /* The test's own lines (lost agents, burst and pool
              * figures) ride on its status case, for the CI log. */
-            const char *sysout = j == 0 && !tc[j].skipped
-                                     ? verdicts[i].extra_summary
-                                     : NULL;
+            const char *sysout =
+                j == 0 && !tc[j].skipped ? verdicts[i].extra_summary : NULL;
             bool has_out = sysout != NULL && sysout[0] != '\0';
             if (tc[j].skipped) {
                 xraw(&w, ">\n    <skipped message=\"");

@@ -98,8 +98,8 @@ struct proto_heartbeat {
     uint32_t in_flight;
     uint64_t acked_seq;        /* highest batch seq acknowledged */
     char text[PROTO_TEXT_MAX]; /* FAILED: why (e.g. target refused) */
-    uint32_t adopt_gen; /* "gen" (optional): the highest ADOPT generation
-                         * the agent applied; 0 none */
+    uint32_t adopt_gen;        /* "gen" (optional): the highest ADOPT generation
+                                * the agent applied; 0 none */
 };
 
 #define PROTO_MAX_STREAMS 4
