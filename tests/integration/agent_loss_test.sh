@@ -38,29 +38,52 @@ performance_thresholds:
   max_error_rate: 0.0
 YAML
 
-# run_case POLICY: katosim, master, three agents, a3 killed; sets OUT,
-# RC, KILL_MS, END_MS and leaves the logs in $T_TMP/POLICY.*
+# An open-model run: 60 arrivals/s on 6 connection slots (2 per agent).
+ocfg=$T_TMP/open.yaml
+cat >"$ocfg" <<YAML
+load_profiles:
+  lossy:
+    concurrent_users: 6
+    duration_seconds: $DUR
+    ramp_up_seconds: 0
+    requests_per_user_per_second: 10
+    think_time_ms: 0
+test_scenarios:
+  sustained:
+    pattern: constant
+    model: open
+    arrival_rate: 60
+    initial_users: 6
+performance_thresholds:
+  max_error_rate: 0.0
+YAML
+
+# run_case POLICY [CASE]: katosim, master, three agents, a3 killed; sets
+# OUT, RC, KILL_MS, END_MS and leaves the logs in $T_TMP/CASE.* (CASE
+# "open": the open-model sustained run under POLICY).
 run_case() {
-    local pol=$1 port mpid i flag=() n first
+    local pol=$1 cname=${2:-$1} port mpid i n first
+    local flag=(--config "$cfg")
+    [ "$cname" = open ] && flag=(--config "$ocfg" --test sustained --profile lossy)
     katosim_start
     port=$(free_port)
-    OUT=$T_TMP/out-$pol
-    [ "$pol" = rebalance ] || flag=(--on-agent-loss "$pol")
-    "$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 3 \
+    OUT=$T_TMP/out-$cname
+    [ "$pol" = rebalance ] || flag+=(--on-agent-loss "$pol")
+    "$KS_OUT/stress-master" --url "$KATO_URL" --agents 3 \
         --listen "tcp://127.0.0.1:$port" --token-file "$tok" \
         --agent-timeout 30 --output "$OUT" "${flag[@]}" \
-        >"$T_TMP/$pol.stdout" 2>"$T_TMP/$pol.stderr" &
+        >"$T_TMP/$cname.stdout" 2>"$T_TMP/$cname.stderr" &
     mpid=$!
     T_PIDS+=("$mpid")
     for n in 1 2 3; do
         "$KS_OUT/stress-agent" --master "tcp://127.0.0.1:$port" \
             --token-file "$tok" --name "a$n" --threads 1 \
-            >"$T_TMP/$pol.a$n.log" 2>&1 &
+            >"$T_TMP/$cname.a$n.log" 2>&1 &
         APID[$n]=$!
         T_PIDS+=("${APID[$n]}")
         # One at a time, so a1, a2, a3 are agents 0, 1, 2 (join order).
         for i in $(seq 1 200); do
-            grep -q "AGENT-JOIN agent=a$n " "$T_TMP/$pol.stderr" && break
+            grep -q "AGENT-JOIN agent=a$n " "$T_TMP/$cname.stderr" && break
             sleep 0.05
         done
     done
@@ -70,7 +93,7 @@ run_case() {
         [ "${first:-0}" -gt 0 ] && break
         sleep 0.05
     done
-    check "$pol: the load reached katosim" test "${first:-0}" -gt 0
+    check "$cname: the load reached katosim" test "${first:-0}" -gt 0
     sleep "$(awk -v m=$KILL_AFTER_MS 'BEGIN{print m / 1000}')"
     kill -KILL "${APID[3]}"
     KILL_MS=$(date +%s%3N)
@@ -86,21 +109,21 @@ run_case() {
         kill -TERM "${APID[$n]}" 2>/dev/null
         wait "${APID[$n]}" 2>/dev/null
     done
-    grep -v '^progress' "$T_TMP/$pol.stderr" | grep -E 'AGENT-LOS|ADOPT|STOPPING|error' | head -n 12
+    grep -v '^progress' "$T_TMP/$cname.stderr" | grep -E 'AGENT-LOS|ADOPT|STOPPING|error' | head -n 12
     # Detection: from the kill to AGENT-LOST, by the log's UTC timestamp.
     local line ts sec ms
-    line=$(grep ' AGENT-LOST agent=a3 ' "$T_TMP/$pol.stderr" | head -n 1)
-    check "$pol: master logged AGENT-LOST for a3" test -n "$line"
+    line=$(grep ' AGENT-LOST agent=a3 ' "$T_TMP/$cname.stderr" | head -n 1)
+    check "$cname: master logged AGENT-LOST for a3" test -n "$line"
     ts=${line%% *}
     sec=$(date -u -d "${ts%.*}" +%s 2>/dev/null || echo 0)
     ms=${ts##*.}
     ms=${ms%Z}
     DET_MS=$((sec * 1000 + 10#${ms:-0} - KILL_MS))
-    echo "# $pol: detection $DET_MS ms after SIGKILL"
-    check "$pol: a3 declared lost within 3 s of the kill ($DET_MS ms)" \
+    echo "# $cname: detection $DET_MS ms after SIGKILL"
+    check "$cname: a3 declared lost within 3 s of the kill ($DET_MS ms)" \
         test "$DET_MS" -gt 0 -a "$DET_MS" -le 3000
-    check_eq "$pol: no other agent declared lost" 1 \
-        "$(grep -c ' AGENT-LOST ' "$T_TMP/$pol.stderr")"
+    check_eq "$cname: no other agent declared lost" 1 \
+        "$(grep -c ' AGENT-LOST ' "$T_TMP/$cname.stderr")"
 }
 
 R=.concurrent_requests
@@ -170,6 +193,24 @@ check "continue: totals within a3's one unreported interval of katosim's (0 <= $
     test "$gap" -ge 0 -a "$gap" -le $((3 * RATE + 3))
 check "continue: the summary says a3's share was not run from then on" \
     grep -q "Agent lost: a3 (index 2).*continue: its share.*was not run from interval $k on" "$T_TMP/continue.stdout"
+
+# --- rebalance, open model ------------------------------------------------------
+# a3 held the arrivals k mod 3 = 2 (20/s); from the detection on the
+# survivors send k mod 6 = 2 and 5: the rate is 60/s again, and every
+# arrival after the hand-over goes out (none unsent).
+run_case rebalance open
+S=.sustained_load_lossy
+check_eq "open: master exits 0" 0 "$RC"
+check_eq "open: the loss names a3, rebalance, 20 arrivals/s moved" "a3 rebalance true 20" \
+    "$(jq -r "$S.results.agents_lost[0] | \"\\(.name) \\(.policy) \\(.moved) \\(.moved_arrival_rate)\"" "$OUT/latest.json")"
+k=$(jq -r "$S.results.agents_lost[0].detected_at_interval" "$OUT/latest.json")
+rates=$(jq -r "[$S.results.intervals[] | select(.t > $k + 1 and .t < $DUR - 1) | .requests] | map(tostring) | join(\" \")" "$OUT/latest.json")
+echo "# open: requests per interval: $(jq -r "[$S.results.intervals[].requests] | map(tostring) | join(\" \")" "$OUT/latest.json") (detected in $k)"
+check "open: 60 +- 3 requests in every interval after the hand-over ($rates)" \
+    test -n "$rates" -a -z "$(echo "$rates" | tr ' ' '\n' | awk '$1 < 57 || $1 > 63')"
+check_eq "open: no arrival unsent" 0 "$(jq -r "$S.results.unsent_arrivals // 0" "$OUT/latest.json")"
+check_eq "open: the survivors took slices 2/6 and 5/6" "slice=2/6 slice=5/6" \
+    "$(grep -o 'AGENT-ADOPT slice=[0-9/]*' "$T_TMP/open.a1.log" | cut -d' ' -f2 | head -n 1) $(grep -o 'AGENT-ADOPT slice=[0-9/]*' "$T_TMP/open.a2.log" | cut -d' ' -f2 | head -n 1)"
 
 # --- abort ---------------------------------------------------------------------
 run_case abort
