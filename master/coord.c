@@ -663,6 +663,40 @@ loss_measure(const struct run *r, struct loss *l, const struct held *h)
 }
 
 /*
+ * A test of a suite that starts after agents were lost (a previous test
+ * rebalanced or continued without them) is planned again for the agents
+ * still there, with the same seed, so it runs whole on fewer agents
+ * rather than failing to assign. Keeps the plan when that fails.
+ */
+static void
+replan(struct run *r, struct slot *s)
+{
+    uint32_t alive = (uint32_t)fleet_n_alive(r->fleet);
+    struct plan_opts po;
+    struct plan np;
+    char err[256];
+
+    if (alive == 0 || alive >= s->plan.n_agents) {
+        return;
+    }
+    memset(&po, 0, sizeof(po));
+    memset(&np, 0, sizeof(np));
+    po.test = s->test;
+    po.n_agents = alive;
+    po.seed = s->plan.seed;
+    po.profile = s->profile;
+    if (plan_build(&np, r->c, &po, err, sizeof(err)) != 0) {
+        log_warn("REPLAN", "test=%s agents=%u: %s", s->name, (unsigned)alive,
+                 err);
+        return;
+    }
+    log_warn("REPLAN", "test=%s agents=%u (was %u: agents were lost)", s->name,
+             (unsigned)alive, (unsigned)s->plan.n_agents);
+    plan_fini(&s->plan);
+    s->plan = np;
+}
+
+/*
  * on_agent_loss rebalance: hands the n slices of lost participant k over
  * to the alive participants that have not said GOODBYE, survivor r of m
  * taking (I + N r, N m) of each from at_ms on (rebalance.h), and tells
@@ -987,6 +1021,7 @@ run_test(struct run *r, struct slot *s)
     int code = 0;
     int rv = 0;
 
+    replan(r, s);
     r->plan = &s->plan;
     r->slot = s;
     fleet_set_agg(r->fleet, NULL);
