@@ -60,6 +60,14 @@ struct clock_sample {
     int64_t offset_ns; /* master clock - local clock */
 };
 
+/* A lost agent's slice this agent runs besides its own (PROTOCOL.md
+ * 3.14), in an engine of its own. */
+struct adopted {
+    struct engine *eng; /* NULL: the slice holds nothing to run */
+    bool finished;      /* engine_collect said ENGINE_FINISHED */
+    uint32_t next_k;    /* the intervals it returned so far */
+};
+
 struct control {
     /* options (copies) */
     char url[PROTO_URL_MAX];
@@ -94,7 +102,14 @@ struct control {
     char text[PROTO_TEXT_MAX];
     struct proto_assign assign; /* the accepted one (READY/RUNNING) */
     struct engine *eng;
-    bool eng_finished;
+    bool eng_finished; /* every engine finished, every interval queued */
+    bool main_finished;
+    uint32_t main_next_k; /* the intervals c->eng returned so far */
+    uint32_t batch_k;     /* the next interval to queue as a BATCH */
+    bool stopping;        /* STOP received: no new slice is started */
+    uint32_t adopt_gen;   /* the last ADOPT generation applied */
+    uint32_t n_adopted;   /* slices of the master's list taken */
+    struct adopted adopted[PROTO_MAX_SLICES];
     bool deadman_fired;
     struct metrics *agg;
     struct metrics_export *exp;
@@ -568,12 +583,58 @@ same_assign(const struct proto_assign *a, const struct proto_assign *b)
            strcmp(a->url, b->url) == 0;
 }
 
+/* engine_stop on every engine of the run. */
+static void
+stop_engines(struct control *c, enum engine_stop how)
+{
+    if (c->eng != NULL) {
+        engine_stop(c->eng, how);
+    }
+    for (uint32_t i = 0; i < c->n_adopted; i++) {
+        if (c->adopted[i].eng != NULL) {
+            engine_stop(c->adopted[i].eng, how);
+        }
+    }
+}
+
+/* Users active and requests in flight, over every engine of the run. */
+static void
+engines_now(const struct control *c, uint32_t *users, uint32_t *in_flight)
+{
+    *users = c->eng != NULL ? engine_users_active(c->eng) : 0;
+    *in_flight = c->eng != NULL ? engine_in_flight(c->eng) : 0;
+    for (uint32_t i = 0; i < c->n_adopted; i++) {
+        if (c->adopted[i].eng != NULL) {
+            *users += engine_users_active(c->adopted[i].eng);
+            *in_flight += engine_in_flight(c->adopted[i].eng);
+        }
+    }
+}
+
+/* Forgets the adopted slices (their engines freed) and the run's
+ * collection state. */
+static void
+reset_run_engines(struct control *c)
+{
+    for (uint32_t i = 0; i < c->n_adopted; i++) {
+        engine_free(c->adopted[i].eng);
+    }
+    memset(c->adopted, 0, sizeof(c->adopted));
+    c->n_adopted = 0;
+    c->adopt_gen = 0;
+    c->eng_finished = false;
+    c->main_finished = false;
+    c->main_next_k = 0;
+    c->batch_k = 0;
+    c->stopping = false;
+}
+
 static void
 drop_engine(struct control *c)
 {
+    reset_run_engines(c);
     engine_free(c->eng);
     c->eng = NULL;
-    c->eng_finished = false;
 }
 
 static void
@@ -605,9 +666,7 @@ abandon_run(struct control *c, const char *why)
               "run_requests=%llu",
               why, c->q_len, (unsigned long long)c->acked_seq,
               (unsigned long long)req);
-    if (c->eng != NULL) {
-        engine_stop(c->eng, ENGINE_STOP_ABORT);
-    }
+    stop_engines(c, ENGINE_STOP_ABORT);
     drop_engine(c);
     clear_queue(c);
     c->probe = false;
@@ -690,7 +749,7 @@ on_start(struct control *c, const struct proto_start *s)
     memset(c->tot_req, 0, sizeof(c->tot_req));
     memset(c->tot_err, 0, sizeof(c->tot_err));
     c->deadman_fired = false;
-    c->eng_finished = false;
+    reset_run_engines(c);
     c->run_start_ns = local;
     c->mem_next_ms = 0;
     c->mem_fails = 0;
@@ -721,7 +780,72 @@ on_stop(struct control *c, const struct proto_stop *s)
         return;
     }
     log_info("AGENT-STOP", "reason=\"%s\"", s->reason);
-    engine_stop(c->eng, ENGINE_STOP_DRAIN);
+    c->stopping = true;
+    stop_engines(c, ENGINE_STOP_DRAIN);
+}
+
+/*
+ * ADOPT: starts an engine for every slice of the list not taken yet
+ * (the list only grows within a run), from the run's start instant with
+ * nothing before the slice's from_ms, and records the generation so the
+ * heartbeats tell the master it took effect. A slice that holds nothing
+ * to run, or arrives after a STOP or the end of the load, is recorded as
+ * taken without an engine (logged).
+ */
+static void
+on_adopt(struct control *c, const struct proto_adopt *a)
+{
+    char err[PROTO_TEXT_MAX];
+
+    if (c->state != PROTO_ST_RUNNING || c->eng == NULL ||
+        a->generation <= c->adopt_gen) {
+        return; /* not running, or repeated: no-op */
+    }
+    for (uint32_t i = c->n_adopted; i < a->n_slices && i < PROTO_MAX_SLICES;
+         i++) {
+        const struct proto_slice *sl = &a->slices[i];
+        struct adopted *ad = &c->adopted[i];
+        struct proto_assign as = c->assign;
+        int rv = 0;
+
+        memset(ad, 0, sizeof(*ad));
+        ad->finished = true;
+        ad->next_k = c->batch_k;
+        c->n_adopted++;
+        if (c->stopping || c->eng_finished || c->deadman_fired) {
+            log_warn("AGENT-ADOPT", "slice=%u/%u not run: the load is over",
+                     (unsigned)sl->index, (unsigned)sl->count);
+            continue;
+        }
+        as.agent_index = sl->index;
+        as.n_agents = sl->count;
+        as.mem_interval_ms = 0; /* the memory sampler is the run's, once */
+        err[0] = '\0';
+        rv = engine_new_adopted(&ad->eng, &as, c->threads, sl->from_ms, err,
+                                sizeof(err));
+        if (rv != 0) {
+            ad->eng = NULL;
+            if (rv == E_INVAL && strcmp(err, "no users assigned") == 0) {
+                log_info("AGENT-ADOPT", "slice=%u/%u holds no user",
+                         (unsigned)sl->index, (unsigned)sl->count);
+            } else {
+                log_error("AGENT-ADOPT", "slice=%u/%u not run: %s",
+                          (unsigned)sl->index, (unsigned)sl->count, err);
+            }
+            continue;
+        }
+        rv = engine_start(ad->eng, c->run_start_ns);
+        if (rv != 0) {
+            log_error("AGENT-ADOPT", "slice=%u/%u engine: %s",
+                      (unsigned)sl->index, (unsigned)sl->count, err_str(rv));
+        }
+        ad->finished = false;
+        ad->next_k = 0;
+        log_info("AGENT-ADOPT", "slice=%u/%u from_ms=%llu gen=%u",
+                 (unsigned)sl->index, (unsigned)sl->count,
+                 (unsigned long long)sl->from_ms, (unsigned)a->generation);
+    }
+    c->adopt_gen = a->generation;
 }
 
 /* --- batches ----------------------------------------------------------------
@@ -882,12 +1006,38 @@ refresh_agent_id(struct control *c, struct pending *p)
     return 0;
 }
 
-/* Pulls finished intervals out of the engine; runs the dead-man switch. */
+/*
+ * Merges what engine e has of the intervals up to k into c->agg: true when
+ * it has returned interval k (*next > k) or finished. An engine started
+ * mid-run returns its first intervals, empty, at once.
+ */
+static bool
+collect_upto(struct control *c, struct engine *e, uint32_t *next,
+             bool *finished, uint32_t k)
+{
+    uint32_t got = 0;
+
+    while (!*finished && *next <= k) {
+        int r = engine_collect(e, c->agg, &got);
+        if (r == ENGINE_INTERVAL) {
+            *next = got + 1;
+        } else if (r == ENGINE_FINISHED) {
+            *finished = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Pulls finished intervals out of the engines (the agent's own and the
+ * adopted slices'): interval k is queued as one BATCH once every engine
+ * returned it or finished; runs the dead-man switch.
+ */
 static void
 service(struct control *c, uint64_t now)
 {
-    uint32_t k = 0;
-
     if (c->pf_active) {
         preflight_poll(c, 0);
     }
@@ -895,26 +1045,43 @@ service(struct control *c, uint64_t now)
         return;
     }
     for (;;) {
-        int r = engine_collect(c->eng, c->agg, &k);
-        if (r == ENGINE_INTERVAL) {
-            int rv = queue_batch(c, k);
-            if (rv != 0) {
-                /* Nothing may vanish silently: keep the interval's counts
-                 * in agg (merged into the next batch) and say so. */
-                log_error("AGENT-BATCH", "interval=%u not queued: %s", k,
-                          err_str(rv));
-                continue;
+        uint32_t k = c->batch_k;
+        bool ready =
+            collect_upto(c, c->eng, &c->main_next_k, &c->main_finished, k);
+        bool all_done = c->main_finished;
+        int rv = 0;
+
+        for (uint32_t i = 0; i < c->n_adopted; i++) {
+            struct adopted *ad = &c->adopted[i];
+            if (ad->eng != NULL) {
+                ready =
+                    collect_upto(c, ad->eng, &ad->next_k, &ad->finished, k) &&
+                    ready;
             }
-            metrics_reset(c->agg);
+            all_done = all_done && ad->finished;
+        }
+        if (all_done) {
+            c->eng_finished = true;
+            log_info("AGENT-LOAD-DONE",
+                     "batches=%llu overflows=%llu adopted=%u",
+                     (unsigned long long)c->seq,
+                     (unsigned long long)engine_ring_overflows(c->eng),
+                     (unsigned)c->n_adopted);
+            break;
+        }
+        if (!ready) {
+            break;
+        }
+        rv = queue_batch(c, k);
+        c->batch_k++;
+        if (rv != 0) {
+            /* Nothing may vanish silently: keep the interval's counts
+             * in agg (merged into the next batch) and say so. */
+            log_error("AGENT-BATCH", "interval=%u not queued: %s", k,
+                      err_str(rv));
             continue;
         }
-        if (r == ENGINE_FINISHED) {
-            c->eng_finished = true;
-            log_info("AGENT-LOAD-DONE", "batches=%llu overflows=%llu",
-                     (unsigned long long)c->seq,
-                     (unsigned long long)engine_ring_overflows(c->eng));
-        }
-        break;
+        metrics_reset(c->agg);
     }
     if (!c->deadman_fired && !c->eng_finished &&
         now - c->last_reply_ns > CONTROL_DEADMAN_MS * CLOCK_NS_PER_MS) {
@@ -922,7 +1089,7 @@ service(struct control *c, uint64_t now)
         log_warn(
             "MASTER-LOST", "no reply for %llu ms: stopping the load",
             (unsigned long long)((now - c->last_reply_ns) / CLOCK_NS_PER_MS));
-        engine_stop(c->eng, ENGINE_STOP_ABORT);
+        stop_engines(c, ENGINE_STOP_ABORT);
     }
 }
 
@@ -969,6 +1136,9 @@ handle_reply(struct control *c, uint32_t sent, const struct proto_msg *rep,
         break;
     case PROTO_STOP:
         on_stop(c, &rep->u.stop);
+        break;
+    case PROTO_ADOPT:
+        on_adopt(c, &rep->u.adopt);
         break;
     case PROTO_ACK:
         if (sent == PROTO_BATCH && c->q_len > 0 &&
@@ -1038,10 +1208,10 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
         h->agent_id = c->agent_id;
         h->state = c->state;
         if (c->eng != NULL && c->state == PROTO_ST_RUNNING) {
-            h->users_active = engine_users_active(c->eng);
-            h->in_flight = engine_in_flight(c->eng);
+            engines_now(c, &h->users_active, &h->in_flight);
         }
         h->acked_seq = c->acked_seq;
+        h->adopt_gen = c->state == PROTO_ST_RUNNING ? c->adopt_gen : 0;
         (void)snprintf(h->text, sizeof(h->text), "%s", c->text);
         c->next_hb_ns = now + (uint64_t)c->hb_ms * CLOCK_NS_PER_MS;
         return true;
@@ -1066,8 +1236,8 @@ control_run(struct control *c)
             shutting_down = true;
             shutdown_at = now + CONTROL_SHUTDOWN_MS * CLOCK_NS_PER_MS;
             log_info("AGENT-SHUTDOWN", "state=%s", state_name(c->state));
-            if (c->eng != NULL && c->state == PROTO_ST_RUNNING) {
-                engine_stop(c->eng, ENGINE_STOP_ABORT);
+            if (c->state == PROTO_ST_RUNNING) {
+                stop_engines(c, ENGINE_STOP_ABORT);
             }
         }
         if (shutting_down &&
@@ -1102,9 +1272,7 @@ control_run(struct control *c)
         handle_reply(c, m.type, &rep, terminal);
         proto_msg_fini(&rep);
     }
-    if (c->eng != NULL) {
-        engine_stop(c->eng, ENGINE_STOP_ABORT);
-    }
+    stop_engines(c, ENGINE_STOP_ABORT);
     drop_engine(c);
     if (c->q_len > 0 || c->state == PROTO_ST_RUNNING) {
         log_warn("AGENT-SHUTDOWN", "undelivered batches=%zu", c->q_len);

@@ -225,6 +225,9 @@ struct engine {
     uint64_t start_ns;
     uint64_t end_ns;
     uint64_t timeout_ns;
+    bool adopted;     /* a lost agent's slice (engine_new_adopted) */
+    uint64_t from_ms; /* adopted: nothing before this, since the start */
+    uint64_t from_ns; /* the same instant, local clock (0: the start) */
     uint32_t n_workers;
     struct worker *w;
     atomic_int stop; /* 0, ENGINE_STOP_DRAIN or ENGINE_STOP_ABORT */
@@ -731,6 +734,11 @@ open_advance(struct worker *w, uint32_t si)
 
     o->has_next = false;
     while (pattern_arrivals_next(&o->it, &k, &t)) {
+        /* An adopted slice starts at from_ns: the lost agent (or nobody)
+         * had the arrivals before it. */
+        if (e->st[si].start_ns + t < e->from_ns) {
+            continue;
+        }
         if (pattern_arrival_mine(k, e->a.n_agents, e->a.agent_index) &&
             (k / e->a.n_agents) % o->nws == o->rank) {
             o->has_next = true;
@@ -764,6 +772,9 @@ open_init(struct worker *w, uint64_t now)
 
         if (!es->open || w->seg_len[si] == 0) {
             continue;
+        }
+        if (e->adopted && es->end_ns <= now) {
+            continue; /* adopted after this stream's end: nothing to do */
         }
         o->rank = worker_rel(e, w, si);
         o->nws = es->cap < e->n_workers ? es->cap : e->n_workers;
@@ -906,7 +917,8 @@ tick(struct worker *w, uint64_t now)
         if (es->open) {
             continue; /* arrivals, not users: open_release */
         }
-        if (run_ms >= s->start_ms && run_ms - s->start_ms < s->duration_ms) {
+        if (run_ms >= s->start_ms && run_ms - s->start_ms < s->duration_ms &&
+            run_ms >= e->from_ms) {
             double v = pattern_value(s, run_ms - s->start_ms, es->pseed);
             if (!(v > 0.0)) {
                 v = 0.0;
@@ -1296,12 +1308,19 @@ stream_total(const struct proto_stream *s)
                                         : (uint32_t)floor(s->peak);
 }
 
-/* This agent's users (or slots) of stream i: its share of the total. */
+/* This agent's users (or slots) of stream i: its share of the total. An
+ * adopted slice of an open stream gets a slot at least, however thin the
+ * slice: its arrivals need one to go out on. */
 static uint32_t
-stream_cap(const struct proto_assign *a, uint32_t i)
+stream_cap(const struct proto_assign *a, uint32_t i, bool adopted)
 {
-    return pattern_share(stream_total(&a->streams[i]), a->n_agents,
-                         a->agent_index);
+    uint32_t cap = pattern_share(stream_total(&a->streams[i]), a->n_agents,
+                                 a->agent_index);
+
+    if (adopted && cap == 0 && a->streams[i].model == PROTO_MODEL_OPEN) {
+        cap = 1;
+    }
+    return cap;
 }
 
 static const char *
@@ -1321,8 +1340,11 @@ requests_name(uint32_t r)
     }
 }
 
-int
-engine_check(const struct proto_assign *a, char *err, size_t errlen)
+/* engine_check, and for an adopted slice (adopted) without the bound of
+ * one slot per agent: a slice of N agents' worth is not an agent. */
+static int
+check_streams(const struct proto_assign *a, bool adopted, char *err,
+              size_t errlen)
 {
     uint64_t users = 0;
 
@@ -1344,7 +1366,8 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
         }
         /* Every agent takes a residue class of the arrivals, so every
          * agent needs a slot to send them on. */
-        if (s->model == PROTO_MODEL_OPEN && s->max_in_flight < a->n_agents) {
+        if (!adopted && s->model == PROTO_MODEL_OPEN &&
+            s->max_in_flight < a->n_agents) {
             (void)snprintf(err, errlen,
                            "stream %u: max_in_flight %u is below the %u "
                            "agents (each needs a slot)",
@@ -1385,7 +1408,7 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
             (void)snprintf(err, errlen, "stream %u: invalid rate_per_user", i);
             return E_INVAL;
         }
-        users += stream_cap(a, i);
+        users += stream_cap(a, i, adopted);
     }
     if (users > ENGINE_MAX_USERS) {
         (void)snprintf(err, errlen, "%llu users: at most %u per agent",
@@ -1397,6 +1420,12 @@ engine_check(const struct proto_assign *a, char *err, size_t errlen)
         return E_INVAL;
     }
     return 0;
+}
+
+int
+engine_check(const struct proto_assign *a, char *err, size_t errlen)
+{
+    return check_streams(a, false, err, errlen);
 }
 
 static int
@@ -1412,7 +1441,7 @@ check_assign(struct engine *e, char *err, size_t errlen)
         (void)snprintf(err, errlen, "url '%s' is not http(s)", a->url);
         return E_INVAL;
     }
-    rv = engine_check(a, err, errlen);
+    rv = check_streams(a, e->adopted, err, errlen);
     if (rv != 0) {
         return rv;
     }
@@ -1423,12 +1452,16 @@ check_assign(struct engine *e, char *err, size_t errlen)
         es->s = &a->streams[i];
         es->open = es->s->model == PROTO_MODEL_OPEN;
         es->pseed = pattern_seed(a->seed, i);
-        es->cap = stream_cap(a, i);
+        es->cap = stream_cap(a, i, e->adopted);
         /* Global user ids: stream by stream, agent by agent, so every
          * user of the run has its own (and its own rng seed). */
         es->gbase = goff + pattern_base(stream_total(es->s), a->n_agents,
                                         a->agent_index);
         goff += stream_total(es->s);
+        if (e->adopted) {
+            /* Its own user ids (and rng seeds), apart from the agents'. */
+            es->gbase += (e->from_ms + 1) << 32;
+        }
         es->pace_ns = es->s->rate_per_user > 0.0
                           ? (uint64_t)(1e9 / es->s->rate_per_user)
                           : 0;
@@ -1755,9 +1788,10 @@ test_lag_ns(void)
     return (uint64_t)ms * CLOCK_NS_PER_MS;
 }
 
-int
-engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
-           char *err, size_t errlen)
+/* engine_new, and engine_new_adopted when adopted. */
+static int
+new_engine(struct engine **out, const struct proto_assign *a, uint32_t threads,
+           bool adopted, uint64_t from_ms, char *err, size_t errlen)
 {
     struct engine *e = NULL;
     uint32_t nw;
@@ -1775,6 +1809,8 @@ engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
         goto out;
     }
     e->a = *a;
+    e->adopted = adopted;
+    e->from_ms = from_ms;
     atomic_init(&e->stop, 0);
     if ((rv = check_assign(e, err, errlen)) != 0) {
         goto out;
@@ -1835,6 +1871,20 @@ out:
     return rv;
 }
 
+int
+engine_new(struct engine **out, const struct proto_assign *a, uint32_t threads,
+           char *err, size_t errlen)
+{
+    return new_engine(out, a, threads, false, 0, err, errlen);
+}
+
+int
+engine_new_adopted(struct engine **out, const struct proto_assign *a,
+                   uint32_t threads, uint64_t from_ms, char *err, size_t errlen)
+{
+    return new_engine(out, a, threads, true, from_ms, err, errlen);
+}
+
 /* --- control-thread side -------------------------------------------------- */
 
 int
@@ -1848,6 +1898,7 @@ engine_start(struct engine *e, uint64_t start_ns)
     e->started = true;
     e->start_ns = start_ns;
     e->end_ns = start_ns + e->a.duration_ms * CLOCK_NS_PER_MS;
+    e->from_ns = e->from_ms > 0 ? start_ns + e->from_ms * CLOCK_NS_PER_MS : 0;
     for (uint32_t i = 0; i < e->n_streams; i++) {
         struct estream *es = &e->st[i];
         es->start_ns = start_ns + es->s->start_ms * CLOCK_NS_PER_MS;

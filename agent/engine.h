@@ -82,6 +82,21 @@ int engine_new(struct engine **out, const struct proto_assign *a,
                uint32_t threads, char *err, size_t errlen);
 
 /*
+ * engine_new for a lost agent's slice this agent adopts (PROTOCOL.md
+ * 3.14): a carries the slice as (agent_index, n_agents) = (index, count),
+ * which engine_check's share rule then applies exactly; nothing runs
+ * before from_ms (since the run's start): closed users are inactive,
+ * open arrivals intended before it are not this engine's (not counted as
+ * unsent). An open stream gets a connection slot even when the slice's
+ * share of max_in_flight is 0. Start it with the run's start instant,
+ * even mid-run. Returns as engine_new; E_INVAL "no users assigned" when
+ * the slice holds no user and no open stream (nothing to run).
+ */
+int engine_new_adopted(struct engine **out, const struct proto_assign *a,
+                       uint32_t threads, uint64_t from_ms, char *err,
+                       size_t errlen);
+
+/*
  * Starts the workers. start_ns is the local monotonic instant of the run's
  * start (interval 0 and every stream's start_ms count from there; each
  * stream's users are active only within [start_ms, start_ms +

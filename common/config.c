@@ -553,7 +553,7 @@ struct section {
 };
 
 /* The enum-valued fields: their names, indexed by the enum's value. */
-enum enum_kind { EK_PATTERN, EK_MODEL, EK_MEMORY_SOURCE };
+enum enum_kind { EK_PATTERN, EK_MODEL, EK_MEMORY_SOURCE, EK_AGENT_LOSS };
 
 static const char *const pattern_names[] = {
     "constant", "ramp_up", "ramp_down", "spike", "wave",
@@ -562,6 +562,8 @@ static const char *const pattern_names[] = {
 static const char *const model_names[] = {"closed", "open"};
 static const char *const memory_source_names[] = {"auto", "pid", "cgroup",
                                                   "docker", "metrics"};
+static const char *const agent_loss_names[] = {"rebalance", "continue",
+                                               "abort"};
 
 struct enum_def {
     const char *const *names;
@@ -572,6 +574,7 @@ static const struct enum_def enum_defs[] = {
     [EK_PATTERN] = {pattern_names, CONFIG_PATTERN_COUNT},
     [EK_MODEL] = {model_names, CONFIG_MODEL_COUNT},
     [EK_MEMORY_SOURCE] = {memory_source_names, CONFIG_MEMORY_SOURCE_COUNT},
+    [EK_AGENT_LOSS] = {agent_loss_names, CONFIG_LOSS_COUNT},
 };
 
 _Static_assert(sizeof(pattern_names) / sizeof(pattern_names[0]) ==
@@ -583,6 +586,9 @@ _Static_assert(sizeof(model_names) / sizeof(model_names[0]) ==
 _Static_assert(sizeof(memory_source_names) / sizeof(memory_source_names[0]) ==
                    CONFIG_MEMORY_SOURCE_COUNT,
                "a memory source without a name");
+_Static_assert(sizeof(agent_loss_names) / sizeof(agent_loss_names[0]) ==
+                   CONFIG_LOSS_COUNT,
+               "an agent-loss policy without a name");
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define CO(m)    offsetof(struct config, m)
@@ -891,6 +897,13 @@ static const struct field scenarios_fields[] = {
 static const struct section scenarios_sec = {
     scenarios_fields, NELEM(scenarios_fields), NULL, 0, NULL};
 
+static const struct field distributed_fields[] = {
+    {"on_agent_loss", F_ENUM, CO(distributed.on_agent_loss), 0, EK_AGENT_LOSS,
+     NULL},
+};
+static const struct section distributed_sec = {
+    distributed_fields, NELEM(distributed_fields), NULL, 0, NULL};
+
 static const struct field root_fields[] = {
     {"load_profiles", F_PROFILES, 0, 0, 0, NULL},
     {"test_parameters", F_MAP, 0, 0, 0, &params_sec},
@@ -901,6 +914,7 @@ static const struct field root_fields[] = {
     {"reporting", F_MAP, 0, 0, 0, &reporting_sec},
     {"environment", F_MAP, 0, 0, 0, &env_sec},
     {"test_scenarios", F_MAP, 0, 0, 0, &scenarios_sec},
+    {"distributed", F_MAP, 0, 0, 0, &distributed_sec},
 };
 static const struct section root_sec = {root_fields, NELEM(root_fields), NULL,
                                         0, NULL};
@@ -1201,6 +1215,9 @@ walk_enum(struct loader *ld, const struct node *val, const char *path,
         break;
     case EK_MEMORY_SOURCE:
         *(enum config_memory_source *)p = (enum config_memory_source)v;
+        break;
+    case EK_AGENT_LOSS:
+        *(enum config_agent_loss *)p = (enum config_agent_loss)v;
         break;
     }
     return 0;
@@ -2005,6 +2022,7 @@ config_defaults(struct config *c)
     c->memory.sample_interval_seconds = 5;
     c->memory.warmup_seconds = 30;
     c->memory.memory_source = CONFIG_MEMORY_SOURCE_AUTO;
+    c->distributed.on_agent_loss = CONFIG_LOSS_REBALANCE;
     c->memory.pid = 0;
     c->memory.cgroup_path[0] = '\0';
     c->memory.leak_threshold_mb_per_min = 1.0;
@@ -2269,4 +2287,16 @@ int
 config_memory_source_from_name(const char *name)
 {
     return lookup_name(memory_source_names, CONFIG_MEMORY_SOURCE_COUNT, name);
+}
+
+const char *
+config_agent_loss_name(int p)
+{
+    return p >= 0 && p < CONFIG_LOSS_COUNT ? agent_loss_names[p] : NULL;
+}
+
+int
+config_agent_loss_from_name(const char *name)
+{
+    return lookup_name(agent_loss_names, CONFIG_LOSS_COUNT, name);
 }

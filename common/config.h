@@ -293,6 +293,20 @@ struct recovery_cfg {
     double margin; /* fraction of the baseline, default 0.2 */
 };
 
+/* What the master does when an agent is lost mid-test (docs/distributed.md,
+ * "Lost agents"). */
+enum config_agent_loss {
+    CONFIG_LOSS_REBALANCE = 0, /* its slice moves to the survivors */
+    CONFIG_LOSS_CONTINUE = 1,  /* its share is not run from then on */
+    CONFIG_LOSS_ABORT = 2,     /* stop the test: failed, exit 3 */
+    CONFIG_LOSS_COUNT = 3
+};
+
+/* distributed: (kato-stress's own section). */
+struct distributed_cfg {
+    enum config_agent_loss on_agent_loss; /* default rebalance */
+};
+
 struct config {
     char path[CONFIG_STR_MAX]; /* the file loaded, "" for defaults */
     size_t n_profiles;
@@ -310,6 +324,7 @@ struct config {
     struct pool_cfg pool;
     struct memory_cfg memory;
     struct recovery_cfg recovery;
+    struct distributed_cfg distributed;
 };
 
 /* Fills c with the original suite's defaults (all six profiles, the
@@ -372,5 +387,11 @@ const char *config_memory_source_name(int s);
 
 /* Returns the enum config_memory_source value of name, or -1. */
 int config_memory_source_from_name(const char *name);
+
+/* "rebalance", "continue" or "abort"; NULL when p is out of range. */
+const char *config_agent_loss_name(int p);
+
+/* Returns the enum config_agent_loss value of name, or -1. */
+int config_agent_loss_from_name(const char *name);
 
 #endif

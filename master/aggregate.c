@@ -90,6 +90,7 @@ struct agg {
     struct agg_arrivals arr; /* open streams, summed over batches */
     struct agg_mem *mem;     /* n_slots, allocated at the first sample */
     uint64_t *int_pif;       /* per interval: agents' peaks in flight, summed */
+    uint64_t *int_users;     /* per interval: agents' active users, summed */
     size_t n_groups;
     struct proto_group groups[AGG_MAX_GROUPS]; /* merged, by (stream, g) */
     uint64_t groups_dropped; /* requests of groups beyond AGG_MAX_GROUPS */
@@ -140,8 +141,9 @@ agg_new(struct agg **out, uint32_t duration_s)
     a->int_err = xcalloc(a->n_slots, sizeof(*a->int_err));
     a->slots = xcalloc(a->n_slots, sizeof(*a->slots));
     a->int_pif = xcalloc(a->n_slots, sizeof(*a->int_pif));
+    a->int_users = xcalloc(a->n_slots, sizeof(*a->int_users));
     if (a->int_req == NULL || a->int_err == NULL || a->slots == NULL ||
-        a->int_pif == NULL) {
+        a->int_pif == NULL || a->int_users == NULL) {
         rv = E_NOMEM;
         goto out;
     }
@@ -168,6 +170,7 @@ agg_free(struct agg *a)
     xfree(a->int_err);
     xfree(a->mem);
     xfree(a->int_pif);
+    xfree(a->int_users);
     if (a->slots != NULL) {
         for (uint32_t k = 0; k < a->n_slots; k++) {
             for (int i = 0; i < OP_COUNT; i++) {
@@ -544,6 +547,7 @@ merge_groups(struct agg *a, const struct proto_batch *b)
 {
     if (b->interval < a->n_slots) {
         a->int_pif[b->interval] += b->peak_in_flight;
+        a->int_users[b->interval] += b->users_active;
     }
     for (uint32_t i = 0; i < b->n_groups && i < PROTO_MAX_GROUPS; i++) {
         const struct proto_group *src = &b->groups[i];
@@ -578,6 +582,12 @@ agg_group(const struct agg *a, uint32_t stream, uint32_t group,
         }
     }
     return E_NOTFOUND;
+}
+
+uint64_t
+agg_interval_users(const struct agg *a, uint32_t k)
+{
+    return k < a->n_slots ? a->int_users[k] : 0;
 }
 
 uint64_t

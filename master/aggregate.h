@@ -229,6 +229,11 @@ int agg_group(const struct agg *a, uint32_t stream, uint32_t group,
  * requests in flight at once over the fleet. 0 when none was sent. */
 uint64_t agg_peak_in_flight(const struct agg *a);
 
+/* The users active at the end of interval k, summed over the batches
+ * merged for it (each agent's, adopted slices included; a lost agent's
+ * missing batch counts nothing). 0 beyond the bound. */
+uint64_t agg_interval_users(const struct agg *a, uint32_t k);
+
 /* Batches merged past the per-interval bound, and batches rejected. */
 uint64_t agg_late(const struct agg *a);
 uint64_t agg_rejected(const struct agg *a);

@@ -31,6 +31,7 @@
 #include "junit.h"
 #include "memleak.h"
 #include "plan.h"
+#include "rebalance.h"
 #include "recovery.h"
 #include "report.h"
 #include "saturation.h"
@@ -49,6 +50,25 @@
 /* --quick caps the pause between the tests of a suite at this. */
 #define QUICK_COOLDOWN_S 2u
 
+/* Losses one test records (a loss past this is still handled, and logged,
+ * but not listed in the results). */
+#define LOSS_MAX 64
+
+/* One agent lost during a test and what the policy did with its share. */
+struct loss {
+    char name[PROTO_NAME_MAX];
+    uint32_t agent_index; /* its plan index (ASSIGN aidx) */
+    uint64_t at_ms;       /* detected, since the load's start */
+    int policy;           /* enum config_agent_loss applied */
+    uint32_t survivors;   /* rebalance: how many took its share */
+    uint32_t n_slices;    /* the slices it held when lost */
+    double fraction;      /* of the whole load those slices hold */
+    uint64_t users;       /* closed streams: peak users those slices hold */
+    double rate;          /* open streams: peak arrivals/s they hold */
+    bool moved;           /* rebalance: the share was handed over */
+    char why_not[96];     /* rebalance that could not be: why */
+};
+
 /* One test of the run (a suite for --test all, else just one). */
 struct slot {
     int test;            /* enum plan_test */
@@ -64,7 +84,18 @@ struct slot {
     uint64_t start_wall_ns;
     uint64_t end_ns;
     double abort_at_s;      /* status "aborted": when, into the load */
-    char abort_reason[192]; /* status "aborted": the violation */
+    char abort_reason[192]; /* status "aborted": the violation; "failed"
+                             * by on_agent_loss abort: the lost agent */
+    size_t n_losses;
+    struct loss losses[LOSS_MAX];
+};
+
+/* The slices a participant runs (master/rebalance.h): its own, then the
+ * ones it adopted. */
+struct held {
+    uint32_t n;
+    struct proto_slice sl[PROTO_MAX_SLICES];
+    bool loss_handled; /* its loss was handled (once per test) */
 };
 
 struct run {
@@ -82,6 +113,8 @@ struct run {
     struct fleet *fleet;
     struct spawn sp;
     size_t *part;      /* plan index -> fleet index */
+    struct held *held; /* plan index -> the slices it runs */
+    struct slot *slot; /* the current test's */
     uint64_t start_ns; /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns; /* when the load ended or was stopped */
@@ -376,9 +409,16 @@ assign_all(struct run *r)
     int rv = 0;
 
     xfree(r->part);
+    xfree(r->held);
     r->part = xcalloc(r->plan->n_agents, sizeof(*r->part));
-    if (r->part == NULL) {
+    r->held = xcalloc(r->plan->n_agents, sizeof(*r->held));
+    if (r->part == NULL || r->held == NULL) {
         return E_NOMEM;
+    }
+    for (uint32_t k = 0; k < r->plan->n_agents; k++) {
+        r->held[k].n = 1;
+        r->held[k].sl[0].index = k;
+        r->held[k].sl[0].count = r->plan->n_agents;
     }
     for (size_t i = 0; i < fleet_n_agents(r->fleet) && n < r->plan->n_agents;
          i++) {
@@ -605,6 +645,187 @@ stop_and_collect(struct run *r, const char *reason)
     }
 }
 
+/* What slices (I, N) hold of the plan's peak load: closed users and open
+ * arrivals/s, into l. */
+static void
+loss_measure(const struct run *r, struct loss *l, const struct held *h)
+{
+    const struct proto_assign *a = &r->plan->assign[0];
+
+    l->n_slices = h->n;
+    l->fraction = rebalance_fraction(h->sl, h->n);
+    l->users = 0;
+    l->rate = 0.0;
+    for (uint32_t si = 0; si < a->n_streams; si++) {
+        const struct proto_stream *st = &a->streams[si];
+        for (uint32_t j = 0; j < h->n; j++) {
+            if (st->model == PROTO_MODEL_OPEN) {
+                l->rate += st->peak / (double)h->sl[j].count;
+            } else {
+                l->users += rebalance_share((uint32_t)st->peak, &h->sl[j]);
+            }
+        }
+    }
+}
+
+/*
+ * A test of a suite that starts after agents were lost (a previous test
+ * rebalanced or continued without them) is planned again for the agents
+ * still there, with the same seed, so it runs whole on fewer agents
+ * rather than failing to assign. Keeps the plan when that fails.
+ */
+static void
+replan(struct run *r, struct slot *s)
+{
+    uint32_t alive = (uint32_t)fleet_n_alive(r->fleet);
+    struct plan_opts po;
+    struct plan np;
+    char err[256];
+
+    if (alive == 0 || alive >= s->plan.n_agents) {
+        return;
+    }
+    memset(&po, 0, sizeof(po));
+    memset(&np, 0, sizeof(np));
+    po.test = s->test;
+    po.n_agents = alive;
+    po.seed = s->plan.seed;
+    po.profile = s->profile;
+    if (plan_build(&np, r->c, &po, err, sizeof(err)) != 0) {
+        log_warn("REPLAN", "test=%s agents=%u: %s", s->name, (unsigned)alive,
+                 err);
+        return;
+    }
+    log_warn("REPLAN", "test=%s agents=%u (was %u: agents were lost)", s->name,
+             (unsigned)alive, (unsigned)s->plan.n_agents);
+    plan_fini(&s->plan);
+    s->plan = np;
+}
+
+/*
+ * on_agent_loss rebalance: hands the n slices of lost participant k over
+ * to the alive participants that have not said GOODBYE, survivor r of m
+ * taking (I + N r, N m) of each from at_ms on (rebalance.h), and tells
+ * the lost agent STOP should it come back. Fills l->moved, survivors and
+ * why_not.
+ */
+static void
+loss_rebalance(struct run *r, uint32_t k, uint64_t at_ms, struct loss *l)
+{
+    uint32_t surv[PLAN_MAX_AGENTS];
+    struct proto_slice *out = NULL;
+    const struct held *h = &r->held[k];
+    uint32_t m = 0;
+    int rv = 0;
+
+    for (uint32_t j = 0; j < r->plan->n_agents; j++) {
+        struct fleet_agent_info ai;
+        if (j == k || !r->plan->has_assign[j] ||
+            fleet_agent(r->fleet, r->part[j], &ai) != 0 || ai.lost ||
+            ai.goodbye) {
+            continue;
+        }
+        surv[m++] = j;
+    }
+    l->survivors = m;
+    if (m == 0) {
+        (void)snprintf(l->why_not, sizeof(l->why_not), "no agent left");
+        return;
+    }
+    out = xcalloc((size_t)m * h->n, sizeof(*out));
+    if (out == NULL) {
+        (void)snprintf(l->why_not, sizeof(l->why_not), "out of memory");
+        return;
+    }
+    rv = rebalance_split(h->sl, h->n, m, at_ms, out);
+    for (uint32_t q = 0; rv == 0 && q < m; q++) {
+        if (r->held[surv[q]].n + h->n > PROTO_MAX_SLICES) {
+            rv = E_TOOBIG;
+        }
+    }
+    if (rv != 0) {
+        (void)snprintf(l->why_not, sizeof(l->why_not),
+                       "cannot split further: %s", err_str(rv));
+        goto out;
+    }
+    for (uint32_t q = 0; q < m; q++) {
+        struct held *s = &r->held[surv[q]];
+        for (uint32_t j = 0; j < h->n; j++) {
+            const struct proto_slice *sl = &out[(size_t)q * h->n + j];
+            s->sl[s->n++] = *sl;
+            (void)fleet_adopt(r->fleet, r->part[surv[q]], sl);
+            log_debug("ADOPT", "agent_index=%u slice=%u/%u from_ms=%llu",
+                      (unsigned)surv[q], (unsigned)sl->index,
+                      (unsigned)sl->count, (unsigned long long)sl->from_ms);
+        }
+    }
+    (void)fleet_stop_one(r->fleet, r->part[k],
+                         "your share moved to the other agents");
+    l->moved = true;
+out:
+    xfree(out);
+}
+
+/*
+ * Applies on_agent_loss to every participant newly found lost. Returns
+ * NULL, or (abort) the run status with *code set and the agents told
+ * STOP.
+ */
+static const char *
+handle_losses(struct run *r, uint64_t now, int *code)
+{
+    int policy = (int)r->c->distributed.on_agent_loss;
+
+    for (uint32_t k = 0; k < r->plan->n_agents; k++) {
+        struct fleet_agent_info ai;
+        struct loss lbuf;
+        struct loss *l = &lbuf;
+        uint64_t at_ms = 0;
+
+        if (!r->plan->has_assign[k] || r->held[k].loss_handled ||
+            fleet_agent(r->fleet, r->part[k], &ai) != 0 || !ai.lost ||
+            ai.goodbye) {
+            continue;
+        }
+        r->held[k].loss_handled = true;
+        at_ms = now > r->start_ns ? (now - r->start_ns) / CLOCK_NS_PER_MS : 0;
+        if (r->slot->n_losses < LOSS_MAX) {
+            l = &r->slot->losses[r->slot->n_losses++];
+        }
+        memset(l, 0, sizeof(*l));
+        (void)snprintf(l->name, sizeof(l->name), "%s", ai.name);
+        l->agent_index = k;
+        l->at_ms = at_ms;
+        l->policy = policy;
+        loss_measure(r, l, &r->held[k]);
+        if (policy == CONFIG_LOSS_ABORT) {
+            console_clear(&r->con);
+            (void)snprintf(r->abort_reason, sizeof(r->abort_reason),
+                           "agent %s (index %u) lost %.1f s into the load "
+                           "(on_agent_loss: abort)",
+                           ai.name, (unsigned)k, (double)at_ms / 1000.0);
+            (void)fprintf(stderr, "error: %s\n", r->abort_reason);
+            log_warn("AGENT-LOSS", "agent=%s policy=abort at_ms=%llu", ai.name,
+                     (unsigned long long)at_ms);
+            stop_and_collect(r, r->abort_reason);
+            *code = COORD_EXIT_INFRA;
+            return "failed";
+        }
+        if (policy == CONFIG_LOSS_REBALANCE) {
+            loss_rebalance(r, k, at_ms, l);
+        }
+        log_warn("AGENT-LOSS",
+                 "agent=%s policy=%s at_ms=%llu share=%.4f users=%llu "
+                 "rate=%.3f moved=%s survivors=%u%s%s",
+                 ai.name, config_agent_loss_name(policy),
+                 (unsigned long long)at_ms, l->fraction,
+                 (unsigned long long)l->users, l->rate, l->moved ? "yes" : "no",
+                 (unsigned)l->survivors, l->why_not[0] ? " why_not=" : "",
+                 l->why_not);
+    }
+    return NULL;
+}
+
 /* Runs the load until every participant said GOODBYE (or is lost), the
  * deadline passes or a stop is requested. Returns the run status. */
 static const char *
@@ -630,6 +851,12 @@ run_load(struct run *r, int *code)
         }
         now = clock_now_ns();
         t = tally(r);
+        if (t.lost > 0) {
+            const char *st = handle_losses(r, now, code);
+            if (st != NULL) {
+                return st;
+            }
+        }
         if (t.lost == t.part) {
             (void)fprintf(stderr, "error: all %zu agents lost\n", t.part);
             r->end_ns = now;
@@ -800,7 +1027,9 @@ run_test(struct run *r, struct slot *s)
     int code = 0;
     int rv = 0;
 
+    replan(r, s);
     r->plan = &s->plan;
+    r->slot = s;
     fleet_set_agg(r->fleet, NULL);
     fleet_reset_test(r->fleet);
     rv = agg_new(&s->agg, (uint32_t)(s->plan.duration_ms / 1000u));
@@ -957,6 +1186,158 @@ burstpool_verdict(const struct run *r, const struct slot *s,
     v->extra_summary = (const char *)text->data;
 }
 
+/* Appends name as a JSON string (fleet.c already turned control
+ * characters into '?'; quotes and backslashes are escaped here). */
+static int
+json_name(struct buf *b, const char *name)
+{
+    int rv = buf_append(b, "\"", 1);
+
+    for (const char *p = name; rv == 0 && *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            rv = buf_append(b, "\\", 1);
+        }
+        if (rv == 0) {
+            rv = buf_append(b, p, 1);
+        }
+    }
+    return rv == 0 ? buf_append(b, "\"", 1) : rv;
+}
+
+/* Agent s's missing intervals as "[a,b,...]" (at most 64 listed) into b,
+ * looked up by name among the aggregate's agents. */
+static int
+json_missing(struct buf *b, const struct agg *a, const char *name)
+{
+    uint32_t miss[64];
+    size_t n = 0;
+    int rv = 0;
+
+    for (size_t i = 0; i < agg_n_agents(a); i++) {
+        struct agg_agent_info ai;
+        if (agg_agent(a, i, &ai) == 0 && strcmp(ai.name, name) == 0) {
+            n = agg_agent_missing(a, i, miss, 64);
+            break;
+        }
+    }
+    rv = buf_append(b, "[", 1);
+    for (size_t j = 0; rv == 0 && j < n && j < 64; j++) {
+        rv = buf_printf(b, "%s%u", j ? "," : "", (unsigned)miss[j]);
+    }
+    return rv == 0 ? buf_append(b, "]", 1) : rv;
+}
+
+/*
+ * The lost agents of slot s and what on_agent_loss did, added to v's
+ * extra figures: "agents_lost" (and "failure_reason" when the loss
+ * failed the test) in the JSON, one line per loss in the summary (which
+ * JUnit also puts in the test's system-out). json and text may already
+ * hold a test's own figures (NUL-terminated): the losses go after them.
+ */
+static void
+losses_extra(const struct slot *s, struct report_verdict *v, struct buf *json,
+             struct buf *text)
+{
+    int rv = 0;
+
+    if (s->n_losses == 0 && s->abort_reason[0] == '\0') {
+        return;
+    }
+    if (json->len > 0 && json->data[json->len - 1] == '\0') {
+        json->len--;
+    }
+    if (text->len > 0 && text->data[text->len - 1] == '\0') {
+        text->len--;
+    }
+    if (strcmp(s->status, "failed") == 0 && s->abort_reason[0] != '\0') {
+        rv = buf_printf(json,
+                        "%s\"failure_reason\": ", json->len > 0 ? ", " : "");
+        if (rv == 0) {
+            rv = json_name(json, s->abort_reason);
+        }
+        (void)snprintf(v->abort_reason, sizeof(v->abort_reason), "%s",
+                       s->abort_reason);
+    }
+    if (rv == 0) {
+        rv =
+            buf_printf(json, "%s\"agents_lost\": [", json->len > 0 ? ", " : "");
+    }
+    for (size_t i = 0; rv == 0 && i < s->n_losses; i++) {
+        const struct loss *l = &s->losses[i];
+        const char *pol = config_agent_loss_name(l->policy);
+        uint32_t k = (uint32_t)(l->at_ms / 1000u);
+        rv = buf_printf(json, "%s{\"name\": ", i ? ", " : "");
+        if (rv == 0) {
+            rv = json_name(json, l->name);
+        }
+        if (rv == 0) {
+            rv = buf_printf(
+                json,
+                ", \"agent_index\": %u, \"detected_at_ms\": %llu, "
+                "\"detected_at_interval\": %u, \"policy\": \"%s\", "
+                "\"share\": %.6f, \"slices\": %u, \"users\": %llu, "
+                "\"arrival_rate\": %.3f, \"moved\": %s, \"survivors\": %u, "
+                "\"moved_users\": %llu, \"moved_arrival_rate\": %.3f, "
+                "\"intervals_missing\": ",
+                (unsigned)l->agent_index, (unsigned long long)l->at_ms,
+                (unsigned)k, pol, l->fraction, (unsigned)l->n_slices,
+                (unsigned long long)l->users, l->rate,
+                l->moved ? "true" : "false", (unsigned)l->survivors,
+                (unsigned long long)(l->moved ? l->users : 0),
+                l->moved ? l->rate : 0.0);
+        }
+        if (rv == 0) {
+            rv = json_missing(json, s->agg, l->name);
+        }
+        if (rv == 0) {
+            rv = buf_printf(json, "}");
+        }
+        if (rv != 0) {
+            break;
+        }
+        if (l->policy == CONFIG_LOSS_ABORT) {
+            rv = buf_printf(text,
+                            "  Agent lost: %s (index %u) at %.1f s "
+                            "(interval %u); on_agent_loss abort: the test "
+                            "was stopped\n",
+                            l->name, (unsigned)l->agent_index,
+                            (double)l->at_ms / 1000.0, (unsigned)k);
+        } else if (l->moved) {
+            rv = buf_printf(text,
+                            "  Agent lost: %s (index %u) at %.1f s "
+                            "(interval %u); on_agent_loss rebalance: its "
+                            "share (%.1f%% of the load: %llu users, %.1f "
+                            "arrivals/s) moved to %u agents from then on\n",
+                            l->name, (unsigned)l->agent_index,
+                            (double)l->at_ms / 1000.0, (unsigned)k,
+                            100.0 * l->fraction, (unsigned long long)l->users,
+                            l->rate, (unsigned)l->survivors);
+        } else {
+            rv = buf_printf(text,
+                            "  Agent lost: %s (index %u) at %.1f s "
+                            "(interval %u); on_agent_loss %s: its share "
+                            "(%.1f%% of the load: %llu users, %.1f "
+                            "arrivals/s) was not run from interval %u on%s%s\n",
+                            l->name, (unsigned)l->agent_index,
+                            (double)l->at_ms / 1000.0, (unsigned)k, pol,
+                            100.0 * l->fraction, (unsigned long long)l->users,
+                            l->rate, (unsigned)k, l->why_not[0] ? ": " : "",
+                            l->why_not);
+        }
+    }
+    if (rv == 0) {
+        rv = buf_printf(json, "]");
+    }
+    if (rv != 0 || buf_append(json, "", 1) != 0 ||
+        buf_append(text, "", 1) != 0) {
+        log_warn("AGENT-LOSS", "test=%s: the losses could not be listed: %s",
+                 s->name, err_str(rv));
+        return;
+    }
+    v->extra_json = (const char *)json->data;
+    v->extra_summary = (const char *)text->data;
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -1040,6 +1421,7 @@ finish(struct run *r, bool *violations)
                                  &sat[i]) == 0) {
             report_check_resources(&t[i].verdict, &sat[i], rr->test_name);
         }
+        losses_extra(s, &t[i].verdict, &xj[i], &xs[i]);
         *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
             stamp = s->start_wall_ns;
@@ -1254,5 +1636,6 @@ out:
         plan_fini(&r.slots[i].plan);
     }
     xfree(r.part);
+    xfree(r.held);
     return code;
 }

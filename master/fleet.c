@@ -61,6 +61,8 @@ struct agent {
     struct proto_assign assign;
     uint64_t start_ns;
     char stop_reason[PROTO_TEXT_MAX];
+    struct proto_adopt adopt; /* generation 0: nothing to adopt */
+    uint32_t adopt_acked;     /* from its heartbeats */
 };
 
 struct fleet {
@@ -336,6 +338,9 @@ fleet_agent(const struct fleet *f, size_t i, struct fleet_agent_info *out)
     out->has_assign = a->has_assign;
     out->lost = a->lost;
     out->goodbye = a->goodbye;
+    out->adopt_gen = a->adopt.generation;
+    out->adopt_acked = a->adopt_acked;
+    out->adopt = &a->adopt;
     return 0;
 }
 
@@ -374,11 +379,42 @@ fleet_stop(struct fleet *f, const char *reason)
     }
 }
 
+int
+fleet_stop_one(struct fleet *f, size_t i, const char *reason)
+{
+    if (i >= f->n_agents) {
+        return E_RANGE;
+    }
+    (void)snprintf(f->agents[i].stop_reason, sizeof(f->agents[i].stop_reason),
+                   "%s", reason);
+    f->agents[i].cmd = CMD_STOP;
+    return 0;
+}
+
+int
+fleet_adopt(struct fleet *f, size_t i, const struct proto_slice *sl)
+{
+    struct proto_adopt *ad = NULL;
+
+    if (i >= f->n_agents) {
+        return E_RANGE;
+    }
+    ad = &f->agents[i].adopt;
+    if (ad->n_slices >= PROTO_MAX_SLICES) {
+        return E_TOOBIG;
+    }
+    ad->slices[ad->n_slices++] = *sl;
+    ad->generation++;
+    return 0;
+}
+
 void
 fleet_reset_test(struct fleet *f)
 {
     for (size_t i = 0; i < f->n_agents; i++) {
         struct agent *a = &f->agents[i];
+        memset(&a->adopt, 0, sizeof(a->adopt));
+        a->adopt_acked = 0;
         a->has_assign = false;
         a->goodbye = false;
         a->cmd = CMD_NONE;
@@ -734,6 +770,13 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
         a->state = hb->state;
     }
     a->users_active = hb->users_active;
+    if (hb->adopt_gen != a->adopt_acked) {
+        if (hb->adopt_gen == a->adopt.generation && hb->adopt_gen > 0) {
+            log_info("ADOPT-DONE", "agent=%s gen=%u slices=%u", a->name,
+                     (unsigned)hb->adopt_gen, (unsigned)a->adopt.n_slices);
+        }
+        a->adopt_acked = hb->adopt_gen;
+    }
     settle_cmd(a);
 
     memset(&r, 0, sizeof(r));
@@ -752,6 +795,12 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
                        a->stop_reason);
         break;
     case CMD_NONE:
+        if (a->adopt.generation > a->adopt_acked &&
+            a->state == PROTO_ST_RUNNING) {
+            r.type = PROTO_ADOPT;
+            r.u.adopt = a->adopt;
+            break;
+        }
         r.type = PROTO_HEARTBEAT;
         r.u.heartbeat.agent_id = 0;
         r.u.heartbeat.state = a->state;

@@ -21,8 +21,14 @@
 #include "../proto/proto.h"
 #include "aggregate.h"
 
-#define FLEET_HEARTBEAT_MS   200u  /* told to agents in WELCOME */
-#define FLEET_LOST_MS        3000u /* silence after which an agent is lost */
+#define FLEET_HEARTBEAT_MS 200u /* told to agents in WELCOME */
+/* Silence after which an agent is lost. A live agent calls at least every
+ * FLEET_HEARTBEAT_MS, so this is 13 missed heartbeats; the detection is
+ * at most FLEET_LOST_MS + FLEET_POLL_MS (+ one pass of the run loop)
+ * after the agent's last message, which keeps "lost within 3 s of going
+ * silent" (issue 5) with room for the poll granularity, and it stays
+ * below the agent's 3 s dead-man switch (docs/distributed.md). */
+#define FLEET_LOST_MS        2700u
 #define FLEET_POLL_MS        50u   /* how long fleet_poll waits at most */
 #define FLEET_MAX_AGENTS     4096u /* authenticated agents kept */
 #define FLEET_MAX_HANDSHAKES 64u   /* pipes mid-handshake kept at once */
@@ -43,9 +49,12 @@ struct fleet_agent_info {
     uint32_t state;   /* enum proto_agent_state, last reported */
     const char *text; /* last heartbeat text (FAILED: why) */
     uint32_t users_active;
-    bool has_assign; /* takes part in the test */
-    bool lost;       /* silent for FLEET_LOST_MS (may come back) */
-    bool goodbye;    /* its GOODBYE arrived */
+    bool has_assign;      /* takes part in the test */
+    bool lost;            /* silent for FLEET_LOST_MS (may come back) */
+    bool goodbye;         /* its GOODBYE arrived */
+    uint32_t adopt_gen;   /* ADOPT generation queued for it (0: none) */
+    uint32_t adopt_acked; /* the generation its heartbeats say it applied */
+    const struct proto_adopt *adopt; /* the slices queued (borrowed) */
 };
 
 /*
@@ -114,10 +123,25 @@ void fleet_start(struct fleet *f, uint64_t start_ns);
  * it reports a state other than RUNNING. reason is copied (truncated). */
 void fleet_stop(struct fleet *f, const char *reason);
 
+/* Queues STOP {reason} for the i-th agent only (a lost agent whose share
+ * moved to the others: should it come back, it must not run it too).
+ * Returns 0 or E_RANGE. */
+int fleet_stop_one(struct fleet *f, size_t i, const char *reason);
+
+/*
+ * Appends slice *sl to the i-th agent's ADOPT list and bumps its
+ * generation: ADOPT {generation, every slice so far} rides on its
+ * heartbeat replies while it is RUNNING, until its heartbeat reports that
+ * generation applied (PROTOCOL.md 3.14). A pending ASSIGN, START or STOP
+ * goes first. Returns 0, E_RANGE (no such agent) or E_TOOBIG (already
+ * PROTO_MAX_SLICES slices).
+ */
+int fleet_adopt(struct fleet *f, size_t i, const struct proto_slice *sl);
+
 /*
  * Forgets the last test's per-agent bookkeeping (assignment, GOODBYE,
- * pending command, active users) so the same agents can be assigned the
- * next test of a suite; agents, their ids and liveness are kept. An agent
+ * pending command, active users, ADOPT list) so the same agents can be assigned
+ * the next test of a suite; agents, their ids and liveness are kept. An agent
  * whose GOODBYE was acknowledged is DONE and then IDLE, and accepts a new
  * ASSIGN in either state. Call it with no aggregate set
  * (fleet_set_agg(f, NULL)) so a late message of the last test is refused.

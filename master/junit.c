@@ -221,6 +221,10 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "aborted at %.0fs by abort_on_fail: %s", v->abort_at_s,
                        v->abort_reason);
+    } else if (strcmp(r->status, "completed") != 0 &&
+               v->abort_reason[0] != '\0') {
+        (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "status %s: %s",
+                       r->status, v->abort_reason);
     } else if (strcmp(r->status, "completed") != 0) {
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "status %s: the run did not complete (agents lost or "
@@ -341,30 +345,40 @@ junit_xml(struct buf *out, const struct report_run *runs,
             xraw(&w, "\" name=\"");
             xtext(&w, tc[j].name);
             xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
+            /* The test's own lines (lost agents, burst and pool
+             * figures) ride on its status case, for the CI log. */
+            const char *sysout =
+                j == 0 && !tc[j].skipped ? verdicts[i].extra_summary : NULL;
+            bool has_out = (sysout != NULL && sysout[0] != '\0') ||
+                           tc[j].sysout[0] != '\0';
             if (tc[j].skipped) {
                 xraw(&w, ">\n    <skipped message=\"");
                 xtext(&w, tc[j].skip_why);
                 xraw(&w, "\"/>\n  </testcase>\n");
-            } else if (tc[j].failure[0] != '\0' || tc[j].sysout[0] != '\0') {
-                xraw(&w, ">\n");
-                if (tc[j].failure[0] != '\0') {
-                    xraw(&w, "    <failure message=\"");
-                    xtext(&w, tc[j].failure);
-                    xraw(&w, "\" type=\"");
-                    xraw(&w, j == 0 ? "status" : "threshold");
-                    xraw(&w, "\">");
-                    xtext(&w, tc[j].failure);
-                    xraw(&w, "</failure>\n");
-                }
-                if (tc[j].sysout[0] != '\0') {
-                    xraw(&w, "    <system-out>");
-                    xtext(&w, tc[j].sysout);
-                    xraw(&w, "</system-out>\n");
-                }
-                xraw(&w, "  </testcase>\n");
-            } else {
-                xraw(&w, "/>\n");
+                continue;
             }
+            if (tc[j].failure[0] == '\0' && !has_out) {
+                xraw(&w, "/>\n");
+                continue;
+            }
+            xraw(&w, ">\n");
+            if (tc[j].failure[0] != '\0') {
+                xraw(&w, "    <failure message=\"");
+                xtext(&w, tc[j].failure);
+                xraw(&w, "\" type=\"");
+                xraw(&w, j == 0 ? "status" : "threshold");
+                xraw(&w, "\">");
+                xtext(&w, tc[j].failure);
+                xraw(&w, "</failure>\n");
+            }
+            if (has_out) {
+                /* Saturation warnings first, then the test's own lines. */
+                xraw(&w, "    <system-out>");
+                xtext(&w, tc[j].sysout);
+                xtext(&w, sysout != NULL ? sysout : "");
+                xraw(&w, "</system-out>\n");
+            }
+            xraw(&w, "  </testcase>\n");
         }
     }
     xraw(&w, "</testsuite>\n");

@@ -51,6 +51,7 @@ usage(FILE *fp)
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
+        "                     [--on-agent-loss rebalance|continue|abort]\n"
         "                     [-h|--help] [--version]\n"
         "\n"
         "  --config FILE      config (default ./" DEFAULT_CONFIG
@@ -74,6 +75,10 @@ usage(FILE *fp)
         "  --threads N        worker threads per local agent\n"
         "  --seed N           run seed (default: random, logged)\n"
         "  --agent-timeout S  how long to wait for agents (default 60)\n"
+        "  --on-agent-loss P  rebalance (default): a lost agent's share moves\n"
+        "                     to the survivors; continue: it is not run;\n"
+        "                     abort: stop, status failed, exit 3 (overrides\n"
+        "                     distributed.on_agent_loss)\n"
         "  --verbose          debug logging\n"
         "\n"
         "exit: 0 pass, 1 threshold violated, 2 usage/config error, 3 target\n"
@@ -155,7 +160,8 @@ enum {
     OPT_SEED,
     OPT_TIMEOUT,
     OPT_VERBOSE,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_ON_LOSS
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +179,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"agent-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"on-agent-loss", required_argument, NULL, OPT_ON_LOSS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -182,7 +189,8 @@ static const struct option long_opts[] = {
  * 1 (help/version printed: exit 0) or 2 (usage error printed). */
 static int
 parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
-          const char **test, const char **url, const char **output, bool *quick)
+          const char **test, const char **url, const char **output, bool *quick,
+          int *on_loss)
 {
     bool local_set = false;
     int ch = 0;
@@ -249,6 +257,16 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
             break;
         case OPT_VERBOSE:
             o->verbose = true;
+            break;
+        case OPT_ON_LOSS:
+            *on_loss = config_agent_loss_from_name(optarg);
+            if (*on_loss < 0) {
+                (void)fprintf(stderr,
+                              "error: --on-agent-loss wants rebalance, "
+                              "continue or abort, got '%s'\n",
+                              optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -365,13 +383,15 @@ main(int argc, char **argv)
     const char *output = NULL;
     bool quick = false;
     bool closed = true;
+    int on_loss = -1;
     int code = 0;
 
     memset(&o, 0, sizeof(o));
     o.local_agents = 1;
     o.agent_timeout_s = 60;
     log_set_prefix("master");
-    code = parse_cli(argc, argv, &o, &config, &test, &url, &output, &quick);
+    code = parse_cli(argc, argv, &o, &config, &test, &url, &output, &quick,
+                     &on_loss);
     if (code != 0) {
         return code == 1 ? 0 : COORD_EXIT_USAGE;
     }
@@ -392,6 +412,9 @@ main(int argc, char **argv)
     }
     if (load_config(&cfg, config, url, output, quick) != 0) {
         return COORD_EXIT_USAGE;
+    }
+    if (on_loss >= 0) {
+        cfg.distributed.on_agent_loss = (enum config_agent_loss)on_loss;
     }
     o.config_file = cfg.path;
     o.quick = quick;

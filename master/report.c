@@ -792,6 +792,7 @@ json_intervals(struct jw *w, const struct agg *a)
         jkv_u64(w, &f2, "t", k);
         jkv_u64(w, &f2, "requests", req);
         jkv_u64(w, &f2, "errors", err);
+        jkv_u64(w, &f2, "users", agg_interval_users(a, k));
         json_interval_pcts(w, a, k, &f2);
         jkey(w, &f2, "operations");
         jraw(w, "{");

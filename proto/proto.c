@@ -153,6 +153,7 @@ static const struct field heartbeat_fields[] = {
     FLD("infl", K_U32, struct proto_heartbeat, in_flight),
     FLD("acked", K_U64, struct proto_heartbeat, acked_seq),
     FLD_SZ("text", K_STR, struct proto_heartbeat, text),
+    FLD_OPT32("gen", struct proto_heartbeat, adopt_gen),
 };
 
 static const struct field payload_fields[] = {
@@ -299,6 +300,19 @@ static const struct field goodbye_fields[] = {
     FLD("err", K_TOTALS, struct proto_goodbye, errors),
 };
 
+static const struct field slice_fields[] = {
+    FLD("at_ms", K_U64, struct proto_slice, from_ms),
+    FLD("idx", K_U32, struct proto_slice, index),
+    FLD("n", K_U32, struct proto_slice, count),
+};
+
+static const struct table slice_table = {slice_fields, COUNT(slice_fields)};
+
+static const struct field adopt_fields[] = {
+    FLD("gen", K_U32, struct proto_adopt, generation),
+    FLD_STRUCTS("sl", struct proto_adopt, n_slices, slices, slice_table),
+};
+
 /* Meaning checks a message type needs beyond its fields' shapes: true
  * when u (the union member) is acceptable. */
 typedef bool check_fn(const void *u);
@@ -344,6 +358,24 @@ assign_ok(const void *u)
     return true;
 }
 
+/* PROTOCOL.md 3.14: a generation > 0, every slice index < count. */
+static bool
+adopt_ok(const void *u)
+{
+    const struct proto_adopt *a = u;
+
+    if (a->generation == 0 || a->n_slices > PROTO_MAX_SLICES) {
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n_slices; i++) {
+        if (a->slices[i].count == 0 ||
+            a->slices[i].index >= a->slices[i].count) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static const struct type_desc types[PROTO_TYPE_MAX + 1] = {
     [PROTO_HELLO] = {"hello", hello_fields, COUNT(hello_fields)},
     [PROTO_CHALLENGE] = {"challenge", challenge_fields,
@@ -359,6 +391,7 @@ static const struct type_desc types[PROTO_TYPE_MAX + 1] = {
     [PROTO_BATCH] = {"batch", batch_fields, COUNT(batch_fields)},
     [PROTO_ACK] = {"ack", ack_fields, COUNT(ack_fields)},
     [PROTO_GOODBYE] = {"goodbye", goodbye_fields, COUNT(goodbye_fields)},
+    [PROTO_ADOPT] = {"adopt", adopt_fields, COUNT(adopt_fields), adopt_ok},
 };
 
 /* The seen-key bitmaps below are one uint64_t per map. */

@@ -47,7 +47,8 @@ enum proto_type {
     PROTO_BATCH = 10,    /* agent -> master: one interval's metrics */
     PROTO_ACK = 11,      /* master -> agent: batch received (by seq) */
     PROTO_GOODBYE = 12,  /* agent -> master: test done, its own totals */
-    PROTO_TYPE_MAX = 12
+    PROTO_ADOPT = 13,    /* master -> agent: lost agents' slices to run too */
+    PROTO_TYPE_MAX = 13
 };
 
 /* Agent states, reported in heartbeats. Explicit and append-only. */
@@ -97,6 +98,8 @@ struct proto_heartbeat {
     uint32_t in_flight;
     uint64_t acked_seq;        /* highest batch seq acknowledged */
     char text[PROTO_TEXT_MAX]; /* FAILED: why (e.g. target refused) */
+    uint32_t adopt_gen;        /* "gen" (optional): the highest ADOPT generation
+                                * the agent applied; 0 none */
 };
 
 #define PROTO_MAX_STREAMS 4
@@ -184,6 +187,30 @@ struct proto_start {
 
 struct proto_stop {
     char reason[PROTO_TEXT_MAX];
+};
+
+/* Slices one ADOPT can carry: each loss a survivor takes part in adds one
+ * per slice the lost agent held (PROTOCOL.md 3.14). */
+#define PROTO_MAX_SLICES 16
+
+/*
+ * A slice of a test's load (PROTOCOL.md 3.14): the share rule applied with
+ * (index, count) in place of (aidx, nag): of a global count U,
+ * share(U, count, index) users; of the arrivals, those with k mod count =
+ * index. Run from from_ms (since the run's start) to the end of the test.
+ */
+struct proto_slice {
+    uint64_t from_ms;
+    uint32_t index; /* < count */
+    uint32_t count; /* >= 1 */
+};
+
+/* Every slice of lost agents this agent must run besides its own, in the
+ * order they were given (the list only grows within a test). */
+struct proto_adopt {
+    uint32_t generation; /* > 0; grows with every change of the list */
+    uint32_t n_slices;
+    struct proto_slice slices[PROTO_MAX_SLICES];
 };
 
 /* Groups one batch can carry (a group spans group_ms >= 1 s, so an
@@ -313,6 +340,7 @@ struct proto_msg {
         struct proto_batch batch;
         struct proto_ack ack;
         struct proto_goodbye goodbye;
+        struct proto_adopt adopt;
     } u;
 };
 

@@ -868,6 +868,36 @@ test_scenario_names(void **state)
     assert_int_equal(config_memory_source_from_name(NULL), -1);
 }
 
+/* distributed.on_agent_loss: rebalance by default, the three names, and
+ * anything else refused at its position with the valid names. */
+static void
+test_distributed(void **state)
+{
+    struct config *c = xmalloc(sizeof(*c));
+
+    (void)state;
+    assert_non_null(c);
+    config_defaults(c);
+    assert_int_equal(c->distributed.on_agent_loss, CONFIG_LOSS_REBALANCE);
+    expect_ok("distributed:\n  on_agent_loss: abort\n", c);
+    assert_int_equal(c->distributed.on_agent_loss, CONFIG_LOSS_ABORT);
+    expect_ok("distributed: {on_agent_loss: continue}\n", c);
+    assert_int_equal(c->distributed.on_agent_loss, CONFIG_LOSS_CONTINUE);
+    expect_ok("distributed: {on_agent_loss: rebalance}\n", c);
+    assert_int_equal(c->distributed.on_agent_loss, CONFIG_LOSS_REBALANCE);
+    xfree(c);
+    assert_string_equal(config_agent_loss_name(CONFIG_LOSS_CONTINUE),
+                        "continue");
+    assert_null(config_agent_loss_name(CONFIG_LOSS_COUNT));
+    assert_int_equal(config_agent_loss_from_name("abort"), CONFIG_LOSS_ABORT);
+    assert_int_equal(config_agent_loss_from_name("Abort"), -1);
+    expect_error("distributed:\n  on_agent_loss: retry\n", "t.yaml:2:18: ",
+                 "unknown value 'retry' for distributed.on_agent_loss "
+                 "(valid: rebalance, continue, abort)");
+    expect_error("distributed:\n  on_agent_los: abort\n",
+                 "t.yaml:2:3: ", "on_agent_los");
+}
+
 static void
 test_err_scenario_values(void **state)
 {
@@ -1783,6 +1813,7 @@ config_tests(void)
         cmocka_unit_test(test_scenario_overrides),
         cmocka_unit_test(test_scenario_names),
         cmocka_unit_test(test_err_scenario_values),
+        cmocka_unit_test(test_distributed),
         cmocka_unit_test(test_err_stages),
         cmocka_unit_test(test_err_scenario_rules),
         cmocka_unit_test(test_err_profiles_for_all),

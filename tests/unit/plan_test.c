@@ -877,7 +877,8 @@ test_report_verdict_and_json(void **state)
     assert_non_null(strstr(js, "\"missing_intervals\": [1]"));
     assert_non_null(strstr(
         js, "\"intervals\": [{\"t\": 0, \"requests\": 100, \"errors\": 2, "
-            "\"p50_ms\": 5.003, \"p90_ms\": 5.003, \"p99_ms\": 250.111, "
+            "\"users\": 0, \"p50_ms\": 5.003, \"p90_ms\": 5.003, \"p99_ms\": "
+            "250.111, "
             "\"max_ms\": 250.111, \"service_p50_ms\": 5.003, "
             "\"service_p99_ms\": 250.111, \"operations\": {\"predictions\": "
             "{\"requests\": 100, \"errors\": 2}}}]"));

@@ -213,6 +213,17 @@ golden_fill(uint32_t type, struct proto_msg *m, struct golden_store *st)
         memcpy(m->u.goodbye.errors, err, sizeof(err));
         break;
     }
+    case PROTO_ADOPT:
+        /* Agent 2 of 3 lost at 4.2 s; this survivor is rank 1 of 2:
+         * (2 + 3 * 1, 3 * 2) = (5, 6). */
+        m->now_ns = 30000000000ULL;
+        m->echo_ns = 29800000000ULL;
+        m->u.adopt.generation = 1;
+        m->u.adopt.n_slices = 1;
+        m->u.adopt.slices[0].from_ms = 4200;
+        m->u.adopt.slices[0].index = 5;
+        m->u.adopt.slices[0].count = 6;
+        break;
     default:
         break;
     }
@@ -244,7 +255,7 @@ golden_fill_batch_res(struct proto_msg *m, struct golden_store *st)
 
 static const char *const type_files[PROTO_TYPE_MAX + 1] = {
     NULL,     "hello", "challenge", "auth",  "welcome", "reject",  "heartbeat",
-    "assign", "start", "stop",      "batch", "ack",     "goodbye",
+    "assign", "start", "stop",      "batch", "ack",     "goodbye", "adopt",
 };
 
 /* Reads tests/data/proto/<name>.bin (or $KS_TEST_DATA/proto/...) into b;
@@ -431,6 +442,15 @@ assert_msg_equal(const struct proto_msg *a, const struct proto_msg *b)
         assert_int_equal(a->u.heartbeat.in_flight, b->u.heartbeat.in_flight);
         assert_int_equal(a->u.heartbeat.acked_seq, b->u.heartbeat.acked_seq);
         assert_string_equal(a->u.heartbeat.text, b->u.heartbeat.text);
+        assert_int_equal(a->u.heartbeat.adopt_gen, b->u.heartbeat.adopt_gen);
+        break;
+    case PROTO_ADOPT:
+        assert_int_equal(a->u.adopt.generation, b->u.adopt.generation);
+        assert_int_equal(a->u.adopt.n_slices, b->u.adopt.n_slices);
+        for (uint32_t i = 0; i < a->u.adopt.n_slices; i++) {
+            assert_memory_equal(&a->u.adopt.slices[i], &b->u.adopt.slices[i],
+                                sizeof(a->u.adopt.slices[i]));
+        }
         break;
     case PROTO_ASSIGN: {
         const struct proto_assign *x = &a->u.assign;
@@ -1073,6 +1093,8 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
         m->u.heartbeat.in_flight = (uint32_t)rand_uint(r, 32);
         m->u.heartbeat.acked_seq = rand_uint(r, 64);
         rand_str(r, m->u.heartbeat.text, sizeof(m->u.heartbeat.text));
+        m->u.heartbeat.adopt_gen =
+            rand_uint(r, 2) == 0 ? 0 : (uint32_t)rand_uint(r, 32);
         break;
     case PROTO_ASSIGN: {
         struct proto_assign *a = &m->u.assign;
@@ -1186,6 +1208,18 @@ rand_msg(struct rng *r, uint32_t type, struct proto_msg *m)
             m->u.goodbye.errors[i] = rand_uint(r, 64);
         }
         break;
+    case PROTO_ADOPT: {
+        struct proto_adopt *a = &m->u.adopt;
+        a->generation = (uint32_t)rng_range(r, 1, UINT32_MAX);
+        a->n_slices = (uint32_t)rng_range(r, 0, PROTO_MAX_SLICES);
+        for (uint32_t i = 0; i < a->n_slices; i++) {
+            a->slices[i].from_ms = rand_uint(r, 64);
+            a->slices[i].count = (uint32_t)rng_range(r, 1, UINT32_MAX);
+            a->slices[i].index =
+                (uint32_t)rng_range(r, 0, a->slices[i].count - 1);
+        }
+        break;
+    }
     default:
         fail_msg("bad type");
     }
@@ -2366,6 +2400,52 @@ test_encode_validation(void **state)
     buf_fini(&out);
 }
 
+/* ADOPT (PROTOCOL.md 3.14): a generation of 0, a slice of count 0 or
+ * with index >= count is refused both ways; at most PROTO_MAX_SLICES. */
+static void
+test_adopt_bounds(void **state)
+{
+    struct golden_store st;
+    struct proto_msg m, d;
+    struct buf out;
+
+    (void)state;
+    buf_init(&out, PROTO_MAX_MSG);
+    golden_fill(PROTO_ADOPT, &m, &st);
+    assert_int_equal(proto_encode(&m, &out), 0);
+    assert_int_equal(proto_decode(out.data, out.len, &d), 0);
+    assert_int_equal(d.u.adopt.slices[0].index, 5);
+    proto_msg_fini(&d);
+    for (int c = 0; c < 3; c++) {
+        golden_fill(PROTO_ADOPT, &m, &st);
+        if (c == 0) {
+            m.u.adopt.generation = 0;
+        } else if (c == 1) {
+            m.u.adopt.slices[0].count = 0;
+            m.u.adopt.slices[0].index = 0;
+        } else {
+            m.u.adopt.slices[0].index = 6;
+        }
+        out.len = 0;
+        assert_int_equal(proto_encode(&m, &out), E_INVAL);
+        assert_int_equal(out.len, 0);
+    }
+    /* The decoder: the golden bytes with idx 5 -> 6 (= n). */
+    {
+        struct buf g;
+        read_golden(PROTO_ADOPT, &g);
+        assert_int_equal(g.data[g.len - 4], 0x05);
+        g.data[g.len - 4] = 0x06;
+        assert_int_equal(proto_decode(g.data, g.len, &d), E_PROTO);
+        buf_fini(&g);
+    }
+    golden_fill(PROTO_ADOPT, &m, &st);
+    m.u.adopt.n_slices = PROTO_MAX_SLICES + 1;
+    out.len = 0;
+    assert_int_not_equal(proto_encode(&m, &out), 0);
+    buf_fini(&out);
+}
+
 static void
 test_oom_decode(void **state)
 {
@@ -2554,6 +2634,7 @@ proto_tests(void)
         cmocka_unit_test_teardown(test_err_validation, disarm),
         cmocka_unit_test_teardown(test_encode_validation, disarm),
         cmocka_unit_test_teardown(test_stream_bounds, disarm),
+        cmocka_unit_test_teardown(test_adopt_bounds, disarm),
         cmocka_unit_test_teardown(test_oom_decode, disarm),
         cmocka_unit_test_teardown(test_oom_encode, disarm),
         cmocka_unit_test_teardown(test_proof, disarm),

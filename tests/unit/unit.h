@@ -33,5 +33,6 @@ int recovery_tests(void);
 int memleak_tests(void);
 int burstpool_tests(void);
 int resources_tests(void);
+int rebalance_tests(void);
 
 #endif
