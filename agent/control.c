@@ -46,6 +46,21 @@
  * row, each time right after authenticating us again, does not know the
  * run (it was restarted, or has finished the test): the run is dropped. */
 #define DATA_REJECT_MAX 3
+/*
+ * A link that drops without a reset (a pulled cable, a bridge port taken
+ * down) leaves the TCP connection open, and TCP's retransmission back-off
+ * (0.2, 0.6, 1.4, 3.0 s ...) would only notice the link is back about 3 s
+ * after it dropped: the master would declare us lost and our own dead-man
+ * switch would stop the load after a 2 s cut. So after REDIAL_AFTER_MS
+ * without a reply the agent dials again on a fresh connection, and keeps
+ * doing so every REDIAL_EVERY_MS (each attempt is one SYN, refused at once
+ * by a live host with no master): the first SYN after the link comes back
+ * gets through within REDIAL_EVERY_MS. Past REDIAL_SLOW_AFTER_MS of silence
+ * (the master is gone, not a short cut) it slows to RETRY_NS.
+ */
+#define REDIAL_AFTER_MS      1000
+#define REDIAL_EVERY_MS      250
+#define REDIAL_SLOW_AFTER_MS 10000
 
 /* One BATCH waiting for its ACK, already encoded. */
 struct pending {
@@ -81,6 +96,11 @@ struct control {
     uint64_t last_reply_ns;
     uint64_t next_hb_ns;
     uint64_t retry_at;     /* no handshake before this instant */
+    uint64_t redial_at;    /* next fresh connection while silent */
+    bool redialing;        /* silent since REDIAL_AFTER_MS: see above */
+    bool redial_slow;      /* silent past REDIAL_SLOW_AFTER_MS */
+    uint64_t silent_from;  /* last_reply_ns when the redialling began */
+    uint32_t redials;      /* fresh connections in this silence */
     bool probe;            /* send a HEARTBEAT before any run data */
     uint32_t data_rejects; /* REJECTs of BATCH/GOODBYE in a row */
     struct buf enc;
@@ -97,10 +117,15 @@ struct control {
     bool deadman_fired;
     struct metrics *agg;
     struct metrics_export *exp;
-    uint64_t seq;       /* last BATCH seq queued */
-    uint64_t acked_seq; /* highest acknowledged */
-    struct pending *q;  /* FIFO of unacknowledged batches */
-    size_t q_head, q_len, q_cap;
+    uint64_t seq;                /* last BATCH seq queued */
+    uint64_t acked_seq;          /* highest acknowledged */
+    struct pending *q;           /* FIFO of unacknowledged batches */
+    size_t q_head, q_len, q_cap; /* q_cap <= CONTROL_MAX_UNACKED */
+    /* An interval that found the queue full: its counts stay in agg (the
+     * next intervals add to them) until a slot frees; see queue_batch. */
+    bool held;
+    uint32_t held_k;     /* the last interval added to the held counts */
+    uint32_t held_first; /* the first one */
     uint64_t tot_req[OP_COUNT];
     uint64_t tot_err[OP_COUNT];
 
@@ -216,6 +241,13 @@ close_socket(struct control *c)
     c->authed = false;
 }
 
+/* The socket's timeouts: short while redialling (see redial). */
+static int
+recv_ms(const struct control *c)
+{
+    return c->redialing && !c->redial_slow ? REDIAL_EVERY_MS : RECV_TIMEOUT_MS;
+}
+
 static int
 open_socket(struct control *c)
 {
@@ -231,10 +263,8 @@ open_socket(struct control *c)
             0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS)) !=
             0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, RECV_TIMEOUT_MS)) !=
-            0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, RECV_TIMEOUT_MS)) !=
-            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, recv_ms(c))) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, recv_ms(c))) != 0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0) {
         log_error("AGENT-NNG", "socket options: %s", nng_strerror(rv));
@@ -247,8 +277,41 @@ open_socket(struct control *c)
         close_socket(c);
         return nng_to_err(rv);
     }
-    log_info("AGENT-DIAL", "master=%s", c->url);
+    if (c->redialing) {
+        log_debug("AGENT-DIAL", "master=%s redial=%u", c->url, c->redials);
+    } else {
+        log_info("AGENT-DIAL", "master=%s", c->url);
+    }
     return 0;
+}
+
+/*
+ * The silent-link rule (REDIAL_AFTER_MS above): drops the connection and
+ * dials a fresh one. The handshake then runs on it with REDIAL_EVERY_MS
+ * timeouts, so that the next fresh connection is not far behind when this
+ * one goes nowhere either. Undelivered batches stay queued and are sent
+ * again after the new handshake (and the HEARTBEAT it requires).
+ */
+static void
+redial(struct control *c, uint64_t now)
+{
+    uint64_t silent_ms = (now - c->last_reply_ns) / CLOCK_NS_PER_MS;
+
+    if (!c->redialing) {
+        c->silent_from = c->last_reply_ns;
+        log_warn("AGENT-REDIAL",
+                 "no reply for %llu ms: dialling the master again on a "
+                 "new connection every %u ms; unacknowledged batches=%zu",
+                 (unsigned long long)silent_ms, REDIAL_EVERY_MS, c->q_len);
+        c->redials = 0;
+    }
+    c->redialing = true;
+    c->redial_slow = silent_ms >= REDIAL_SLOW_AFTER_MS;
+    c->redials++;
+    close_socket(c);
+    c->retry_at = now;
+    c->redial_at =
+        now + (c->redial_slow ? RETRY_NS : REDIAL_EVERY_MS * CLOCK_NS_PER_MS);
 }
 
 /*
@@ -395,6 +458,17 @@ handshake(struct control *c)
     }
     c->authed = true;
     c->next_hb_ns = 0;
+    if (c->redialing) {
+        log_info("AGENT-RECONNECTED",
+                 "after %llu ms without a reply, %u new connections; "
+                 "unacknowledged batches=%zu (sent again)",
+                 (unsigned long long)((clock_now_ns() - c->silent_from) /
+                                      CLOCK_NS_PER_MS),
+                 c->redials, c->q_len);
+        c->redialing = false;
+        (void)nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, RECV_TIMEOUT_MS);
+        (void)nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, RECV_TIMEOUT_MS);
+    }
     /* Holding a run's data, ask first: the master's answer to a RUNNING
      * heartbeat shows whether it still knows the run (see on_assign). */
     c->probe = c->state == PROTO_ST_RUNNING;
@@ -578,6 +652,7 @@ clear_queue(struct control *c)
     }
     c->q_head = 0;
     c->q_len = 0;
+    c->held = false; /* the held counts go with metrics_reset(agg) */
 }
 
 /*
@@ -766,8 +841,14 @@ queue_batch(struct control *c, uint32_t k)
     struct pending *p;
     int rv;
 
+    if (c->q_len >= CONTROL_MAX_UNACKED) {
+        return E_TOOBIG; /* held back by the caller: see service */
+    }
     if (c->q_len == c->q_cap) {
         size_t cap = c->q_cap ? c->q_cap * 2 : 16;
+        if (cap > CONTROL_MAX_UNACKED) {
+            cap = CONTROL_MAX_UNACKED;
+        }
         struct pending *nq = xcalloc(cap, sizeof(*nq));
         if (nq == NULL) {
             return E_NOMEM;
@@ -836,6 +917,43 @@ refresh_agent_id(struct control *c, struct pending *p)
     return 0;
 }
 
+/*
+ * Queues the counts in agg as the batch of interval k, or holds them back
+ * when that fails (the queue is full: CONTROL_MAX_UNACKED batches the
+ * master has not acknowledged; or no memory). Held counts stay in agg, the
+ * next intervals add to theirs, and they leave as one batch, numbered with
+ * the last interval, as soon as there is room: nothing is dropped and the
+ * GOODBYE totals still match, but the master sees the intervals in between
+ * as missing (a reported gap). Logged once per hold.
+ */
+static void
+queue_or_hold(struct control *c, uint32_t k)
+{
+    int rv = queue_batch(c, k);
+
+    if (rv != 0) {
+        if (!c->held) {
+            c->held = true;
+            c->held_first = k;
+            log_error("AGENT-QUEUE-FULL",
+                      "interval=%u not queued (%s; unacknowledged=%zu, "
+                      "max %u): its counts are held and sent with a later "
+                      "batch; the master will report the intervals between "
+                      "as missing",
+                      k, err_str(rv), c->q_len, CONTROL_MAX_UNACKED);
+        }
+        c->held_k = k;
+        return;
+    }
+    if (c->held) {
+        log_warn("AGENT-QUEUE-RESUMED",
+                 "intervals=%u-%u sent as one batch (interval %u)",
+                 c->held_first, k, k);
+        c->held = false;
+    }
+    metrics_reset(c->agg);
+}
+
 /* Pulls finished intervals out of the engine; runs the dead-man switch. */
 static void
 service(struct control *c, uint64_t now)
@@ -845,21 +963,19 @@ service(struct control *c, uint64_t now)
     if (c->pf_active) {
         preflight_poll(c, 0);
     }
-    if (c->eng == NULL || c->state != PROTO_ST_RUNNING || c->eng_finished) {
+    if (c->eng == NULL || c->state != PROTO_ST_RUNNING) {
+        return;
+    }
+    if (c->held && c->q_len < CONTROL_MAX_UNACKED) {
+        queue_or_hold(c, c->held_k); /* before GOODBYE can be due */
+    }
+    if (c->eng_finished) {
         return;
     }
     for (;;) {
         int r = engine_collect(c->eng, c->agg, &k);
         if (r == ENGINE_INTERVAL) {
-            int rv = queue_batch(c, k);
-            if (rv != 0) {
-                /* Nothing may vanish silently: keep the interval's counts
-                 * in agg (merged into the next batch) and say so. */
-                log_error("AGENT-BATCH", "interval=%u not queued: %s", k,
-                          err_str(rv));
-                continue;
-            }
-            metrics_reset(c->agg);
+            queue_or_hold(c, k);
             continue;
         }
         if (r == ENGINE_FINISHED) {
@@ -978,7 +1094,7 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
         m->type = PROTO_BATCH;
         *pre = &p->msg;
         return true;
-    } else if (c->state == PROTO_ST_RUNNING && c->eng_finished) {
+    } else if (c->state == PROTO_ST_RUNNING && c->eng_finished && !c->held) {
         m->type = PROTO_GOODBYE;
         m->u.goodbye.agent_id = c->agent_id;
         m->u.goodbye.last_seq = c->seq;
@@ -1029,6 +1145,10 @@ control_run(struct control *c)
             break;
         }
         service(c, now);
+        if (c->last_reply_ns != 0 && now >= c->redial_at &&
+            now - c->last_reply_ns >= REDIAL_AFTER_MS * CLOCK_NS_PER_MS) {
+            redial(c, now);
+        }
         if (!c->authed) {
             if (now < c->retry_at) {
                 idle_wait(c, c->retry_at - now);

@@ -18,6 +18,12 @@
 #define CONTROL_MAX_ALLOW 32
 /* No reply for this long while RUNNING stops the load. */
 #define CONTROL_DEADMAN_MS 3000
+/* At most this many batches wait for their ACK (two minutes of intervals;
+ * the dead-man switch stops the load long before). An interval that finds
+ * the queue full is held back, not dropped: its counts go with the next
+ * batch that fits, and the master reports the intervals between as
+ * missing (see queue_or_hold in control.c). */
+#define CONTROL_MAX_UNACKED 120
 /* After a stop request, how long the agent still tries to flush its
  * batches and GOODBYE before it gives up. */
 #define CONTROL_SHUTDOWN_MS 2000
