@@ -684,10 +684,26 @@ abandon_run(struct control *c, const char *why)
     set_state(c, PROTO_ST_IDLE, NULL);
 }
 
+/* "[a, b, ...]": the --allow-target list, cut short to fit out. */
+static void
+allow_list(const struct control *c, char *out, size_t n)
+{
+    size_t len = 0;
+
+    (void)snprintf(out, n, "[");
+    for (size_t i = 0; i < c->n_allow; i++) {
+        len = strlen(out);
+        (void)snprintf(out + len, n - len, "%s%s", i ? ", " : "", c->allow[i]);
+    }
+    len = strlen(out);
+    (void)snprintf(out + len, n - len, "]");
+}
+
 static void
 on_assign(struct control *c, const struct proto_assign *a)
 {
     char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX], err[PROTO_TEXT_MAX];
+    char list[PROTO_TEXT_MAX];
 
     if (c->state == PROTO_ST_RUNNING) {
         if (same_assign(a, &c->assign)) {
@@ -725,8 +741,17 @@ on_assign(struct control *c, const struct proto_assign *a)
         return;
     }
     if (!target_allowed(c, a->url, hp, sizeof(hp))) {
-        say(text, sizeof(text), "target %s refused: not in --allow-target", hp);
-        log_error("AGENT-ASSIGN", "%s", text);
+        /* The log names the whole URL and the list; the text that goes
+         * to the master (bounded by the wire) names host:port and the
+         * list, and says "--allow-target" so the master reports a refusal
+         * rather than an unreachable target. */
+        allow_list(c, list, sizeof(list));
+        log_error("AGENT-TARGET-REFUSED",
+                  "url=%s target=%s is not in --allow-target %s: "
+                  "assignment refused",
+                  a->url, hp, list);
+        say(text, sizeof(text), "target %s is not in --allow-target %s", hp,
+            list);
         set_state(c, PROTO_ST_FAILED, text);
         return;
     }
