@@ -100,6 +100,7 @@ struct control {
     bool redialing;        /* silent since REDIAL_AFTER_MS: see above */
     bool redial_slow;      /* silent past REDIAL_SLOW_AFTER_MS */
     uint64_t silent_from;  /* last_reply_ns when the redialling began */
+    int wait_ms;           /* the socket's send/recv timeouts now */
     uint32_t redials;      /* fresh connections in this silence */
     bool probe;            /* send a HEARTBEAT before any run data */
     uint32_t data_rejects; /* REJECTs of BATCH/GOODBYE in a row */
@@ -248,6 +249,38 @@ recv_ms(const struct control *c)
     return c->redialing && !c->redial_slow ? REDIAL_EVERY_MS : RECV_TIMEOUT_MS;
 }
 
+/* Sets the socket's send and receive timeouts (when they change). */
+static void
+set_wait(struct control *c, int ms)
+{
+    if (c->sock_open && ms != c->wait_ms &&
+        nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, ms) == 0 &&
+        nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, ms) == 0) {
+        c->wait_ms = ms;
+    }
+}
+
+/*
+ * The wait for the next reply. While a run's load is on, it never outlasts
+ * the dead-man switch's due time, so that service() stops the load on time
+ * (CONTROL_DEADMAN_MS) rather than up to one wait late.
+ */
+static int
+wait_for(const struct control *c, uint64_t now)
+{
+    int ms = recv_ms(c);
+    uint64_t due = c->last_reply_ns + CONTROL_DEADMAN_MS * CLOCK_NS_PER_MS;
+
+    if (c->eng != NULL && c->state == PROTO_ST_RUNNING && !c->eng_finished &&
+        !c->deadman_fired && c->last_reply_ns != 0) {
+        uint64_t left = due > now ? (due - now) / CLOCK_NS_PER_MS : 0;
+        if (left < (uint64_t)ms) {
+            ms = left < 10 ? 10 : (int)left;
+        }
+    }
+    return ms;
+}
+
 static int
 open_socket(struct control *c)
 {
@@ -271,6 +304,7 @@ open_socket(struct control *c)
         close_socket(c);
         return nng_to_err(rv);
     }
+    c->wait_ms = recv_ms(c);
     rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
     if (rv != 0) {
         log_error("AGENT-NNG", "dial url=%s: %s", c->url, nng_strerror(rv));
@@ -315,7 +349,8 @@ redial(struct control *c, uint64_t now)
 }
 
 /*
- * Sends one request and waits (at most RECV_TIMEOUT_MS) for its reply.
+ * Sends one request and waits (at most RECV_TIMEOUT_MS, less while
+ * redialling or when the dead-man switch is due sooner) for its reply.
  * m is encoded with ts = now unless pre (already encoded) is given.
  * Returns 0 with *rep decoded (release with proto_msg_fini), E_TIMEOUT,
  * E_PROTO (undecodable reply, logged) or E_NET/E_NOMEM.
@@ -333,6 +368,7 @@ exchange(struct control *c, struct proto_msg *m, const struct buf *pre,
         return rv;
     }
     t_send = clock_now_ns();
+    set_wait(c, wait_for(c, t_send));
     if (pre == NULL) {
         m->now_ns = t_send;
         buf_reset(&c->enc);
@@ -466,8 +502,7 @@ handshake(struct control *c)
                                       CLOCK_NS_PER_MS),
                  c->redials, c->q_len);
         c->redialing = false;
-        (void)nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, RECV_TIMEOUT_MS);
-        (void)nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, RECV_TIMEOUT_MS);
+        set_wait(c, RECV_TIMEOUT_MS);
     }
     /* Holding a run's data, ask first: the master's answer to a RUNNING
      * heartbeat shows whether it still knows the run (see on_assign). */
