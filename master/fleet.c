@@ -60,8 +60,9 @@ struct agent {
     bool has_assign;
     struct proto_assign assign;
     uint64_t start_ns;
-    /* Sent START in this test (fleet_start; cleared by fleet_reset_test).
-     * Run data (BATCH, GOODBYE) is taken only from a started agent: an
+    /* Sent START in this test (set where START goes out, in on_heartbeat,
+     * whatever set the command; cleared by fleet_reset_test). Run data
+     * (BATCH, GOODBYE) is taken only from a started agent: an
      * agent that reconnects holding a run this master never started (it
      * was restarted) must not have that run merged into a new test, even
      * in the moment between its assignment and its abandoning the old run
@@ -365,7 +366,6 @@ fleet_start(struct fleet *f, uint64_t start_ns)
         if (f->agents[i].has_assign) {
             f->agents[i].start_ns = start_ns;
             f->agents[i].cmd = CMD_START;
-            f->agents[i].started = true;
         }
     }
 }
@@ -754,6 +754,7 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
     case CMD_START:
         r.type = PROTO_START;
         r.u.start.start_ns = a->start_ns;
+        a->started = true;
         break;
     case CMD_STOP:
         r.type = PROTO_STOP;
