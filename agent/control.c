@@ -47,6 +47,21 @@
  * row, each time right after authenticating us again, does not know the
  * run (it was restarted, or has finished the test): the run is dropped. */
 #define DATA_REJECT_MAX 3
+/*
+ * A link that drops without a reset (a pulled cable, a bridge port taken
+ * down) leaves the TCP connection open, and TCP's retransmission back-off
+ * (0.2, 0.6, 1.4, 3.0 s ...) would only notice the link is back about 3 s
+ * after it dropped: the master would declare us lost and our own dead-man
+ * switch would stop the load after a 2 s cut. So after REDIAL_AFTER_MS
+ * without a reply the agent dials again on a fresh connection, and keeps
+ * doing so every REDIAL_EVERY_MS (each attempt is one SYN, refused at once
+ * by a live host with no master): the first SYN after the link comes back
+ * gets through within REDIAL_EVERY_MS. Past REDIAL_SLOW_AFTER_MS of silence
+ * (the master is gone, not a short cut) it slows to RETRY_NS.
+ */
+#define REDIAL_AFTER_MS      1000
+#define REDIAL_EVERY_MS      250
+#define REDIAL_SLOW_AFTER_MS 10000
 
 /* One BATCH waiting for its ACK, already encoded. */
 struct pending {
@@ -90,6 +105,12 @@ struct control {
     uint64_t last_reply_ns;
     uint64_t next_hb_ns;
     uint64_t retry_at;     /* no handshake before this instant */
+    uint64_t redial_at;    /* next fresh connection while silent */
+    bool redialing;        /* silent since REDIAL_AFTER_MS: see above */
+    bool redial_slow;      /* silent past REDIAL_SLOW_AFTER_MS */
+    uint64_t silent_from;  /* last_reply_ns when the redialling began */
+    int wait_ms;           /* the socket's send/recv timeouts now */
+    uint32_t redials;      /* fresh connections in this silence */
     bool probe;            /* send a HEARTBEAT before any run data */
     uint32_t data_rejects; /* REJECTs of BATCH/GOODBYE in a row */
     struct buf enc;
@@ -113,10 +134,15 @@ struct control {
     bool deadman_fired;
     struct metrics *agg;
     struct metrics_export *exp;
-    uint64_t seq;       /* last BATCH seq queued */
-    uint64_t acked_seq; /* highest acknowledged */
-    struct pending *q;  /* FIFO of unacknowledged batches */
-    size_t q_head, q_len, q_cap;
+    uint64_t seq;                /* last BATCH seq queued */
+    uint64_t acked_seq;          /* highest acknowledged */
+    struct pending *q;           /* FIFO of unacknowledged batches */
+    size_t q_head, q_len, q_cap; /* q_cap <= CONTROL_MAX_UNACKED */
+    /* An interval that found the queue full: its counts stay in agg (the
+     * next intervals add to them) until a slot frees; see queue_batch. */
+    bool held;
+    uint32_t held_k;     /* the last interval added to the held counts */
+    uint32_t held_first; /* the first one */
     uint64_t tot_req[OP_COUNT];
     uint64_t tot_err[OP_COUNT];
 
@@ -237,6 +263,45 @@ close_socket(struct control *c)
     c->authed = false;
 }
 
+/* The socket's timeouts: short while redialling (see redial). */
+static int
+recv_ms(const struct control *c)
+{
+    return c->redialing && !c->redial_slow ? REDIAL_EVERY_MS : RECV_TIMEOUT_MS;
+}
+
+/* Sets the socket's send and receive timeouts (when they change). */
+static void
+set_wait(struct control *c, int ms)
+{
+    if (c->sock_open && ms != c->wait_ms &&
+        nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, ms) == 0 &&
+        nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, ms) == 0) {
+        c->wait_ms = ms;
+    }
+}
+
+/*
+ * The wait for the next reply. While a run's load is on, it never outlasts
+ * the dead-man switch's due time, so that service() stops the load on time
+ * (CONTROL_DEADMAN_MS) rather than up to one wait late.
+ */
+static int
+wait_for(const struct control *c, uint64_t now)
+{
+    int ms = recv_ms(c);
+    uint64_t due = c->last_reply_ns + CONTROL_DEADMAN_MS * CLOCK_NS_PER_MS;
+
+    if (c->eng != NULL && c->state == PROTO_ST_RUNNING && !c->eng_finished &&
+        !c->deadman_fired && c->last_reply_ns != 0) {
+        uint64_t left = due > now ? (due - now) / CLOCK_NS_PER_MS : 0;
+        if (left < (uint64_t)ms) {
+            ms = left < 10 ? 10 : (int)left;
+        }
+    }
+    return ms;
+}
+
 static int
 open_socket(struct control *c)
 {
@@ -252,28 +317,61 @@ open_socket(struct control *c)
             0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS)) !=
             0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, RECV_TIMEOUT_MS)) !=
-            0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, RECV_TIMEOUT_MS)) !=
-            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, recv_ms(c))) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, recv_ms(c))) != 0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
         (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000)) != 0) {
         log_error("AGENT-NNG", "socket options: %s", nng_strerror(rv));
         close_socket(c);
         return nng_to_err(rv);
     }
+    c->wait_ms = recv_ms(c);
     rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
     if (rv != 0) {
         log_error("AGENT-NNG", "dial url=%s: %s", c->url, nng_strerror(rv));
         close_socket(c);
         return nng_to_err(rv);
     }
-    log_info("AGENT-DIAL", "master=%s", c->url);
+    if (c->redialing) {
+        log_debug("AGENT-DIAL", "master=%s redial=%u", c->url, c->redials);
+    } else {
+        log_info("AGENT-DIAL", "master=%s", c->url);
+    }
     return 0;
 }
 
 /*
- * Sends one request and waits (at most RECV_TIMEOUT_MS) for its reply.
+ * The silent-link rule (REDIAL_AFTER_MS above): drops the connection and
+ * dials a fresh one. The handshake then runs on it with REDIAL_EVERY_MS
+ * timeouts, so that the next fresh connection is not far behind when this
+ * one goes nowhere either. Undelivered batches stay queued and are sent
+ * again after the new handshake (and the HEARTBEAT it requires).
+ */
+static void
+redial(struct control *c, uint64_t now)
+{
+    uint64_t silent_ms = (now - c->last_reply_ns) / CLOCK_NS_PER_MS;
+
+    if (!c->redialing) {
+        c->silent_from = c->last_reply_ns;
+        log_warn("AGENT-REDIAL",
+                 "no reply for %llu ms: dialling the master again on a "
+                 "new connection every %u ms; unacknowledged batches=%zu",
+                 (unsigned long long)silent_ms, REDIAL_EVERY_MS, c->q_len);
+        c->redials = 0;
+    }
+    c->redialing = true;
+    c->redial_slow = silent_ms >= REDIAL_SLOW_AFTER_MS;
+    c->redials++;
+    close_socket(c);
+    c->retry_at = now;
+    c->redial_at =
+        now + (c->redial_slow ? RETRY_NS : REDIAL_EVERY_MS * CLOCK_NS_PER_MS);
+}
+
+/*
+ * Sends one request and waits (at most RECV_TIMEOUT_MS, less while
+ * redialling or when the dead-man switch is due sooner) for its reply.
  * m is encoded with ts = now unless pre (already encoded) is given.
  * Returns 0 with *rep decoded (release with proto_msg_fini), E_TIMEOUT,
  * E_PROTO (undecodable reply, logged) or E_NET/E_NOMEM.
@@ -291,6 +389,7 @@ exchange(struct control *c, struct proto_msg *m, const struct buf *pre,
         return rv;
     }
     t_send = clock_now_ns();
+    set_wait(c, wait_for(c, t_send));
     if (pre == NULL) {
         m->now_ns = t_send;
         buf_reset(&c->enc);
@@ -416,6 +515,16 @@ handshake(struct control *c)
     }
     c->authed = true;
     c->next_hb_ns = 0;
+    if (c->redialing) {
+        log_info("AGENT-RECONNECTED",
+                 "after %llu ms without a reply, %u new connections; "
+                 "unacknowledged batches=%zu (sent again)",
+                 (unsigned long long)((clock_now_ns() - c->silent_from) /
+                                      CLOCK_NS_PER_MS),
+                 c->redials, c->q_len);
+        c->redialing = false;
+        set_wait(c, RECV_TIMEOUT_MS);
+    }
     /* Holding a run's data, ask first: the master's answer to a RUNNING
      * heartbeat shows whether it still knows the run (see on_assign). */
     c->probe = c->state == PROTO_ST_RUNNING;
@@ -645,6 +754,7 @@ clear_queue(struct control *c)
     }
     c->q_head = 0;
     c->q_len = 0;
+    c->held = false; /* the held counts go with metrics_reset(agg) */
 }
 
 /*
@@ -674,10 +784,26 @@ abandon_run(struct control *c, const char *why)
     set_state(c, PROTO_ST_IDLE, NULL);
 }
 
+/* "[a, b, ...]": the --allow-target list, cut short to fit out. */
+static void
+allow_list(const struct control *c, char *out, size_t n)
+{
+    size_t len = 0;
+
+    (void)snprintf(out, n, "[");
+    for (size_t i = 0; i < c->n_allow; i++) {
+        len = strlen(out);
+        (void)snprintf(out + len, n - len, "%s%s", i ? ", " : "", c->allow[i]);
+    }
+    len = strlen(out);
+    (void)snprintf(out + len, n - len, "]");
+}
+
 static void
 on_assign(struct control *c, const struct proto_assign *a)
 {
     char hp[HOSTPORT_MAX], text[PROTO_TEXT_MAX], err[PROTO_TEXT_MAX];
+    char list[PROTO_TEXT_MAX];
 
     if (c->state == PROTO_ST_RUNNING) {
         if (same_assign(a, &c->assign)) {
@@ -715,8 +841,17 @@ on_assign(struct control *c, const struct proto_assign *a)
         return;
     }
     if (!target_allowed(c, a->url, hp, sizeof(hp))) {
-        say(text, sizeof(text), "target %s refused: not in --allow-target", hp);
-        log_error("AGENT-ASSIGN", "%s", text);
+        /* The log names the whole URL and the list; the text that goes
+         * to the master (bounded by the wire) names host:port and the
+         * list, and says "--allow-target" so the master reports a refusal
+         * rather than an unreachable target. */
+        allow_list(c, list, sizeof(list));
+        log_error("AGENT-TARGET-REFUSED",
+                  "url=%s target=%s is not in --allow-target %s: "
+                  "assignment refused",
+                  a->url, hp, list);
+        say(text, sizeof(text), "target %s is not in --allow-target %s", hp,
+            list);
         set_state(c, PROTO_ST_FAILED, text);
         return;
     }
@@ -935,8 +1070,14 @@ queue_batch(struct control *c, uint32_t k)
     struct pending *p;
     int rv;
 
+    if (c->q_len >= CONTROL_MAX_UNACKED) {
+        return E_TOOBIG; /* held back by the caller: see service */
+    }
     if (c->q_len == c->q_cap) {
         size_t cap = c->q_cap ? c->q_cap * 2 : 16;
+        if (cap > CONTROL_MAX_UNACKED) {
+            cap = CONTROL_MAX_UNACKED;
+        }
         struct pending *nq = xcalloc(cap, sizeof(*nq));
         if (nq == NULL) {
             return E_NOMEM;
@@ -1031,6 +1172,43 @@ collect_upto(struct control *c, struct engine *e, uint32_t *next,
 }
 
 /*
+ * Queues the counts in agg as the batch of interval k, or holds them back
+ * when that fails (the queue is full: CONTROL_MAX_UNACKED batches the
+ * master has not acknowledged; or no memory). Held counts stay in agg, the
+ * next intervals add to theirs, and they leave as one batch, numbered with
+ * the last interval, as soon as there is room: nothing is dropped and the
+ * GOODBYE totals still match, but the master sees the intervals in between
+ * as missing (a reported gap). Logged once per hold.
+ */
+static void
+queue_or_hold(struct control *c, uint32_t k)
+{
+    int rv = queue_batch(c, k);
+
+    if (rv != 0) {
+        if (!c->held) {
+            c->held = true;
+            c->held_first = k;
+            log_error("AGENT-QUEUE-FULL",
+                      "interval=%u not queued (%s; unacknowledged=%zu, "
+                      "max %u): its counts are held and sent with a later "
+                      "batch; the master will report the intervals between "
+                      "as missing",
+                      k, err_str(rv), c->q_len, CONTROL_MAX_UNACKED);
+        }
+        c->held_k = k;
+        return;
+    }
+    if (c->held) {
+        log_warn("AGENT-QUEUE-RESUMED",
+                 "intervals=%u-%u sent as one batch (interval %u)",
+                 c->held_first, k, k);
+        c->held = false;
+    }
+    metrics_reset(c->agg);
+}
+
+/*
  * Pulls finished intervals out of the engines (the agent's own and the
  * adopted slices'): interval k is queued as one BATCH once every engine
  * returned it or finished; runs the dead-man switch.
@@ -1041,7 +1219,13 @@ service(struct control *c, uint64_t now)
     if (c->pf_active) {
         preflight_poll(c, 0);
     }
-    if (c->eng == NULL || c->state != PROTO_ST_RUNNING || c->eng_finished) {
+    if (c->eng == NULL || c->state != PROTO_ST_RUNNING) {
+        return;
+    }
+    if (c->held && c->q_len < CONTROL_MAX_UNACKED) {
+        queue_or_hold(c, c->held_k); /* before GOODBYE can be due */
+    }
+    if (c->eng_finished) {
         return;
     }
     for (;;) {
@@ -1049,7 +1233,6 @@ service(struct control *c, uint64_t now)
         bool ready =
             collect_upto(c, c->eng, &c->main_next_k, &c->main_finished, k);
         bool all_done = c->main_finished;
-        int rv = 0;
 
         for (uint32_t i = 0; i < c->n_adopted; i++) {
             struct adopted *ad = &c->adopted[i];
@@ -1072,16 +1255,8 @@ service(struct control *c, uint64_t now)
         if (!ready) {
             break;
         }
-        rv = queue_batch(c, k);
+        queue_or_hold(c, k);
         c->batch_k++;
-        if (rv != 0) {
-            /* Nothing may vanish silently: keep the interval's counts
-             * in agg (merged into the next batch) and say so. */
-            log_error("AGENT-BATCH", "interval=%u not queued: %s", k,
-                      err_str(rv));
-            continue;
-        }
-        metrics_reset(c->agg);
     }
     if (!c->deadman_fired && !c->eng_finished &&
         now - c->last_reply_ns > CONTROL_DEADMAN_MS * CLOCK_NS_PER_MS) {
@@ -1194,7 +1369,7 @@ next_request(struct control *c, uint64_t now, struct proto_msg *m,
         m->type = PROTO_BATCH;
         *pre = &p->msg;
         return true;
-    } else if (c->state == PROTO_ST_RUNNING && c->eng_finished) {
+    } else if (c->state == PROTO_ST_RUNNING && c->eng_finished && !c->held) {
         m->type = PROTO_GOODBYE;
         m->u.goodbye.agent_id = c->agent_id;
         m->u.goodbye.last_seq = c->seq;
@@ -1245,6 +1420,10 @@ control_run(struct control *c)
             break;
         }
         service(c, now);
+        if (c->last_reply_ns != 0 && now >= c->redial_at &&
+            now - c->last_reply_ns >= REDIAL_AFTER_MS * CLOCK_NS_PER_MS) {
+            redial(c, now);
+        }
         if (!c->authed) {
             if (now < c->retry_at) {
                 idle_wait(c, c->retry_at - now);

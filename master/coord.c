@@ -502,7 +502,10 @@ wait_ready(struct run *r)
             }
             want++;
             if (ai.state == PROTO_ST_FAILED) {
-                if (text_says_unreachable(ai.text)) {
+                /* An --allow-target refusal names host names, which may
+                 * hold any of the "unreachable" words. */
+                if (strstr(ai.text, "--allow-target") == NULL &&
+                    text_says_unreachable(ai.text)) {
                     (void)fprintf(stderr, "error: target URL unreachable: %s\n",
                                   ai.text);
                 } else {

@@ -60,6 +60,14 @@ struct agent {
     bool has_assign;
     struct proto_assign assign;
     uint64_t start_ns;
+    /* Sent START in this test (set where START goes out, in on_heartbeat,
+     * whatever set the command; cleared by fleet_reset_test). Run data
+     * (BATCH, GOODBYE) is taken only from a started agent: an
+     * agent that reconnects holding a run this master never started (it
+     * was restarted) must not have that run merged into a new test, even
+     * in the moment between its assignment and its abandoning the old run
+     * (PROTOCOL.md section 2, "A new master"). */
+    bool started;
     char stop_reason[PROTO_TEXT_MAX];
     struct proto_adopt adopt; /* generation 0: nothing to adopt */
     uint32_t adopt_acked;     /* from its heartbeats */
@@ -416,6 +424,7 @@ fleet_reset_test(struct fleet *f)
         memset(&a->adopt, 0, sizeof(a->adopt));
         a->adopt_acked = 0;
         a->has_assign = false;
+        a->started = false;
         a->goodbye = false;
         a->cmd = CMD_NONE;
         a->users_active = 0;
@@ -788,6 +797,7 @@ on_heartbeat(struct fleet *f, struct agent *a, const struct proto_msg *m)
     case CMD_START:
         r.type = PROTO_START;
         r.u.start.start_ns = a->start_ns;
+        a->started = true;
         break;
     case CMD_STOP:
         r.type = PROTO_STOP;
@@ -819,9 +829,14 @@ on_batch(struct fleet *f, struct agent *a, const struct proto_msg *m)
         (void)reply_reject(f, m->now_ns, "no test running");
         return;
     }
-    if (m->u.batch.agent_id != a->id) {
-        log_warn("BATCH-ID", "agent=%s id=%u batch_agent_id=%u (ignored)",
-                 a->name, (unsigned)a->id, (unsigned)m->u.batch.agent_id);
+    if (!a->started) {
+        log_warn("BATCH-STALE",
+                 "agent=%s seq=%llu interval=%u: not started "
+                 "in this test (refused, not merged)",
+                 a->name, (unsigned long long)m->u.batch.seq,
+                 (unsigned)m->u.batch.interval);
+        (void)reply_reject(f, m->now_ns, "not part of this test");
+        return;
     }
     rv = agg_merge(f->agg, a->id, &m->u.batch);
     if (rv < 0) {
@@ -850,8 +865,10 @@ on_goodbye(struct fleet *f, struct agent *a, const struct proto_msg *m)
     struct proto_msg r;
     int rv = 0;
 
-    if (f->agg == NULL) {
-        (void)reply_reject(f, m->now_ns, "no test running");
+    if (f->agg == NULL || !a->started) {
+        (void)reply_reject(f, m->now_ns,
+                           f->agg == NULL ? "no test running"
+                                          : "not part of this test");
         return;
     }
     rv = agg_goodbye(f->agg, a->id, &m->u.goodbye);
@@ -870,6 +887,23 @@ on_goodbye(struct fleet *f, struct agent *a, const struct proto_msg *m)
     r.type = PROTO_ACK;
     r.u.ack.seq = m->u.goodbye.last_seq;
     (void)reply(f, &r, m->now_ns);
+}
+
+/* The agent id a HEARTBEAT, BATCH or GOODBYE names; any other message
+ * names none and gets the pipe's own (so it passes the check in handle). */
+static uint32_t
+claimed_id_or(const struct proto_msg *m, uint32_t own)
+{
+    switch (m->type) {
+    case PROTO_HEARTBEAT:
+        return m->u.heartbeat.agent_id;
+    case PROTO_BATCH:
+        return m->u.batch.agent_id;
+    case PROTO_GOODBYE:
+        return m->u.goodbye.agent_id;
+    default:
+        return own;
+    }
 }
 
 /* Handles one received message; always answers it. */
@@ -926,6 +960,21 @@ handle(struct fleet *f, nng_msg *msg)
                  (unsigned)pipe_id, proto_type_name(m.type));
         (void)reply_reject(f, m.now_ns, "not authenticated");
         strike(f, pipe_id, "messages before authentication");
+        goto out;
+    }
+    if (claimed_id_or(&m, a->id) != a->id) {
+        /* An agent always names the id it was welcomed with on this pipe
+         * (it re-encodes queued batches after a new WELCOME): another id
+         * is not an agent this pipe authenticated. Refused, not merged,
+         * and not counted as a sign of life of the pipe's agent. */
+        log_warn("AGENT-UNKNOWN",
+                 "pipe=%u agent=%s id=%u sent %s naming agent id %u: refused",
+                 (unsigned)pipe_id, a->name, (unsigned)a->id,
+                 proto_type_name(m.type), (unsigned)claimed_id_or(&m, a->id));
+        (void)snprintf(why, sizeof(why),
+                       "unknown agent id %u on this connection (want %u)",
+                       (unsigned)claimed_id_or(&m, a->id), (unsigned)a->id);
+        (void)reply_reject(f, m.now_ns, why);
         goto out;
     }
     a->last_seen_ns = clock_now_ns();

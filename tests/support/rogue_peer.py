@@ -25,6 +25,13 @@ master behaved as it must, 1 otherwise):
               second HELLO, then a wrong AUTH: CHALLENGE x2, then REJECT
   flood N     N garbage messages pipelined without reading any reply: the
               master must stay responsive (tested by the caller)
+  version     a HELLO with v=2: REJECT "protocol version 2 not supported
+              (want 1)"
+  unknownid TOKENFILE
+              a full handshake with the right token, then a HEARTBEAT, a
+              BATCH and a GOODBYE naming another agent id than the one the
+              WELCOME gave: each REJECT (naming the id), then a HEARTBEAT
+              with the right id is answered normally (the pipe still works)
 """
 import hashlib
 import hmac
@@ -35,6 +42,7 @@ import sys
 
 REQ, REP = 0x30, 0x31
 T_HELLO, T_CHALLENGE, T_AUTH, T_REJECT, T_HEARTBEAT, T_BATCH = 1, 2, 3, 5, 6, 10
+T_WELCOME, T_GOODBYE = 4, 12
 
 
 # --- msgpack, just enough ---------------------------------------------------
@@ -73,6 +81,36 @@ def msg_type(body):
     if i < 0 or i + 2 >= len(body):
         return None
     return body[i + 2]
+
+
+def str_field(body, key):
+    """The str value of KEY in a reply map (fixstr or str8 only)."""
+    k = bytes([0xA0 | len(key)]) + key.encode()
+    i = body.find(k)
+    if i < 0:
+        return None
+    i += len(k)
+    if body[i] & 0xE0 == 0xA0:
+        n, i = body[i] & 0x1F, i + 1
+    elif body[i] == 0xD9:
+        n, i = body[i + 1], i + 2
+    else:
+        return None
+    return body[i:i + n].decode(errors="replace")
+
+
+def uint_field(body, key):
+    """The uint value of KEY in a reply map (fixint, uint8/16/32)."""
+    k = bytes([0xA0 | len(key)]) + key.encode()
+    i = body.find(k)
+    if i < 0:
+        return None
+    i += len(k)
+    b = body[i]
+    if b < 0x80:
+        return b
+    size = {0xCC: 1, 0xCD: 2, 0xCE: 4}.get(b)
+    return None if size is None else int.from_bytes(body[i + 1:i + 1 + size], "big")
 
 
 # --- SP over TCP -------------------------------------------------------------
@@ -211,6 +249,62 @@ def main():
         seen.append("closed" if r is None else
                     "reject" if msg_type(r) == T_REJECT else "other")
         result(seen[-1] == "reject", mode, ",".join(seen))
+    if mode == "version":
+        m = {"v": 2, "t": T_HELLO, "ts": 12345, "name": "rogue-v2",
+             "host": "rogue-host", "pid": 4242, "thr": 1,
+             "nonce": os.urandom(16)}
+        p.send(mp(m))
+        r = p.recv()
+        if r is None:
+            result(False, mode, "closed without a reply")
+        why = str_field(r, "why") or ""
+        result(msg_type(r) == T_REJECT and
+               why == "protocol version 2 not supported (want 1)",
+               mode, "why=%r" % why)
+    if mode == "unknownid":
+        with open(args[0], "rb") as f:
+            token = f.read().rstrip()
+        nonce_a = os.urandom(16)
+        p.send(hello(name="rogue-id", nonce=nonce_a))
+        r = p.recv()
+        if r is None or msg_type(r) != T_CHALLENGE:
+            result(False, mode, "no CHALLENGE")
+        i = r.find(b"\xa5nonce\xc4\x10")
+        nonce_m = r[i + 8:i + 24]
+        proof = hmac.new(token, b"kato-stress/1 agent" + nonce_m + nonce_a,
+                         hashlib.sha256).digest()
+        p.send(env(T_AUTH, proof=proof))
+        r = p.recv()
+        if r is None or msg_type(r) != T_WELCOME:
+            result(False, mode, "no WELCOME")
+        own = uint_field(r, "id")
+        other = own + 1000
+        op = {"n": 0, "e": 0, "bs": 0, "br": 0, "lat": [], "svc": [],
+              "err": []}
+        msgs = [
+            env(T_HEARTBEAT, id=other, st=0, users=0, infl=0, acked=0,
+                text=""),
+            env(T_BATCH, id=other, seq=1, iv=0, users=1, ops=[op] * 7),
+            env(T_GOODBYE, id=other, last=1, req=[0] * 7, err=[0] * 7),
+        ]
+        seen = []
+        for body in msgs:
+            p.send(body)
+            r = p.recv()
+            if r is None:
+                seen.append("closed")
+                break
+            why = str_field(r, "why") or ""
+            seen.append("reject" if msg_type(r) == T_REJECT and
+                        ("unknown agent id %d" % other) in why else
+                        "other(%s)" % why)
+        p.send(env(T_HEARTBEAT, id=own, st=0, users=0, infl=0, acked=0,
+                   text=""))
+        r = p.recv()
+        seen.append("closed" if r is None else
+                    "reject" if msg_type(r) == T_REJECT else "answered")
+        result(seen == ["reject"] * 3 + ["answered"], mode,
+               "id=%d claimed=%d %s" % (own, other, ",".join(seen)))
     if mode == "flood":
         n = int(args[0]) if args else 1000
         sent = 0
