@@ -5,7 +5,6 @@
  */
 #include "junit.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,48 +15,12 @@
 #include "../common/poison.h"
 #include "../common/utf8.h"
 
-/* Appends stop at the first error; rv carries it. */
-struct xw {
-    struct buf *b;
-    int rv;
-};
-
-static void
-xraw(struct xw *w, const char *s)
-{
-    if (w->rv == 0) {
-        w->rv = buf_append(w->b, s, strlen(s));
-    }
-}
-
-static void xfmt(struct xw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-xfmt(struct xw *w, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        if (w->rv == 0) {
-            w->rv = E_RANGE;
-        }
-        return;
-    }
-    xraw(w, tmp);
-}
-
 /* Escaped text for an attribute value or element content: & < > " ' as
  * entities, tab and line breaks as character references (attribute
  * values would otherwise normalise them), other control characters and
  * malformed UTF-8 removed. */
 static void
-xtext(struct xw *w, const char *s)
+xtext(struct buf_writer *w, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char one[8];
@@ -66,41 +29,41 @@ xtext(struct xw *w, const char *s)
             if (n > 0) {
                 memcpy(one, p, n);
                 one[n] = '\0';
-                xraw(w, one);
+                buf_put(w, one);
                 p += n - 1;
             }
             continue;
         }
         switch (*p) {
         case '&':
-            xraw(w, "&amp;");
+            buf_put(w, "&amp;");
             break;
         case '<':
-            xraw(w, "&lt;");
+            buf_put(w, "&lt;");
             break;
         case '>':
-            xraw(w, "&gt;");
+            buf_put(w, "&gt;");
             break;
         case '"':
-            xraw(w, "&quot;");
+            buf_put(w, "&quot;");
             break;
         case '\'':
-            xraw(w, "&apos;");
+            buf_put(w, "&apos;");
             break;
         case '\t':
-            xraw(w, "&#9;");
+            buf_put(w, "&#9;");
             break;
         case '\n':
-            xraw(w, "&#10;");
+            buf_put(w, "&#10;");
             break;
         case '\r':
-            xraw(w, "&#13;");
+            buf_put(w, "&#13;");
             break;
         default:
             if (*p >= 0x20 && *p != 0x7f) {
                 one[0] = (char)*p;
                 one[1] = '\0';
-                xraw(w, one);
+                buf_put(w, one);
             }
             break;
         }
@@ -291,7 +254,7 @@ int
 junit_xml(struct buf *out, const struct report_run *runs,
           const struct report_verdict *verdicts, size_t n, uint64_t wall_ns)
 {
-    struct xw w = {out, 0};
+    struct buf_writer w;
     size_t tests = 0;
     size_t failures = 0;
     size_t skipped = 0;
@@ -309,38 +272,39 @@ junit_xml(struct buf *out, const struct report_run *runs,
         time_s += runs[i].duration_s;
     }
     iso_local(wall_ns, when, sizeof(when));
-    xraw(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xfmt(&w,
-         "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
-         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
-         tests, failures, skipped, time_s, when);
+    buf_writer_init(&w, out);
+    buf_put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_putf(&w,
+             "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
+             "errors=\"0\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+             tests, failures, skipped, time_s, when);
     for (size_t i = 0; i < n; i++) {
         size_t m = cases_of(&runs[i], &verdicts[i], tc);
         for (size_t j = 0; j < m; j++) {
-            xraw(&w, "  <testcase classname=\"kato-stress.");
+            buf_put(&w, "  <testcase classname=\"kato-stress.");
             xtext(&w, runs[i].test_name);
-            xraw(&w, "\" name=\"");
+            buf_put(&w, "\" name=\"");
             xtext(&w, tc[j].name);
-            xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
+            buf_putf(&w, "\" time=\"%.3f\"", tc[j].time_s);
             if (tc[j].skipped) {
-                xraw(&w, ">\n    <skipped message=\"");
+                buf_put(&w, ">\n    <skipped message=\"");
                 xtext(&w, tc[j].skip_why);
-                xraw(&w, "\"/>\n  </testcase>\n");
+                buf_put(&w, "\"/>\n  </testcase>\n");
             } else if (tc[j].failure[0] != '\0') {
-                xraw(&w, ">\n    <failure message=\"");
+                buf_put(&w, ">\n    <failure message=\"");
                 xtext(&w, tc[j].failure);
-                xraw(&w, "\" type=\"");
-                xraw(&w, j == 0 ? "status" : "threshold");
-                xraw(&w, "\">");
+                buf_put(&w, "\" type=\"");
+                buf_put(&w, j == 0 ? "status" : "threshold");
+                buf_put(&w, "\">");
                 xtext(&w, tc[j].failure);
-                xraw(&w, "</failure>\n  </testcase>\n");
+                buf_put(&w, "</failure>\n  </testcase>\n");
             } else {
-                xraw(&w, "/>\n");
+                buf_put(&w, "/>\n");
             }
         }
     }
-    xraw(&w, "</testsuite>\n");
-    return w.rv;
+    buf_put(&w, "</testsuite>\n");
+    return buf_writer_error(&w);
 }
 
 int
