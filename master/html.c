@@ -947,6 +947,396 @@ agent_table(struct buf_writer *w, const struct agg *a)
     buf_put(w, "</table>\n");
 }
 
+/* --- test verdicts ------------------------------------------------------- */
+
+static void
+verdict_para(struct buf_writer *w, const char *verdict, bool bad,
+             const char *reason)
+{
+    buf_putf(w, "<p class=\"verdict\">verdict: <span class=\"%s\">",
+             bad ? "fail" : "pass");
+    htext(w, verdict);
+    buf_put(w, "</span>");
+    if (reason != NULL && reason[0] != '\0') {
+        buf_put(w, " \xe2\x80\x94 ");
+        htext(w, reason);
+    }
+    buf_put(w, "</p>\n");
+}
+
+/* A cell with ms, or "n/a" for a negative value (none). */
+static void
+cell_ms_or_na(struct buf_writer *w, bool have, double ms)
+{
+    if (have) {
+        buf_putf(w, "<td>%.3f</td>", fin(ms));
+    } else {
+        buf_put(w, "<td>n/a</td>");
+    }
+}
+
+/* The burst test (docs/tests-design.md 5.3): one row per burst. */
+static void
+burst_section(struct buf_writer *w, const struct burstpool_burst_result *r)
+{
+    buf_put(w, "<h3>Bursts</h3>\n");
+    verdict_para(w, r->pass ? "pass" : "fail", !r->pass, r->reason);
+    if (r->pre_measured) {
+        buf_putf(w,
+                 "<p>Pre-burst baseline p99 (second %u): %.3f ms; recovered "
+                 "when the baseline's p99 is back within %.0f %% of it.</p>\n",
+                 (unsigned)r->pre_interval, ms_of(r->pre_p99_us),
+                 fin(r->margin * 100.0));
+    }
+    buf_put(w, "<table class=\"bursts\">\n<tr><th>burst</th><th>size</th>"
+               "<th>requests</th><th>errors</th><th>503</th>"
+               "<th>refused</th><th>timeouts</th><th>p50 ms</th>"
+               "<th>p99 ms</th><th>max ms</th><th>drain ms</th>"
+               "<th class=\"l\">drained</th><th>recovery ms</th>"
+               "<th class=\"l\">recovered</th></tr>\n");
+    for (uint32_t i = 0; i < r->n_bursts; i++) {
+        const struct burstpool_burst *x = &r->b[i];
+        buf_putf(w, "<tr><td>%u</td>", (unsigned)(i + 1));
+        cell_u64(w, x->planned);
+        cell_u64(w, x->requests);
+        cell_u64(w, x->errors);
+        cell_u64(w, x->e503);
+        cell_u64(w, x->refused);
+        cell_u64(w, x->timeouts);
+        cell_ms(w, x->p50_us);
+        cell_ms(w, x->p99_us);
+        cell_ms(w, x->max_us);
+        cell_ms_or_na(w, x->drain_ms >= 0.0, x->drain_ms);
+        buf_putf(w, "<td class=\"l %s\">%s</td>", x->drained ? "pass" : "fail",
+                 x->drained ? "yes" : "no");
+        cell_ms_or_na(w, x->recovered, x->recovery_ms);
+        buf_putf(w, "<td class=\"l %s\">%s</td></tr>\n",
+                 x->recovered ? "pass" : "fail",
+                 !x->recovery_measured ? "not measured"
+                 : x->recovered        ? "yes"
+                                       : "no");
+    }
+    buf_put(w, "</table>\n");
+}
+
+/* The pool test (5.4): the blast's failures, the probes, the verdict. */
+static void
+pool_section(struct buf_writer *w, const struct burstpool_pool_result *r)
+{
+    buf_put(w, "<h3>Connection pool</h3>\n");
+    verdict_para(w, r->verdict, strcmp(r->verdict, "fail") == 0, r->reason);
+    buf_put(w, "<table class=\"pool\">\n<tr><th class=\"l\">blast</th>"
+               "<th>count</th></tr>\n");
+    {
+        static const char *const names[] = {"planned requests",
+                                            "completed",
+                                            "errors",
+                                            "503",
+                                            "connection refused",
+                                            "timeouts",
+                                            "resets",
+                                            "other errors",
+                                            "never sent",
+                                            "peak in flight (upper bound)",
+                                            "probe requests",
+                                            "probe errors"};
+        const uint64_t vals[] = {
+            r->planned, r->requests,       r->errors,         r->e503,
+            r->refused, r->timeouts,       r->resets,         r->other,
+            r->unsent,  r->peak_in_flight, r->probe_requests, r->probe_errors};
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+            buf_put(w, "<tr><td class=\"l\">");
+            htext(w, names[i]);
+            buf_put(w, "</td>");
+            cell_u64(w, vals[i]);
+            buf_put(w, "</tr>\n");
+        }
+    }
+    buf_putf(w, "</table>\n<p>Probes %s.</p>\n",
+             r->probes_ok ? "succeeded" : "did not succeed");
+}
+
+static void
+span_row(struct buf_writer *w, const char *name, const struct recovery_span *s)
+{
+    buf_put(w, "<tr><td class=\"l\">");
+    htext(w, name);
+    buf_putf(w, "</td><td>%u\xe2\x80\x93%u</td>", (unsigned)s->from,
+             (unsigned)s->to);
+    cell_u64(w, s->requests);
+    cell_u64(w, s->errors);
+    cell_pct(w, s->errors, s->requests);
+    cell_ms(w, s->p99_us);
+    buf_put(w, "</tr>\n");
+}
+
+/* The recovery test (5.6): spans, the invalid requests by status, the
+ * recovery time and the verdict. */
+static void
+recovery_section(struct buf_writer *w, const struct agg *a,
+                 const struct recovery *r)
+{
+    struct agg_counts inv = agg_op_counts(a, OP_INVALID);
+    bool bad = r->measured && !r->recovered;
+
+    buf_put(w, "<h3>Error recovery</h3>\n");
+    verdict_para(w, recovery_verdict(r), bad, NULL);
+    if (r->recovered) {
+        buf_putf(w,
+                 "<p>Recovery time: <b class=\"rtime\">%u s</b> after the "
+                 "invalid phase (first %u s window with p99 &lt;= %.3f ms and "
+                 "error rate &lt;= %.2f %%).</p>\n",
+                 (unsigned)r->recovery_time_s, (unsigned)r->window,
+                 ms_of(r->p99_limit_us), fin(r->err_limit * 100.0));
+    } else if (r->measured) {
+        buf_putf(w,
+                 "<p>No %u s window after the invalid phase had p99 &lt;= "
+                 "%.3f ms and error rate &lt;= %.2f %%.</p>\n",
+                 (unsigned)r->window, ms_of(r->p99_limit_us),
+                 fin(r->err_limit * 100.0));
+    }
+    buf_put(w, "<table class=\"spans\">\n<tr><th class=\"l\">span</th>"
+               "<th>seconds</th><th>requests</th><th>errors</th>"
+               "<th>error rate</th><th>p99 ms</th></tr>\n");
+    span_row(w, "baseline", &r->baseline);
+    span_row(w, "during", &r->during);
+    span_row(w, "after", &r->after);
+    buf_put(w, "</table>\n<table class=\"invalid\">\n<tr><th class=\"l\">"
+               "invalid requests by status</th><th>count</th></tr>\n");
+    buf_put(w, "<tr><td class=\"l\">sent</td>");
+    cell_u64(w, inv.requests);
+    buf_put(w, "</tr>\n<tr><td class=\"l\">accepted (2xx)</td>");
+    cell_u64(w, inv.requests - inv.errors);
+    buf_put(w, "</tr>\n");
+    for (uint32_t key = 100; key <= ERRK_MAX; key++) {
+        char name[32];
+        uint64_t n = 0;
+        if (key >= 600 && key <= ERRK_BASE) {
+            continue;
+        }
+        n = agg_errors(a, OP_INVALID, key);
+        if (n == 0) {
+            continue;
+        }
+        if (key < 600) {
+            (void)snprintf(name, sizeof(name), "http_%u", (unsigned)key);
+        } else {
+            (void)errk_name(key, name, sizeof(name));
+        }
+        buf_put(w, "<tr><td class=\"l\">");
+        htext(w, name);
+        buf_put(w, "</td>");
+        cell_u64(w, n);
+        buf_put(w, "</tr>\n");
+    }
+    buf_put(w, "</table>\n");
+}
+
+/* The target's memory samples with the least-squares line over those
+ * after the warmup. */
+static void
+chart_memory(struct buf_writer *w, const struct memleak *m)
+{
+    static const struct style st[] = {
+        {"target memory", "#0969da", "", 2.0},
+        {"least-squares fit", "#cf222e", "6 4", 2.0},
+    };
+    const char *title = "Target memory over time";
+    const char *cap = "The target's memory (MB = 2^20 bytes) per sample; "
+                      "dashed: the least-squares line over the samples "
+                      "after the warmup, whose slope is the verdict's.";
+    const char *xt = "time since the load's start (s)";
+    double x[MEMLEAK_MAX_SAMPLES];
+    double y[MEMLEAK_MAX_SAMPLES];
+    bool ok[MEMLEAK_MAX_SAMPLES];
+    double max_y = 0.0;
+    double sx = 0.0;
+    double sy = 0.0;
+    size_t nf = 0;
+    struct chart c;
+    double step = 0.0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        x[i] = (double)m->s[i].t_ms / 1000.0;
+        y[i] = (double)m->s[i].bytes / (1024.0 * 1024.0);
+        ok[i] = true;
+        max_y = y[i] > max_y ? y[i] : max_y;
+        if (x[i] >= (double)m->warmup_s) {
+            sx += x[i];
+            sy += y[i];
+            nf++;
+        }
+    }
+    if (m->n == 0 || max_y <= 0.0) {
+        chart_empty(w, title, xt, "memory (MB)", cap);
+        return;
+    }
+    c.x0 = 0.0;
+    c.x1 = x[m->n - 1] > 1.0 ? x[m->n - 1] : 1.0;
+    step = nice_up(max_y / 5.0);
+    c.y1 = step * ceil(max_y / step);
+    chart_open(w, title);
+    chart_yticks(w, &c, step);
+    chart_xticks_time(w, &c);
+    chart_titles(w, xt, "memory (MB)");
+    chart_legend(w, st, m->measured && nf >= 2 ? 2 : 1);
+    chart_path(w, &c, x, y, ok, m->n, &st[0]);
+    for (size_t i = 0; i < m->n; i++) {
+        buf_putf(w,
+                 "<circle class=\"mempt\" cx=\"%.1f\" cy=\"%.1f\" "
+                 "r=\"3\"/>\n",
+                 cx(&c, x[i]), cy(&c, y[i]));
+    }
+    if (m->measured && nf >= 2) {
+        /* The fit passes through the mean point; slope is per minute. */
+        double mx = sx / (double)nf;
+        double my = sy / (double)nf;
+        double fx[2] = {(double)m->warmup_s, c.x1};
+        double fy[2];
+        bool fok[2] = {true, true};
+        for (int i = 0; i < 2; i++) {
+            fy[i] = my + m->slope * (fx[i] - mx) / 60.0;
+        }
+        chart_path(w, &c, fx, fy, fok, 2, &st[1]);
+    }
+    chart_close(w, cap);
+}
+
+/* The memory test (5.5): slope, R^2, samples, verdict. */
+static void
+memory_section(struct buf_writer *w, const struct memleak *m)
+{
+    buf_put(w, "<h3>Memory</h3>\n");
+    verdict_para(w, memleak_verdict(m), m->leak, NULL);
+    buf_put(w, "<table class=\"memory\">\n<tr><th class=\"l\">figure</th>"
+               "<th>value</th></tr>\n");
+    if (m->measured) {
+        buf_putf(w,
+                 "<tr><td class=\"l\">slope (MB/min)</td><td>%.3f</td>"
+                 "</tr>\n<tr><td class=\"l\">R\xc2\xb2</td><td>%.3f</td>"
+                 "</tr>\n",
+                 fin(m->slope), fin(m->r2));
+    } else {
+        buf_put(w, "<tr><td class=\"l\">slope (MB/min)</td><td>n/a</td>"
+                   "</tr>\n<tr><td class=\"l\">R\xc2\xb2</td><td>n/a</td>"
+                   "</tr>\n");
+    }
+    buf_putf(w,
+             "<tr><td class=\"l\">threshold (MB/min)</td><td>%g</td></tr>\n"
+             "<tr><td class=\"l\">samples</td><td>%zu</td></tr>\n"
+             "<tr><td class=\"l\">samples fitted (after %u s warmup)</td>"
+             "<td>%zu</td></tr>\n<tr><td class=\"l\">source</td>"
+             "<td>",
+             fin(m->threshold), m->n, (unsigned)m->warmup_s, m->n_fit);
+    htext(w, m->source != NULL ? m->source : "");
+    buf_put(w, "</td></tr>\n</table>\n");
+    chart_memory(w, m);
+}
+
+/* --- baseline comparison ------------------------------------------------- */
+
+static void
+baseline_value(struct buf_writer *w, int i, double v)
+{
+    if (i == BASELINE_N_METRICS - 1) {
+        buf_putf(w, "<td>%.4f %%</td>", fin(v * 100.0));
+    } else if (i == BASELINE_N_METRICS - 2) {
+        buf_putf(w, "<td>%.1f</td>", fin(v));
+    } else {
+        buf_putf(w, "<td>%.3f</td>", fin(v));
+    }
+}
+
+static void
+baseline_rows(struct buf_writer *w, const struct baseline_scope *s)
+{
+    for (int i = 0; i < BASELINE_N_METRICS; i++) {
+        const struct baseline_metric *m = &s->m[i];
+        const char *cls = m->verdict == BASELINE_REGRESSION    ? "fail"
+                          : m->verdict == BASELINE_IMPROVEMENT ? "pass"
+                                                               : "";
+        buf_put(w, "<tr><td class=\"l\">");
+        htext(w, s->name[0] ? s->name : "all");
+        buf_put(w, "</td><td class=\"l\">");
+        htext(w, baseline_metric_name(i));
+        buf_put(w, "</td>");
+        if (m->verdict == BASELINE_NOT_COMPARABLE) {
+            buf_put(w, "<td>n/a</td><td>n/a</td><td>n/a</td>");
+        } else {
+            baseline_value(w, i, m->base);
+            baseline_value(w, i, m->cur);
+            if (m->has_change) {
+                buf_putf(w, "<td>%+.1f %%</td>", fin(m->change * 100.0));
+            } else {
+                buf_put(w, "<td>n/a</td>");
+            }
+        }
+        buf_putf(w, "<td class=\"l %s\">%s</td></tr>\n", cls,
+                 baseline_verdict_name(m->verdict));
+    }
+}
+
+/* The comparison with the baseline file; nothing when there is none. */
+static void
+baseline_section(struct buf_writer *w, const struct baseline_result *b)
+{
+    if (b == NULL || b->state == BASELINE_MISSING) {
+        return;
+    }
+    buf_put(w, "<h3>Baseline comparison</h3>\n<p class=\"meta\">baseline "
+               "<code>");
+    htext(w, b->file);
+    buf_putf(w, "</code> \xc2\xb7 deviation threshold %.0f %%",
+             fin(b->threshold * 100.0));
+    if (b->state == BASELINE_COMPARED && b->base_started_at[0]) {
+        buf_put(w, " \xc2\xb7 baseline started ");
+        htext(w, b->base_started_at);
+    }
+    buf_put(w, "</p>\n");
+    if (b->state == BASELINE_INVALID) {
+        buf_put(w, "<p class=\"note\">No comparison: ");
+        htext(w, b->error);
+        buf_put(w, "</p>\n");
+        return;
+    }
+    verdict_para(w, baseline_result_verdict(b), b->regressions > 0, NULL);
+    if (b->state != BASELINE_COMPARED) {
+        return;
+    }
+    buf_put(w, "<table class=\"baseline\">\n<tr><th class=\"l\">scope</th>"
+               "<th class=\"l\">metric</th><th>baseline</th><th>current</th>"
+               "<th>change</th><th class=\"l\">verdict</th></tr>\n");
+    baseline_rows(w, &b->all);
+    for (size_t i = 0; i < b->n_ops; i++) {
+        baseline_rows(w, &b->ops[i]);
+    }
+    buf_put(w, "</table>\n<p class=\"meta\">Latency in ms, throughput in "
+               "req/s, error rate in %. Regressions are warnings unless "
+               "reporting.baseline_comparison.fail_on_regression is "
+               "set.</p>\n");
+}
+
+/* Every verdict section the test has. */
+static void
+verdicts(struct buf_writer *w, const struct html_test *t)
+{
+    const struct report_verdict *v = t->verdict;
+
+    if (v->burst != NULL) {
+        burst_section(w, v->burst);
+    }
+    if (v->pool != NULL) {
+        pool_section(w, v->pool);
+    }
+    if (v->recovery_checked) {
+        recovery_section(w, t->agg, &v->rec);
+    }
+    if (v->mem != NULL) {
+        memory_section(w, v->mem);
+    }
+    baseline_section(w, v->baseline);
+}
+
 static void
 resources(struct buf_writer *w)
 {
@@ -985,6 +1375,8 @@ static const char CSS[] =
     ".note{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;"
     "border-radius:6px}\n"
     ".viol{color:#cf222e;margin:4px 0}\n"
+    ".verdict{font-weight:600}\n"
+    "svg .mempt{fill:#0969da}\n"
     "figure{margin:10px 0 18px}\n"
     "figure svg{width:100%;max-width:960px;height:auto;display:block}\n"
     "figcaption{color:#57606a;font-size:12px;max-width:960px}\n"
@@ -1037,6 +1429,7 @@ one_test(struct buf_writer *w, const struct html_test *t, size_t idx)
              (unsigned long long)r->seed);
     summary(w, t);
     thresholds(w, t);
+    verdicts(w, t);
     buf_put(w, "<h3>Throughput</h3>\n");
     chart_throughput(w, &s, r->duration_s);
     buf_put(w, "<h3>Latency over time</h3>\n");

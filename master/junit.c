@@ -75,8 +75,11 @@ xtext(struct buf_writer *w, const char *s)
 struct tc {
     char name[192];
     char failure[256]; /* "" when it passed */
+    bool error;        /* failure[] is an <error> (interrupted), not a
+                        * <failure> */
     bool skipped;
-    char skip_why[96]; /* the skipped element's message */
+    char skip_why[320]; /* the skipped element's message */
+    char out[512];      /* system-out: warnings of a passed case, or "" */
     double time_s;
 };
 
@@ -135,6 +138,68 @@ recovery_memory_cases(const struct report_run *r,
     return n;
 }
 
+/* Appends the baseline's metrics of s that regressed to out. */
+static void
+regressed(char *out, size_t n, const struct baseline_scope *s)
+{
+    for (int i = 0; i < BASELINE_N_METRICS; i++) {
+        const struct baseline_metric *m = &s->m[i];
+        size_t used = strlen(out);
+        if (m->verdict != BASELINE_REGRESSION || used + 1 >= n) {
+            continue;
+        }
+        (void)snprintf(out + used, n - used, "%s%s%s%s %g -> %g",
+                       used ? "; " : "", s->name, s->name[0] ? "." : "",
+                       baseline_metric_name(i), m->base, m->cur);
+    }
+}
+
+/* The baseline comparison as one testcase after tc[0 .. n), when one was
+ * made or the file was malformed (a missing file, the first run's normal
+ * state, adds none): regressions are listed in system-out and fail the
+ * case only with fail_on_regression (a "baseline" violation); a
+ * malformed file is skipped with the reason. Returns the new count. */
+static size_t
+baseline_case(const struct report_run *r, const struct report_verdict *v,
+              struct tc *tc, size_t n)
+{
+    const struct baseline_result *b = v->baseline;
+    const struct report_violation *x = NULL;
+
+    if (b == NULL || b->state == BASELINE_MISSING) {
+        return n;
+    }
+    (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                   "%s: baseline deviation <= %g %%", r->test_name,
+                   b->threshold * 100.0);
+    if (b->state == BASELINE_INVALID) {
+        tc[n].skipped = true;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why),
+                       "no comparison: %s", b->error);
+    } else if (b->state == BASELINE_NO_TEST) {
+        tc[n].skipped = true;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why),
+                       "not in the baseline file");
+    } else if (b->regressions > 0) {
+        char list[400];
+        list[0] = '\0';
+        regressed(list, sizeof(list), &b->all);
+        for (size_t i = 0; i < b->n_ops; i++) {
+            regressed(list, sizeof(list), &b->ops[i]);
+        }
+        if ((x = violation(v, "baseline")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s: %s",
+                           x->message, list);
+        } else {
+            (void)snprintf(tc[n].out, sizeof(tc[n].out),
+                           "warning: %zu metric(s) regressed beyond %g %% of "
+                           "the baseline: %s",
+                           b->regressions, b->threshold * 100.0, list);
+        }
+    }
+    return n + 1;
+}
+
 /* Fills up to TC_PER_TEST testcases for one test; returns how many. */
 static size_t
 cases_of(const struct report_run *r, const struct report_verdict *v,
@@ -158,6 +223,9 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
     }
     tc[n].time_s = r->duration_s;
     if (strcmp(r->status, "interrupted") == 0) {
+        /* An <error>: the test could not complete, which says nothing
+         * of the target (CI tells errors from failures). */
+        tc[n].error = true;
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "interrupted by a signal before the end of the test "
                        "(partial results)");
@@ -234,6 +302,7 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         }
         n++;
     }
+    n = baseline_case(r, v, tc, n);
     return n;
 }
 
@@ -257,6 +326,7 @@ junit_xml(struct buf *out, const struct report_run *runs,
     struct buf_writer w;
     size_t tests = 0;
     size_t failures = 0;
+    size_t errors = 0;
     size_t skipped = 0;
     double time_s = 0.0;
     char when[40];
@@ -266,7 +336,9 @@ junit_xml(struct buf *out, const struct report_run *runs,
         size_t m = cases_of(&runs[i], &verdicts[i], tc);
         for (size_t j = 0; j < m; j++) {
             tests++;
-            failures += tc[j].failure[0] != '\0' && !tc[j].skipped;
+            failures +=
+                tc[j].failure[0] != '\0' && !tc[j].skipped && !tc[j].error;
+            errors += tc[j].error;
             skipped += tc[j].skipped;
         }
         time_s += runs[i].duration_s;
@@ -276,8 +348,9 @@ junit_xml(struct buf *out, const struct report_run *runs,
     buf_put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     buf_putf(&w,
              "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
-             "errors=\"0\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
-             tests, failures, skipped, time_s, when);
+             "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
+             "timestamp=\"%s\">\n",
+             tests, failures, errors, skipped, time_s, when);
     for (size_t i = 0; i < n; i++) {
         size_t m = cases_of(&runs[i], &verdicts[i], tc);
         for (size_t j = 0; j < m; j++) {
@@ -291,13 +364,20 @@ junit_xml(struct buf *out, const struct report_run *runs,
                 xtext(&w, tc[j].skip_why);
                 buf_put(&w, "\"/>\n  </testcase>\n");
             } else if (tc[j].failure[0] != '\0') {
-                buf_put(&w, ">\n    <failure message=\"");
+                const char *el = tc[j].error ? "error" : "failure";
+                buf_putf(&w, ">\n    <%s message=\"", el);
                 xtext(&w, tc[j].failure);
                 buf_put(&w, "\" type=\"");
-                buf_put(&w, j == 0 ? "status" : "threshold");
+                buf_put(&w, tc[j].error ? "interrupted"
+                            : j == 0    ? "status"
+                                        : "threshold");
                 buf_put(&w, "\">");
                 xtext(&w, tc[j].failure);
-                buf_put(&w, "</failure>\n  </testcase>\n");
+                buf_putf(&w, "</%s>\n  </testcase>\n", el);
+            } else if (tc[j].out[0] != '\0') {
+                buf_put(&w, ">\n    <system-out>");
+                xtext(&w, tc[j].out);
+                buf_put(&w, "</system-out>\n  </testcase>\n");
             } else {
                 buf_put(&w, "/>\n");
             }

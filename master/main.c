@@ -50,6 +50,7 @@ usage(FILE *fp)
         "                     [--local-agents N | --agents N] [--listen URL]\n"
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
+        "                     [--baseline FILE]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
         "                     [-h|--help] [--version]\n"
         "\n"
@@ -71,6 +72,9 @@ usage(FILE *fp)
         "  --token-file FILE  pre-shared token (remote: or env " COORD_TOKEN_ENV
         ")\n"
         "  --output DIR       results directory (overrides the config)\n"
+        "  --baseline FILE    compare with this earlier results JSON (a copy\n"
+        "                     of a run's latest.json; enables\n"
+        "                     reporting.baseline_comparison)\n"
         "  --threads N        worker threads per local agent\n"
         "  --seed N           run seed (default: random, logged)\n"
         "  --agent-timeout S  how long to wait for agents (default 60)\n"
@@ -151,6 +155,7 @@ enum {
     OPT_LISTEN,
     OPT_TOKEN,
     OPT_OUTPUT,
+    OPT_BASELINE,
     OPT_THREADS,
     OPT_SEED,
     OPT_TIMEOUT,
@@ -169,6 +174,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"token-file", required_argument, NULL, OPT_TOKEN},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"agent-timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -225,6 +231,9 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
             break;
         case OPT_OUTPUT:
             *output = optarg;
+            break;
+        case OPT_BASELINE:
+            o->baseline_file = optarg;
             break;
         case OPT_THREADS:
             if (parse_u32_opt("--threads", optarg, 1, 256, &o->threads) != 0) {
@@ -285,19 +294,19 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
 static void
 warn_unused_keys(void)
 {
-    log_warn("CONFIG-UNUSED",
-             "validated but not applied: test_parameters.{max_retries, "
-             "retry_delay_ms, circuit_breaker_*, connection_reuse, "
-             "max_requests_per_second, rate_limit_burst_size} (a load "
-             "generator must not retry, back off or cap itself: that would "
-             "hide what it measures); monitoring.{metrics_sample_interval_"
-             "seconds, report_interval_seconds, metrics_to_track, "
-             "response_time_percentiles, container_monitoring} (metrics are "
-             "sampled and reported every second, percentiles are fixed); "
-             "reporting.{formats, include_in_report, baseline_comparison} "
-             "(every format is written; baseline comparison is not built "
-             "yet); environment.{docker_network, parallel_execution, "
-             "cleanup_between_tests, warmup_duration_seconds}");
+    log_warn(
+        "CONFIG-UNUSED",
+        "validated but not applied: test_parameters.{max_retries, "
+        "retry_delay_ms, circuit_breaker_*, connection_reuse, "
+        "max_requests_per_second, rate_limit_burst_size} (a load "
+        "generator must not retry, back off or cap itself: that would "
+        "hide what it measures); monitoring.{metrics_sample_interval_"
+        "seconds, report_interval_seconds, metrics_to_track, "
+        "response_time_percentiles, container_monitoring} (metrics are "
+        "sampled and reported every second, percentiles are fixed); "
+        "reporting.{formats, include_in_report} (every format and "
+        "section is written); environment.{docker_network, parallel_execution, "
+        "cleanup_between_tests, warmup_duration_seconds}");
 }
 
 static int
@@ -392,6 +401,17 @@ main(int argc, char **argv)
     }
     if (load_config(&cfg, config, url, output, quick) != 0) {
         return COORD_EXIT_USAGE;
+    }
+    if (o.baseline_file != NULL) {
+        if (o.baseline_file[0] == '\0' ||
+            strlen(o.baseline_file) >= sizeof(cfg.reporting.baseline_file)) {
+            (void)fprintf(stderr, "error: --baseline is empty or too long\n");
+            return COORD_EXIT_USAGE;
+        }
+        (void)snprintf(cfg.reporting.baseline_file,
+                       sizeof(cfg.reporting.baseline_file), "%s",
+                       o.baseline_file);
+        cfg.reporting.baseline_enabled = true;
     }
     o.config_file = cfg.path;
     o.quick = quick;

@@ -411,6 +411,22 @@ report_check_recovery(struct report_verdict *out, const struct recovery *r,
 }
 
 void
+report_check_baseline(struct report_verdict *out,
+                      const struct baseline_result *b, bool fail_on_regression,
+                      const char *test_name)
+{
+    out->baseline = b;
+    if (fail_on_regression && b->state == BASELINE_COMPARED &&
+        b->regressions > 0) {
+        add_violation(out, "baseline", (double)b->regressions, 0.0,
+                      "%s: %zu metric%s regressed beyond %.0f%% of the "
+                      "baseline (fail_on_regression)",
+                      test_name, b->regressions, b->regressions == 1 ? "" : "s",
+                      b->threshold * 100.0);
+    }
+}
+
+void
 report_check_memory(struct report_verdict *out, const struct memleak *m,
                     const char *test_name)
 {
@@ -955,6 +971,10 @@ json_entry(struct buf_writer *wp, bool *top, const struct agg *a,
         buf_put(&w, ",");
         buf_put(&w, v->extra_json);
     }
+    if (v->baseline != NULL && buf_writer_error(&w) == 0) {
+        jkey(&w, &f, "baseline");
+        buf_writer_fail(&w, baseline_json(w.b, v->baseline));
+    }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
     buf_put(&w, "}}");
@@ -1336,6 +1356,48 @@ summary_block(FILE *fp, const struct report_test *t)
     return k < 0 ? E_IO : 0;
 }
 
+/* The "Baseline Comparison" block after the verdict: one note line when
+ * there is no baseline to compare with, else a line per test and one per
+ * metric beyond the threshold. */
+static int
+baseline_block(FILE *fp, const struct report_test *t, size_t n)
+{
+    const struct baseline_result *first = NULL;
+    int k = 0;
+
+    for (size_t i = 0; i < n && first == NULL; i++) {
+        if (t[i].agg != NULL) {
+            first = t[i].verdict.baseline;
+        }
+    }
+    if (first == NULL) {
+        return 0;
+    }
+    if (first->state == BASELINE_MISSING) {
+        k |= fprintf(fp,
+                     "\nBaseline Comparison: none (no baseline file %s; "
+                     "copy a run's latest.json there to compare the next "
+                     "runs with it)\n",
+                     first->file);
+        return k < 0 ? E_IO : 0;
+    }
+    if (first->state == BASELINE_INVALID) {
+        k |= fprintf(fp, "\nBaseline Comparison: not made: %s\n", first->error);
+        return k < 0 ? E_IO : 0;
+    }
+    k |=
+        fprintf(fp, "\nBaseline Comparison (%s, deviation threshold %.0f%%):\n",
+                first->file, first->threshold * 100.0);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].agg != NULL && t[i].verdict.baseline != NULL &&
+            baseline_summary(fp, t[i].verdict.baseline, t[i].run.test_name) !=
+                0) {
+            k = -1;
+        }
+    }
+    return k < 0 ? E_IO : 0;
+}
+
 int
 report_summary_suite(FILE *fp, const struct report_test *t, size_t n)
 {
@@ -1377,6 +1439,9 @@ report_summary_suite(FILE *fp, const struct report_test *t, size_t n)
         }
     } else {
         k |= fprintf(fp, "\n\xe2\x9c\x85 All performance thresholds met!\n");
+    }
+    if (baseline_block(fp, t, n) != 0) {
+        rv = E_IO;
     }
     if (k < 0 || fflush(fp) != 0) {
         rv = E_IO;
