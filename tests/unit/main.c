@@ -27,6 +27,7 @@ static const struct group groups[] = {
     {"degrade", degrade_tests},     {"thresholds", thresholds_tests},
     {"console", console_tests},     {"recovery", recovery_tests},
     {"memleak", memleak_tests},     {"burstpool", burstpool_tests},
+    {"baseline", baseline_tests},
 };
 
 int
