@@ -1003,9 +1003,10 @@ burst_section(struct buf_writer *w, const struct burstpool_burst_result *r)
         cell_u64(w, x->e503);
         cell_u64(w, x->refused);
         cell_u64(w, x->timeouts);
-        cell_ms(w, x->p50_us);
-        cell_ms(w, x->p99_us);
-        cell_ms(w, x->max_us);
+        /* Three decimals, as the JSON: the same figure reads the same. */
+        cell_ms_or_na(w, true, ms_of(x->p50_us));
+        cell_ms_or_na(w, true, ms_of(x->p99_us));
+        cell_ms_or_na(w, true, ms_of(x->max_us));
         cell_ms_or_na(w, x->drain_ms >= 0.0, x->drain_ms);
         buf_putf(w, "<td class=\"l %s\">%s</td>", x->drained ? "pass" : "fail",
                  x->drained ? "yes" : "no");
@@ -1066,7 +1067,7 @@ span_row(struct buf_writer *w, const char *name, const struct recovery_span *s)
     cell_u64(w, s->requests);
     cell_u64(w, s->errors);
     cell_pct(w, s->errors, s->requests);
-    cell_ms(w, s->p99_us);
+    cell_ms_or_na(w, true, ms_of(s->p99_us)); /* three decimals, as the JSON */
     buf_put(w, "</tr>\n");
 }
 
