@@ -161,7 +161,7 @@ FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
                 $(WARN) -Wno-missing-field-initializers $(WERROR) -O1 -g \
                 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                 -pthread -MMD -MP $(PKG_CFLAGS)
-FUZZ_TARGETS := proto_fuzz config_fuzz
+FUZZ_TARGETS := proto_fuzz config_fuzz json_fuzz
 FUZZ_BINS    := $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(COMMON_SRC) $(PROTO_SRC))
 FUZZ_RUNS    ?= 50000
@@ -183,8 +183,11 @@ $(FUZZ_OUT)/%_fuzz: $(FUZZ_OBJ)/tests/fuzz/%_fuzz.o $(FUZZ_LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# json_fuzz also drives the master's baseline comparison over what it parses.
+$(FUZZ_OUT)/json_fuzz: $(FUZZ_OBJ)/master/baseline.o
+
 # The objects are not intermediates to delete after the link.
-.SECONDARY: $(FUZZ_LIB_OBJ) \
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OBJ)/master/baseline.o \
             $(patsubst %,$(FUZZ_OBJ)/tests/fuzz/%.o,$(FUZZ_TARGETS))
 
 fuzz: $(FUZZ_BINS)

@@ -40,6 +40,8 @@ Passed to stress-master as given (see stress-master --help):
   --token-file FILE      pre-shared token for remote agents
   --seed N               run seed
   --agent-timeout S      how long to wait for agents
+  --baseline FILE        compare with an earlier results JSON (a saved
+                         latest.json; enables reporting.baseline_comparison)
 
 stress-master is looked up as \$KATO_STRESS_BIN when set, else
 $SCRIPT_DIR/build/stress-master, else on PATH.
@@ -87,7 +89,7 @@ while [ $# -gt 0 ]; do
     case $opt in
     -t | --test | -p | --profile | -c | --config | --url | --agents | \
         --local-agents | --output | --threads | --listen | --token-file | \
-        --seed | --agent-timeout)
+        --seed | --agent-timeout | --baseline)
         if [ $has_val = 0 ]; then
             [ $# -ge 2 ] || die_usage "option $opt needs a value"
             val=$2
@@ -112,7 +114,7 @@ while [ $# -gt 0 ]; do
         exit 0
         ;;
     --url | --agents | --local-agents | --output | --threads | --listen | \
-        --token-file | --seed | --agent-timeout)
+        --token-file | --seed | --agent-timeout | --baseline)
         PASS+=("$opt" "$val")
         ;;
     *) die_usage "unknown option: $1" ;;

@@ -113,3 +113,70 @@ buf_printf(struct buf *b, const char *fmt, ...)
     b->len += (size_t)n;
     return 0;
 }
+
+/* --- sticky-error writer --- */
+
+void
+buf_writer_init(struct buf_writer *w, struct buf *b)
+{
+    w->b = b;
+    w->rv = 0;
+}
+
+int
+buf_writer_error(const struct buf_writer *w)
+{
+    return w->rv;
+}
+
+void
+buf_writer_fail(struct buf_writer *w, int rv)
+{
+    if (w->rv == 0) {
+        w->rv = rv;
+    }
+}
+
+void
+buf_putn(struct buf_writer *w, const void *p, size_t n)
+{
+    if (w->rv == 0) {
+        w->rv = buf_append(w->b, p, n);
+    }
+}
+
+void
+buf_put(struct buf_writer *w, const char *s)
+{
+    if (w->rv == 0) {
+        w->rv = buf_append(w->b, s, strlen(s));
+    }
+}
+
+void
+buf_putf(struct buf_writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    int n = 0;
+
+    if (w->rv != 0) {
+        return;
+    }
+    /* buf_printf's two passes, inlined: a va_list cannot be forwarded to
+     * a variadic function. */
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        w->rv = E_INVAL;
+        return;
+    }
+    w->rv = reserve(w->b, (size_t)n);
+    if (w->rv != 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf((char *)w->b->data + w->b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    w->b->len += (size_t)n;
+}

@@ -40,4 +40,41 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* --- sticky-error writer --- */
+
+/*
+ * A writer for documents built by many small appends (the results JSON,
+ * the JUnit XML, the HTML report): once an append has failed, every later
+ * one is skipped and the first error is kept, so the writer checks once,
+ * at the end, instead of after every line. On caller storage; b is
+ * borrowed and may be read (it is the caller's buffer); rv is private:
+ * read it with buf_writer_error.
+ */
+struct buf_writer {
+    struct buf *b; /* borrowed: where the appends go */
+    int rv;        /* 0, or the first error */
+};
+
+/* Prepares w to append to b, with no error. Cannot fail. */
+void buf_writer_init(struct buf_writer *w, struct buf *b);
+
+/* The first error of w's appends (E_TOOBIG, E_NOMEM, E_INVAL or what
+ * buf_writer_fail recorded), or 0. */
+int buf_writer_error(const struct buf_writer *w);
+
+/* Records rv as w's error when it is the first (rv != 0 and none yet);
+ * for errors of helpers that append to w->b themselves. */
+void buf_writer_fail(struct buf_writer *w, int rv);
+
+/* Appends the NUL-terminated s (buf_append), unless w has failed. */
+void buf_put(struct buf_writer *w, const char *s);
+
+/* Appends n bytes of p (buf_append), unless w has failed. */
+void buf_putn(struct buf_writer *w, const void *p, size_t n);
+
+/* Appends printf-style text (buf_printf: any length up to the cap),
+ * unless w has failed. The arguments must not point into w->b's data. */
+void buf_putf(struct buf_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -743,6 +743,8 @@ static const struct field baseline_fields[] = {
     STRF("baseline_file", F_STR, reporting.baseline_file),
     {"deviation_threshold", F_NUM, CO(reporting.baseline_deviation_threshold),
      0, 0, NULL},
+    {"fail_on_regression", F_BOOL, CO(reporting.baseline_fail_on_regression), 0,
+     0, NULL},
 };
 static const struct section baseline_sec = {
     baseline_fields, NELEM(baseline_fields), NULL, 0, NULL};

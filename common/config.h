@@ -156,6 +156,9 @@ struct reporting {
     bool baseline_enabled;
     char baseline_file[CONFIG_STR_MAX];
     double baseline_deviation_threshold;
+    /* Regressions beyond the threshold fail the run (exit 1, a JUnit
+     * failure); default false: they are warnings (master/baseline.h). */
+    bool baseline_fail_on_regression;
 };
 
 struct environment {

@@ -18,10 +18,12 @@
 #include "../common/buf.h"
 #include "../common/clock.h"
 #include "../common/err.h"
+#include "../common/json.h"
 #include "../common/log.h"
 #include "../common/poison.h"
 #include "../common/rng.h"
 #include "aggregate.h"
+#include "baseline.h"
 #include "burstpool.h"
 #include "console.h"
 #include "csv.h"
@@ -1137,6 +1139,12 @@ check_memory(const struct run *r, struct slot *s, struct report_verdict *v)
     report_check_memory(v, s->mem, s->name);
 }
 
+/* The burst or pool test's figures, kept for the HTML report. */
+struct burstpool_store {
+    struct burstpool_burst_result burst;
+    struct burstpool_pool_result pool;
+};
+
 /* Bound of the burst and pool tests' JSON fragment and summary lines. */
 #define BURSTPOOL_TEXT_MAX (64u * 1024u)
 
@@ -1147,42 +1155,46 @@ check_memory(const struct run *r, struct slot *s, struct report_verdict *v)
  */
 static void
 burstpool_verdict(const struct run *r, const struct slot *s,
-                  struct report_verdict *v, struct buf *json, struct buf *text)
+                  struct report_verdict *v, struct burstpool_store *bp,
+                  struct buf *json, struct buf *text)
 {
     int rv = 0;
     char msg[256];
 
     if (s->test == PLAN_TEST_BURST) {
-        struct burstpool_burst_result br;
-        rv =
-            burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin, &br);
+        struct burstpool_burst_result *br = &bp->burst;
+        rv = burstpool_burst(s->agg, &s->plan, r->c->burst.recovery_margin, br);
         if (rv == 0) {
-            rv = burstpool_burst_write(&br, json, text);
+            rv = burstpool_burst_write(br, json, text);
         }
-        v->test_verdict = br.pass ? "pass" : "fail";
-        if (rv == 0 && !br.pass) {
+        v->test_verdict = br->pass ? "pass" : "fail";
+        if (rv == 0 && !br->pass) {
             (void)snprintf(msg, sizeof(msg), "%s: burst verdict fail: %s",
-                           s->name, br.reason);
+                           s->name, br->reason);
             report_add_violation(v, "burst", 0.0, 1.0, msg);
         }
+        v->burst = rv == 0 ? br : NULL;
     } else {
-        struct burstpool_pool_result pr;
+        struct burstpool_pool_result *pr = &bp->pool;
         rv = burstpool_pool(s->agg, &s->plan, r->c->thresholds.max_error_rate,
-                            &pr);
+                            pr);
         if (rv == 0) {
-            rv = burstpool_pool_write(&pr, json, text);
+            rv = burstpool_pool_write(pr, json, text);
         }
-        v->test_verdict = pr.verdict; /* a string literal */
-        if (rv == 0 && strcmp(pr.verdict, "fail") == 0) {
+        v->test_verdict = pr->verdict; /* a string literal */
+        if (rv == 0 && strcmp(pr->verdict, "fail") == 0) {
             (void)snprintf(msg, sizeof(msg), "%s: pool verdict fail: %s",
-                           s->name, pr.reason);
+                           s->name, pr->reason);
             report_add_violation(v, "pool", 0.0, 1.0, msg);
         }
+        v->pool = rv == 0 ? pr : NULL;
     }
     if (rv != 0 || buf_append(json, "", 1) != 0 ||
         buf_append(text, "", 1) != 0) {
         log_warn("VERDICT", "test=%s: figures not computed: %s", s->name,
                  err_str(rv));
+        v->burst = NULL;
+        v->pool = NULL;
         return;
     }
     v->extra_json = (const char *)json->data;
@@ -1341,6 +1353,66 @@ losses_extra(const struct slot *s, struct report_verdict *v, struct buf *json,
     v->extra_summary = (const char *)text->data;
 }
 
+/*
+ * The baseline comparison (reporting.baseline_comparison, --baseline):
+ * loads the file into bl, parses this run's own results JSON (as the
+ * writers make it, so both sides are read the same way) and compares
+ * every test that ran into res[i], hung on its verdict. A file that is
+ * missing or malformed is reported, never fatal.
+ */
+static void
+compare_baseline(const struct run *r, struct report_test *t,
+                 struct baseline_result *res, struct baseline *bl)
+{
+    static const struct json_limits lim = {REPORT_JSON_MAX, BASELINE_MAX_VALUES,
+                                           64};
+    const struct reporting *rp = &r->c->reporting;
+    struct json_doc *cur = NULL;
+    struct buf json;
+    char why[256];
+    int rv = 0;
+
+    baseline_load(bl, rp->baseline_file, rp->baseline_deviation_threshold);
+    if (bl->state == BASELINE_INVALID) {
+        log_error("BASELINE-INVALID",
+                  "%s (no comparison; the results are written and the exit "
+                  "code is unchanged)",
+                  bl->error);
+    }
+    buf_init(&json, REPORT_JSON_MAX);
+    if (bl->state == BASELINE_COMPARED) {
+        why[0] = '\0';
+        rv = report_json_suite(&json, t, r->n_slots);
+        if (rv == 0) {
+            rv = json_parse(&cur, (const char *)json.data, json.len, &lim, why,
+                            sizeof(why));
+        }
+        if (rv != 0) {
+            /* Our own document: only too large or out of memory. */
+            log_warn("BASELINE-SKIPPED",
+                     "this run's results cannot be "
+                     "compared: %s",
+                     why[0] ? why : err_str(rv));
+            (void)snprintf(bl->error, sizeof(bl->error),
+                           "this run's results could not be compared: %s",
+                           why[0] ? why : err_str(rv));
+            bl->state = BASELINE_INVALID;
+        }
+    }
+    for (size_t i = 0; i < r->n_slots; i++) {
+        if (t[i].agg == NULL) {
+            continue;
+        }
+        baseline_compare(bl, cur != NULL ? json_root(cur) : NULL,
+                         t[i].run.test_name, &res[i]);
+        report_check_baseline(&t[i].verdict, &res[i],
+                              rp->baseline_fail_on_regression,
+                              t[i].run.test_name);
+    }
+    json_free(cur);
+    buf_fini(&json);
+}
+
 /* Verdicts of every test that ran; the summary; the JSON, CSV and JUnit
  * files holding every test. Returns 0 or COORD_EXIT_INFRA (results not
  * saved) and sets *violations. */
@@ -1350,6 +1422,9 @@ finish(struct run *r, bool *violations)
     struct report_test *t = NULL;
     struct report_run *runs = NULL;
     struct report_verdict *verdicts = NULL;
+    struct burstpool_store *bp = NULL;
+    struct baseline_result *bres = NULL;
+    struct baseline bl;
     struct csv_test ct[SUITE_MAX];
     size_t n_ct = 0;
     uint64_t stamp = 0;
@@ -1363,6 +1438,7 @@ finish(struct run *r, bool *violations)
 
     *violations = false;
     memset(sat, 0, sizeof(sat));
+    memset(&bl, 0, sizeof(bl));
     buf_init(&json, REPORT_JSON_MAX);
     for (size_t i = 0; i < SUITE_MAX; i++) {
         buf_init(&xj[i], BURSTPOOL_TEXT_MAX);
@@ -1371,7 +1447,10 @@ finish(struct run *r, bool *violations)
     t = xcalloc(r->n_slots, sizeof(*t));
     runs = xcalloc(r->n_slots, sizeof(*runs));
     verdicts = xcalloc(r->n_slots, sizeof(*verdicts));
-    if (t == NULL || runs == NULL || verdicts == NULL) {
+    bp = xcalloc(r->n_slots, sizeof(*bp));
+    bres = xcalloc(r->n_slots, sizeof(*bres));
+    if (t == NULL || runs == NULL || verdicts == NULL || bp == NULL ||
+        bres == NULL) {
         (void)snprintf(err, sizeof(err), "out of memory");
         rv = E_NOMEM;
         goto out;
@@ -1416,7 +1495,7 @@ finish(struct run *r, bool *violations)
             check_memory(r, &r->slots[i], &t[i].verdict);
         }
         if (s->test == PLAN_TEST_BURST || s->test == PLAN_TEST_POOL) {
-            burstpool_verdict(r, s, &t[i].verdict, &xj[i], &xs[i]);
+            burstpool_verdict(r, s, &t[i].verdict, &bp[i], &xj[i], &xs[i]);
         }
         if (i < SUITE_MAX &&
             saturation_summarize(s->agg, agg_n_intervals(s->agg),
@@ -1425,7 +1504,6 @@ finish(struct run *r, bool *violations)
             report_check_resources(&t[i].verdict, &sat[i], rr->test_name);
         }
         losses_extra(s, &t[i].verdict, &xj[i], &xs[i]);
-        *violations = *violations || t[i].verdict.n_violations > 0;
         if (stamp == 0) {
             stamp = s->start_wall_ns;
         }
@@ -1434,9 +1512,14 @@ finish(struct run *r, bool *violations)
         ct[n_ct].start_wall_ns = s->start_wall_ns;
         n_ct++;
     }
+    if (r->c->reporting.baseline_enabled) {
+        compare_baseline(r, t, bres, &bl);
+    }
     for (size_t i = 0; i < r->n_slots; i++) {
         runs[i] = t[i].run;
         verdicts[i] = t[i].verdict;
+        *violations =
+            *violations || (t[i].agg != NULL && t[i].verdict.n_violations > 0);
     }
     if (report_summary_suite(stdout, t, r->n_slots) != 0) {
         log_warn("SUMMARY", "could not print the summary");
@@ -1485,6 +1568,9 @@ out:
     xfree(t);
     xfree(runs);
     xfree(verdicts);
+    xfree(bp);
+    xfree(bres);
+    baseline_fini(&bl);
     if (rv != 0) {
         /* The directory was checked before the run (exit 2 then);
          * failing now (disk full, directory removed) is the

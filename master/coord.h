@@ -43,6 +43,8 @@ struct master_opts {
     uint32_t agent_timeout_s; /* wait for agents to join */
     bool verbose;
     bool quick; /* --quick: also caps the pause between tests at 2 s */
+    const char *baseline_file; /* --baseline FILE (main applies it to the
+                                * config); NULL: the config's */
 };
 
 /*

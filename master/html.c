@@ -7,7 +7,6 @@
 #include "html.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,44 +25,6 @@
 #endif
 
 /* --- writer -------------------------------------------------------------- */
-
-/* Appends stop at the first error; rv carries it. */
-struct hw {
-    struct buf *b;
-    int rv;
-};
-
-static void
-hraw(struct hw *w, const char *s)
-{
-    if (w->rv == 0) {
-        w->rv = buf_append(w->b, s, strlen(s));
-    }
-}
-
-static void hfmt(struct hw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Formatted text from this file only (numbers, fixed words): never the
- * user's strings, which go through htext. */
-static void
-hfmt(struct hw *w, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        if (w->rv == 0) {
-            w->rv = E_TOOBIG;
-        }
-        return;
-    }
-    hraw(w, tmp);
-}
 
 int
 html_escape(struct buf *out, const char *s)
@@ -123,10 +84,10 @@ html_escape(struct buf *out, const char *s)
 }
 
 static void
-htext(struct hw *w, const char *s)
+htext(struct buf_writer *w, const char *s)
 {
-    if (w->rv == 0) {
-        w->rv = html_escape(w->b, s);
+    if (buf_writer_error(w) == 0) {
+        buf_writer_fail(w, html_escape(w->b, s));
     }
 }
 
@@ -227,69 +188,70 @@ struct style {
 };
 
 static void
-style_attrs(struct hw *w, const struct style *s)
+style_attrs(struct buf_writer *w, const struct style *s)
 {
-    hfmt(w, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", s->stroke,
-         s->width);
+    buf_putf(w, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", s->stroke,
+             s->width);
     if (s->dash[0] != '\0') {
-        hfmt(w, " stroke-dasharray=\"%s\"", s->dash);
+        buf_putf(w, " stroke-dasharray=\"%s\"", s->dash);
     }
 }
 
 /* Opens a chart: figure, svg, title, frame. */
 static void
-chart_open(struct hw *w, const char *title)
+chart_open(struct buf_writer *w, const char *title)
 {
-    hraw(w, "<figure class=\"chart\"><svg viewBox=\"0 0 960 320\" "
-            "role=\"img\"><title>");
+    buf_put(w, "<figure class=\"chart\"><svg viewBox=\"0 0 960 320\" "
+               "role=\"img\"><title>");
     htext(w, title);
-    hraw(w, "</title>\n");
-    hfmt(w,
-         "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-         "height=\"%.1f\"/>\n",
-         CH_L, CH_T, CH_PW, CH_PH);
+    buf_put(w, "</title>\n");
+    buf_putf(w,
+             "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+             "height=\"%.1f\"/>\n",
+             CH_L, CH_T, CH_PW, CH_PH);
 }
 
 /* Axis titles (with their units). */
 static void
-chart_titles(struct hw *w, const char *x_title, const char *y_title)
+chart_titles(struct buf_writer *w, const char *x_title, const char *y_title)
 {
-    hfmt(w, "<text class=\"axt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
-         CH_L + CH_PW / 2.0, CH_H - 12.0);
+    buf_putf(
+        w, "<text class=\"axt\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+        CH_L + CH_PW / 2.0, CH_H - 12.0);
     htext(w, x_title);
-    hfmt(w,
-         "</text>\n<text class=\"axt\" x=\"16\" y=\"%.1f\" "
-         "text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">",
-         CH_T + CH_PH / 2.0, CH_T + CH_PH / 2.0);
+    buf_putf(w,
+             "</text>\n<text class=\"axt\" x=\"16\" y=\"%.1f\" "
+             "text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">",
+             CH_T + CH_PH / 2.0, CH_T + CH_PH / 2.0);
     htext(w, y_title);
-    hraw(w, "</text>\n");
+    buf_put(w, "</text>\n");
 }
 
 static void
-chart_close(struct hw *w, const char *caption)
+chart_close(struct buf_writer *w, const char *caption)
 {
-    hraw(w, "</svg><figcaption>");
+    buf_put(w, "</svg><figcaption>");
     htext(w, caption);
-    hraw(w, "</figcaption></figure>\n");
+    buf_put(w, "</figcaption></figure>\n");
 }
 
 /* A chart without data: the frame, the axis titles and "no data". */
 static void
-chart_empty(struct hw *w, const char *title, const char *x_title,
+chart_empty(struct buf_writer *w, const char *title, const char *x_title,
             const char *y_title, const char *caption)
 {
     chart_open(w, title);
     chart_titles(w, x_title, y_title);
-    hfmt(w,
-         "<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" "
-         "text-anchor=\"middle\">no data</text>\n",
-         CH_L + CH_PW / 2.0, CH_T + CH_PH / 2.0);
+    buf_putf(w,
+             "<text class=\"nodata\" x=\"%.1f\" y=\"%.1f\" "
+             "text-anchor=\"middle\">no data</text>\n",
+             CH_L + CH_PW / 2.0, CH_T + CH_PH / 2.0);
     chart_close(w, caption);
 }
 
 /* Horizontal grid lines and y tick labels from 0 to c->y1 by step. */
 static void
-chart_yticks(struct hw *w, const struct chart *c, double step)
+chart_yticks(struct buf_writer *w, const struct chart *c, double step)
 {
     int d = decimals_of(step);
 
@@ -300,32 +262,33 @@ chart_yticks(struct hw *w, const struct chart *c, double step)
             break;
         }
         y = cy(c, v);
-        hfmt(w,
-             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-             "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
-             "text-anchor=\"end\">%.*f</text>\n",
-             CH_L, y, CH_L + CH_PW, y, CH_L - 6.0, y + 4.0, d, v);
+        buf_putf(w,
+                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                 "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                 "text-anchor=\"end\">%.*f</text>\n",
+                 CH_L, y, CH_L + CH_PW, y, CH_L - 6.0, y + 4.0, d, v);
     }
 }
 
 /* One x tick: a grid line and its label. */
 static void
-chart_xtick(struct hw *w, const struct chart *c, double x, const char *label)
+chart_xtick(struct buf_writer *w, const struct chart *c, double x,
+            const char *label)
 {
     double px = cx(c, x);
 
-    hfmt(w,
-         "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-         "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
-         "text-anchor=\"middle\">",
-         px, CH_T, px, CH_T + CH_PH, px, CH_T + CH_PH + 16.0);
+    buf_putf(w,
+             "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+             "y2=\"%.1f\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+             "text-anchor=\"middle\">",
+             px, CH_T, px, CH_T + CH_PH, px, CH_T + CH_PH + 16.0);
     htext(w, label);
-    hraw(w, "</text>\n");
+    buf_put(w, "</text>\n");
 }
 
 /* x ticks for a time axis from c->x0 to c->x1 seconds. */
 static void
-chart_xticks_time(struct hw *w, const struct chart *c)
+chart_xticks_time(struct buf_writer *w, const struct chart *c)
 {
     double step = nice_up((c->x1 - c->x0) / 10.0);
     int d = decimals_of(step);
@@ -344,7 +307,7 @@ chart_xticks_time(struct hw *w, const struct chart *c)
 /* A vertical marker at the load's end (x = end_s), when intervals follow
  * it: what comes after is the drain, not a drop in throughput. */
 static void
-chart_end(struct hw *w, const struct chart *c, double end_s)
+chart_end(struct buf_writer *w, const struct chart *c, double end_s)
 {
     double x = 0.0;
 
@@ -352,26 +315,26 @@ chart_end(struct hw *w, const struct chart *c, double end_s)
         return;
     }
     x = cx(c, end_s);
-    hfmt(w,
-         "<line class=\"end\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-         "y2=\"%.1f\" stroke-dasharray=\"3 3\"/><text class=\"tick\" "
-         "x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">end of load</text>\n",
-         x, CH_T, x, CH_T + CH_PH, x - 4.0, CH_T + 14.0);
+    buf_putf(w,
+             "<line class=\"end\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+             "y2=\"%.1f\" stroke-dasharray=\"3 3\"/><text class=\"tick\" "
+             "x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">end of load</text>\n",
+             x, CH_T, x, CH_T + CH_PH, x - 4.0, CH_T + 14.0);
 }
 
 /* The legend in the top margin: a sample of each line and its label. */
 static void
-chart_legend(struct hw *w, const struct style *s, size_t n)
+chart_legend(struct buf_writer *w, const struct style *s, size_t n)
 {
     double x = CH_L;
 
     for (size_t i = 0; i < n; i++) {
-        hfmt(w, "<line x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"18\"", x,
-             x + 34.0);
+        buf_putf(w, "<line x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"18\"", x,
+                 x + 34.0);
         style_attrs(w, &s[i]);
-        hfmt(w, "/><text class=\"leg\" x=\"%.1f\" y=\"22\">", x + 40.0);
+        buf_putf(w, "/><text class=\"leg\" x=\"%.1f\" y=\"22\">", x + 40.0);
         htext(w, s[i].label);
-        hraw(w, "</text>\n");
+        buf_put(w, "</text>\n");
         x += 60.0 + 7.0 * (double)strlen(s[i].label);
     }
 }
@@ -380,24 +343,24 @@ chart_legend(struct hw *w, const struct style *s, size_t n)
  * data there: never drawn as 0). At most CH_MAX points are drawn (every
  * k-th otherwise). */
 static void
-chart_path(struct hw *w, const struct chart *c, const double *x,
+chart_path(struct buf_writer *w, const struct chart *c, const double *x,
            const double *y, const bool *ok, size_t n, const struct style *s)
 {
     size_t every = n > CH_MAX ? (n + CH_MAX - 1) / CH_MAX : 1;
     bool pen = false;
 
-    hraw(w, "<path d=\"");
+    buf_put(w, "<path d=\"");
     for (size_t i = 0; i < n; i += every) {
         if (!ok[i]) {
             pen = false;
             continue;
         }
-        hfmt(w, "%s%.1f %.1f ", pen ? "L" : "M", cx(c, x[i]), cy(c, y[i]));
+        buf_putf(w, "%s%.1f %.1f ", pen ? "L" : "M", cx(c, x[i]), cy(c, y[i]));
         pen = true;
     }
-    hraw(w, "\"");
+    buf_put(w, "\"");
     style_attrs(w, s);
-    hraw(w, " stroke-linejoin=\"round\"/>\n");
+    buf_put(w, " stroke-linejoin=\"round\"/>\n");
 }
 
 /* --- per-interval figures ------------------------------------------------ */
@@ -491,7 +454,7 @@ series_load(struct series *s, const struct agg *a)
 static const char X_TIME[] = "time since the load's start (s)";
 
 static void
-chart_throughput(struct hw *w, const struct series *s, double end_s)
+chart_throughput(struct buf_writer *w, const struct series *s, double end_s)
 {
     static const struct style st[] = {
         {"requests/s (all)", "#0969da", "", 2.0},
@@ -519,10 +482,10 @@ chart_throughput(struct hw *w, const struct series *s, double end_s)
         if (s->err[k] > 0.0) {
             double x = cx(&c, (double)k);
             double x2 = cx(&c, (double)k + 1.0);
-            hfmt(w,
-                 "<rect class=\"errband\" x=\"%.1f\" y=\"%.1f\" "
-                 "width=\"%.1f\" height=\"%.1f\"/>\n",
-                 x, CH_T, x2 - x, CH_PH);
+            buf_putf(w,
+                     "<rect class=\"errband\" x=\"%.1f\" y=\"%.1f\" "
+                     "width=\"%.1f\" height=\"%.1f\"/>\n",
+                     x, CH_T, x2 - x, CH_PH);
         }
     }
     chart_yticks(w, &c, step);
@@ -535,10 +498,10 @@ chart_throughput(struct hw *w, const struct series *s, double end_s)
         chart_path(w, &c, s->t, s->err, s->all, s->n, &st[1]);
         for (size_t k = 0; k < s->n; k++) {
             if (s->err[k] > 0.0) {
-                hfmt(w,
-                     "<rect class=\"errpt\" x=\"%.1f\" y=\"%.1f\" "
-                     "width=\"7\" height=\"7\"/>\n",
-                     cx(&c, s->t[k]) - 3.5, cy(&c, s->err[k]) - 3.5);
+                buf_putf(w,
+                         "<rect class=\"errpt\" x=\"%.1f\" y=\"%.1f\" "
+                         "width=\"7\" height=\"7\"/>\n",
+                         cx(&c, s->t[k]) - 3.5, cy(&c, s->err[k]) - 3.5);
             }
         }
     }
@@ -546,7 +509,7 @@ chart_throughput(struct hw *w, const struct series *s, double end_s)
 }
 
 static void
-chart_latency(struct hw *w, const struct series *s, double end_s)
+chart_latency(struct buf_writer *w, const struct series *s, double end_s)
 {
     static const struct style st[] = {
         {"p50", "#0969da", "", 2.0},
@@ -591,7 +554,7 @@ static const double spectrum_p[] = {50.0, 75.0, 90.0,  95.0,
 #define N_SPECTRUM (sizeof(spectrum_p) / sizeof(spectrum_p[0]))
 
 static void
-chart_spectrum(struct hw *w, const struct agg *a)
+chart_spectrum(struct buf_writer *w, const struct agg *a)
 {
     static const struct style st[] = {
         {"latency", "#0969da", "", 2.2},
@@ -646,24 +609,25 @@ chart_spectrum(struct hw *w, const struct agg *a)
     }
     chart_titles(w, x_title, y_title);
     chart_legend(w, st, 3);
-    hfmt(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", CH_L,
-         cy(&c, ms_of(hist_max(lat))), CH_L + CH_PW,
-         cy(&c, ms_of(hist_max(lat))));
+    buf_putf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"", CH_L,
+             cy(&c, ms_of(hist_max(lat))), CH_L + CH_PW,
+             cy(&c, ms_of(hist_max(lat))));
     style_attrs(w, &st[2]);
-    hraw(w, "/>\n");
+    buf_put(w, "/>\n");
     if (svc != NULL && hist_count(svc) > 0) {
         chart_path(w, &c, x, ys, ok, N_SPECTRUM, &st[1]);
         for (size_t i = 0; i < N_SPECTRUM; i++) {
-            hfmt(w,
-                 "<rect class=\"svcpt\" x=\"%.1f\" y=\"%.1f\" width=\"6\" "
-                 "height=\"6\"/>\n",
-                 cx(&c, x[i]) - 3.0, cy(&c, ys[i]) - 3.0);
+            buf_putf(w,
+                     "<rect class=\"svcpt\" x=\"%.1f\" y=\"%.1f\" width=\"6\" "
+                     "height=\"6\"/>\n",
+                     cx(&c, x[i]) - 3.0, cy(&c, ys[i]) - 3.0);
         }
     }
     chart_path(w, &c, x, yl, ok, N_SPECTRUM, &st[0]);
     for (size_t i = 0; i < N_SPECTRUM; i++) {
-        hfmt(w, "<circle class=\"latpt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n",
-             cx(&c, x[i]), cy(&c, yl[i]));
+        buf_putf(
+            w, "<circle class=\"latpt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n",
+            cx(&c, x[i]), cy(&c, yl[i]));
     }
     chart_close(w, cap);
 }
@@ -671,42 +635,42 @@ chart_spectrum(struct hw *w, const struct agg *a)
 /* --- tables -------------------------------------------------------------- */
 
 static void
-cell_u64(struct hw *w, uint64_t v)
+cell_u64(struct buf_writer *w, uint64_t v)
 {
     char t[48];
 
-    hfmt(w, "<td>%s</td>", report_thousands(v, t, sizeof(t)));
+    buf_putf(w, "<td>%s</td>", report_thousands(v, t, sizeof(t)));
 }
 
 static void
-cell_ms(struct hw *w, uint64_t us)
+cell_ms(struct buf_writer *w, uint64_t us)
 {
-    hfmt(w, "<td>%.2f</td>", ms_of(us));
+    buf_putf(w, "<td>%.2f</td>", ms_of(us));
 }
 
 /* "12.34 %" of num/den, or "n/a" when den is 0. */
 static void
-cell_pct(struct hw *w, uint64_t num, uint64_t den)
+cell_pct(struct buf_writer *w, uint64_t num, uint64_t den)
 {
     if (den == 0) {
-        hraw(w, "<td>n/a</td>");
+        buf_put(w, "<td>n/a</td>");
     } else {
-        hfmt(w, "<td>%.2f %%</td>", fin(100.0 * (double)num / (double)den));
+        buf_putf(w, "<td>%.2f %%</td>", fin(100.0 * (double)num / (double)den));
     }
 }
 
 static void
-card(struct hw *w, const char *key, const char *value, const char *cls)
+card(struct buf_writer *w, const char *key, const char *value, const char *cls)
 {
-    hraw(w, "<div class=\"card\"><div class=\"k\">");
+    buf_put(w, "<div class=\"card\"><div class=\"k\">");
     htext(w, key);
-    hfmt(w, "</div><div class=\"v%s%s\">", cls[0] ? " " : "", cls);
+    buf_putf(w, "</div><div class=\"v%s%s\">", cls[0] ? " " : "", cls);
     htext(w, value);
-    hraw(w, "</div></div>\n");
+    buf_put(w, "</div></div>\n");
 }
 
 static void
-summary(struct hw *w, const struct html_test *t)
+summary(struct buf_writer *w, const struct html_test *t)
 {
     const struct agg *a = t->agg;
     const struct report_run *r = t->run;
@@ -721,7 +685,7 @@ summary(struct hw *w, const struct html_test *t)
         double p;
     } pc[] = {{"p50", 50.0}, {"p95", 95.0}, {"p99", 99.0}, {"p99.9", 99.9}};
 
-    hraw(w, "<h3>Summary</h3>\n<div class=\"cards\">\n");
+    buf_put(w, "<h3>Summary</h3>\n<div class=\"cards\">\n");
     card(w, "status", r->status, st_ok ? "pass" : "fail");
     card(w, "thresholds", passed ? "\xe2\x9c\x94 PASS" : "\xe2\x9c\x98 FAIL",
          passed ? "pass" : "fail");
@@ -759,34 +723,34 @@ summary(struct hw *w, const struct html_test *t)
     card(w, "users", v, "");
     (void)snprintf(v, sizeof(v), "%zu", agg_n_agents(a));
     card(w, "agents", v, "");
-    hraw(w, "</div>\n");
+    buf_put(w, "</div>\n");
     if (!agg_complete(a)) {
-        hfmt(w,
-             "<p class=\"note\">The data is incomplete: some batches or "
-             "intervals are missing (see Agents), %llu batch(es) were "
-             "rejected. Figures cover what was received.</p>\n",
-             (unsigned long long)agg_rejected(a));
+        buf_putf(w,
+                 "<p class=\"note\">The data is incomplete: some batches or "
+                 "intervals are missing (see Agents), %llu batch(es) were "
+                 "rejected. Figures cover what was received.</p>\n",
+                 (unsigned long long)agg_rejected(a));
     }
 }
 
 static void
-threshold_row(struct hw *w, const char *check, const char *value,
+threshold_row(struct buf_writer *w, const char *check, const char *value,
               const char *limit, const char *result)
 {
     const char *cls = strcmp(result, "pass") == 0   ? "pass"
                       : strcmp(result, "fail") == 0 ? "fail"
                                                     : "";
-    hraw(w, "<tr><td class=\"l\">");
+    buf_put(w, "<tr><td class=\"l\">");
     htext(w, check);
-    hraw(w, "</td><td>");
+    buf_put(w, "</td><td>");
     htext(w, value);
-    hraw(w, "</td><td>");
+    buf_put(w, "</td><td>");
     htext(w, limit);
-    hfmt(w, "</td><td class=\"l %s\">", cls);
+    buf_putf(w, "</td><td class=\"l %s\">", cls);
     htext(w, strcmp(result, "pass") == 0   ? "\xe2\x9c\x94 pass"
              : strcmp(result, "fail") == 0 ? "\xe2\x9c\x98 FAIL"
                                            : result);
-    hraw(w, "</td></tr>\n");
+    buf_put(w, "</td></tr>\n");
 }
 
 static bool
@@ -801,7 +765,7 @@ violated(const struct report_verdict *v, const char *metric)
 }
 
 static void
-thresholds(struct hw *w, const struct html_test *t)
+thresholds(struct buf_writer *w, const struct html_test *t)
 {
     const struct report_verdict *v = t->verdict;
     struct agg_counts all = agg_op_counts(t->agg, -1);
@@ -810,9 +774,9 @@ thresholds(struct hw *w, const struct html_test *t)
     char lim[64];
     char n[48];
 
-    hraw(w, "<h3>Thresholds</h3>\n<table>\n<tr><th class=\"l\">check</th>"
-            "<th>measured</th><th>limit</th><th class=\"l\">result</th></tr>"
-            "\n");
+    buf_put(w, "<h3>Thresholds</h3>\n<table>\n<tr><th class=\"l\">check</th>"
+               "<th>measured</th><th>limit</th><th class=\"l\">result</th></tr>"
+               "\n");
     threshold_row(w, "requests completed",
                   report_thousands(all.requests, n, sizeof(n)), "> 0",
                   violated(v, "requests") ? "fail" : "pass");
@@ -839,77 +803,77 @@ thresholds(struct hw *w, const struct html_test *t)
             : c->state == REPORT_FAILED    ? "fail"
                                            : "pass");
     }
-    hraw(w, "</table>\n");
+    buf_put(w, "</table>\n");
     for (size_t i = 0; i < v->n_violations; i++) {
-        hraw(w, "<p class=\"viol\">");
+        buf_put(w, "<p class=\"viol\">");
         htext(w, v->v[i].message);
-        hraw(w, "</p>\n");
+        buf_put(w, "</p>\n");
     }
 }
 
 static void
-op_table(struct hw *w, const struct agg *a)
+op_table(struct buf_writer *w, const struct agg *a)
 {
     bool any = false;
 
-    hraw(w, "<h3>Operations</h3>\n");
+    buf_put(w, "<h3>Operations</h3>\n");
     for (int op = 0; op < OP_COUNT && !any; op++) {
         any = agg_op_counts(a, op).requests > 0;
     }
     if (!any) {
-        hraw(w, "<p>No operation completed a request.</p>\n");
+        buf_put(w, "<p>No operation completed a request.</p>\n");
         return;
     }
-    hraw(w, "<table>\n<tr><th class=\"l\">operation</th><th>requests</th>"
-            "<th>errors</th><th>error rate</th><th>mean ms</th>"
-            "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th>"
-            "<th>max ms</th><th>service p99 ms</th></tr>\n");
+    buf_put(w, "<table>\n<tr><th class=\"l\">operation</th><th>requests</th>"
+               "<th>errors</th><th>error rate</th><th>mean ms</th>"
+               "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th>"
+               "<th>max ms</th><th>service p99 ms</th></tr>\n");
     for (int op = 0; op < OP_COUNT; op++) {
         struct agg_counts c = agg_op_counts(a, op);
         const struct hist *h = agg_latency(a, op);
         if (c.requests == 0 || h == NULL) {
             continue;
         }
-        hraw(w, "<tr><td class=\"l\">");
+        buf_put(w, "<tr><td class=\"l\">");
         htext(w, ops_name(op));
-        hraw(w, "</td>");
+        buf_put(w, "</td>");
         cell_u64(w, c.requests);
         cell_u64(w, c.errors);
         cell_pct(w, c.errors, c.requests);
-        hfmt(w, "<td>%.2f</td>", fin(hist_mean(h) / 1000.0));
+        buf_putf(w, "<td>%.2f</td>", fin(hist_mean(h) / 1000.0));
         cell_ms(w, hist_percentile(h, 50.0));
         cell_ms(w, hist_percentile(h, 95.0));
         cell_ms(w, hist_percentile(h, 99.0));
         cell_ms(w, hist_percentile(h, 99.9));
         cell_ms(w, hist_max(h));
         cell_ms(w, hist_percentile(agg_service(a, op), 99.0));
-        hraw(w, "</tr>\n");
+        buf_put(w, "</tr>\n");
     }
-    hraw(w, "</table>\n");
+    buf_put(w, "</table>\n");
 }
 
 static void
-error_table(struct hw *w, const struct agg *a)
+error_table(struct buf_writer *w, const struct agg *a)
 {
     struct agg_counts all = agg_op_counts(a, -1);
     bool has[OP_COUNT];
 
-    hraw(w, "<h3>Errors by class</h3>\n");
+    buf_put(w, "<h3>Errors by class</h3>\n");
     if (all.errors == 0) {
-        hraw(w, "<p>No errors.</p>\n");
+        buf_put(w, "<p>No errors.</p>\n");
         return;
     }
-    hraw(w, "<table>\n<tr><th class=\"l\">class</th><th>errors</th>"
-            "<th>share of requests</th>");
+    buf_put(w, "<table>\n<tr><th class=\"l\">class</th><th>errors</th>"
+               "<th>share of requests</th>");
     for (int op = 0; op < OP_COUNT; op++) {
         has[op] = agg_op_counts(a, op).errors > 0;
         if (has[op]) {
-            hraw(w, "<th>");
+            buf_put(w, "<th>");
             htext(w, ops_name(op));
-            hraw(w, "</th>");
+            buf_put(w, "</th>");
         }
     }
-    hraw(w, "</tr>\n");
+    buf_put(w, "</tr>\n");
     for (int slot = 0; slot < ERRK_SLOTS; slot++) {
         uint32_t key = errk_from_slot(slot);
         char name[32];
@@ -917,9 +881,9 @@ error_table(struct hw *w, const struct agg *a)
         if (!errk_valid(key) || (n = agg_errors(a, -1, key)) == 0) {
             continue;
         }
-        hraw(w, "<tr><td class=\"l\">");
+        buf_put(w, "<tr><td class=\"l\">");
         htext(w, errk_name(key, name, sizeof(name)));
-        hraw(w, "</td>");
+        buf_put(w, "</td>");
         cell_u64(w, n);
         cell_pct(w, n, all.requests);
         for (int op = 0; op < OP_COUNT; op++) {
@@ -927,26 +891,26 @@ error_table(struct hw *w, const struct agg *a)
                 cell_u64(w, agg_errors(a, op, key));
             }
         }
-        hraw(w, "</tr>\n");
+        buf_put(w, "</tr>\n");
     }
-    hraw(w, "</table>\n");
+    buf_put(w, "</table>\n");
 }
 
 #define MISSING_SHOWN 12
 
 static void
-agent_table(struct hw *w, const struct agg *a)
+agent_table(struct buf_writer *w, const struct agg *a)
 {
-    hraw(w, "<h3>Agents</h3>\n");
+    buf_put(w, "<h3>Agents</h3>\n");
     if (agg_n_agents(a) == 0) {
-        hraw(w, "<p>No agent took part.</p>\n");
+        buf_put(w, "<p>No agent took part.</p>\n");
         return;
     }
-    hraw(w, "<table>\n<tr><th class=\"l\">agent</th><th>id</th>"
-            "<th>users</th><th>requests</th><th>errors</th><th>batches</th>"
-            "<th>duplicate batches</th><th>missing batches</th>"
-            "<th class=\"l\">goodbye</th><th class=\"l\">missing intervals"
-            "</th></tr>\n");
+    buf_put(w, "<table>\n<tr><th class=\"l\">agent</th><th>id</th>"
+               "<th>users</th><th>requests</th><th>errors</th><th>batches</th>"
+               "<th>duplicate batches</th><th>missing batches</th>"
+               "<th class=\"l\">goodbye</th><th class=\"l\">missing intervals"
+               "</th></tr>\n");
     for (size_t i = 0; i < agg_n_agents(a); i++) {
         struct agg_agent_info ai;
         uint32_t miss[MISSING_SHOWN];
@@ -954,38 +918,430 @@ agent_table(struct hw *w, const struct agg *a)
         if (agg_agent(a, i, &ai) != 0) {
             continue;
         }
-        hraw(w, "<tr><td class=\"l\">");
+        buf_put(w, "<tr><td class=\"l\">");
         htext(w, ai.name);
-        hfmt(w, "</td><td>%u</td><td>%u</td>", (unsigned)ai.id,
-             (unsigned)ai.users);
+        buf_putf(w, "</td><td>%u</td><td>%u</td>", (unsigned)ai.id,
+                 (unsigned)ai.users);
         cell_u64(w, ai.requests);
         cell_u64(w, ai.errors);
         cell_u64(w, ai.batches);
         cell_u64(w, ai.duplicates);
         cell_u64(w, ai.n_missing_seq);
-        hraw(w, !ai.goodbye       ? "<td class=\"l fail\">none</td>"
-                : ai.totals_match ? "<td class=\"l\">totals match</td>"
-                                  : "<td class=\"l fail\">totals differ</td>");
+        buf_put(w, !ai.goodbye ? "<td class=\"l fail\">none</td>"
+                   : ai.totals_match
+                       ? "<td class=\"l\">totals match</td>"
+                       : "<td class=\"l fail\">totals differ</td>");
         total = agg_agent_missing(a, i, miss, MISSING_SHOWN);
         if (total == 0) {
-            hraw(w, "<td class=\"l\">none</td>");
+            buf_put(w, "<td class=\"l\">none</td>");
         } else {
             size_t shown = total < MISSING_SHOWN ? total : MISSING_SHOWN;
-            hfmt(w, "<td class=\"l fail\">%zu: ", total);
+            buf_putf(w, "<td class=\"l fail\">%zu: ", total);
             for (size_t k = 0; k < shown; k++) {
-                hfmt(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
+                buf_putf(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
             }
-            hraw(w, total > shown ? ", \xe2\x80\xa6</td>" : "</td>");
+            buf_put(w, total > shown ? ", \xe2\x80\xa6</td>" : "</td>");
         }
-        hraw(w, "</tr>\n");
+        buf_put(w, "</tr>\n");
     }
-    hraw(w, "</table>\n");
+    buf_put(w, "</table>\n");
+}
+
+/* --- test verdicts ------------------------------------------------------- */
+
+static void
+verdict_para(struct buf_writer *w, const char *verdict, bool bad,
+             const char *reason)
+{
+    buf_putf(w, "<p class=\"verdict\">verdict: <span class=\"%s\">",
+             bad ? "fail" : "pass");
+    htext(w, verdict);
+    buf_put(w, "</span>");
+    if (reason != NULL && reason[0] != '\0') {
+        buf_put(w, " \xe2\x80\x94 ");
+        htext(w, reason);
+    }
+    buf_put(w, "</p>\n");
+}
+
+/* A cell with ms, or "n/a" for a negative value (none). */
+static void
+cell_ms_or_na(struct buf_writer *w, bool have, double ms)
+{
+    if (have) {
+        buf_putf(w, "<td>%.3f</td>", fin(ms));
+    } else {
+        buf_put(w, "<td>n/a</td>");
+    }
+}
+
+/* The burst test (docs/tests-design.md 5.3): one row per burst. */
+static void
+burst_section(struct buf_writer *w, const struct burstpool_burst_result *r)
+{
+    buf_put(w, "<h3>Bursts</h3>\n");
+    verdict_para(w, r->pass ? "pass" : "fail", !r->pass, r->reason);
+    if (r->pre_measured) {
+        buf_putf(w,
+                 "<p>Pre-burst baseline p99 (second %u): %.3f ms; recovered "
+                 "when the baseline's p99 is back within %.0f %% of it.</p>\n",
+                 (unsigned)r->pre_interval, ms_of(r->pre_p99_us),
+                 fin(r->margin * 100.0));
+    }
+    buf_put(w, "<table class=\"bursts\">\n<tr><th>burst</th><th>size</th>"
+               "<th>requests</th><th>errors</th><th>503</th>"
+               "<th>refused</th><th>timeouts</th><th>p50 ms</th>"
+               "<th>p99 ms</th><th>max ms</th><th>drain ms</th>"
+               "<th class=\"l\">drained</th><th>recovery ms</th>"
+               "<th class=\"l\">recovered</th></tr>\n");
+    for (uint32_t i = 0; i < r->n_bursts; i++) {
+        const struct burstpool_burst *x = &r->b[i];
+        buf_putf(w, "<tr><td>%u</td>", (unsigned)(i + 1));
+        cell_u64(w, x->planned);
+        cell_u64(w, x->requests);
+        cell_u64(w, x->errors);
+        cell_u64(w, x->e503);
+        cell_u64(w, x->refused);
+        cell_u64(w, x->timeouts);
+        /* Three decimals, as the JSON: the same figure reads the same. */
+        cell_ms_or_na(w, true, ms_of(x->p50_us));
+        cell_ms_or_na(w, true, ms_of(x->p99_us));
+        cell_ms_or_na(w, true, ms_of(x->max_us));
+        cell_ms_or_na(w, x->drain_ms >= 0.0, x->drain_ms);
+        buf_putf(w, "<td class=\"l %s\">%s</td>", x->drained ? "pass" : "fail",
+                 x->drained ? "yes" : "no");
+        cell_ms_or_na(w, x->recovered, x->recovery_ms);
+        buf_putf(w, "<td class=\"l %s\">%s</td></tr>\n",
+                 x->recovered ? "pass" : "fail",
+                 !x->recovery_measured ? "not measured"
+                 : x->recovered        ? "yes"
+                                       : "no");
+    }
+    buf_put(w, "</table>\n");
+}
+
+/* The pool test (5.4): the blast's failures, the probes, the verdict. */
+static void
+pool_section(struct buf_writer *w, const struct burstpool_pool_result *r)
+{
+    buf_put(w, "<h3>Connection pool</h3>\n");
+    verdict_para(w, r->verdict, strcmp(r->verdict, "fail") == 0, r->reason);
+    buf_put(w, "<table class=\"pool\">\n<tr><th class=\"l\">blast</th>"
+               "<th>count</th></tr>\n");
+    {
+        static const char *const names[] = {"planned requests",
+                                            "completed",
+                                            "errors",
+                                            "503",
+                                            "connection refused",
+                                            "timeouts",
+                                            "resets",
+                                            "other errors",
+                                            "never sent",
+                                            "peak in flight (upper bound)",
+                                            "probe requests",
+                                            "probe errors"};
+        const uint64_t vals[] = {
+            r->planned, r->requests,       r->errors,         r->e503,
+            r->refused, r->timeouts,       r->resets,         r->other,
+            r->unsent,  r->peak_in_flight, r->probe_requests, r->probe_errors};
+        for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+            buf_put(w, "<tr><td class=\"l\">");
+            htext(w, names[i]);
+            buf_put(w, "</td>");
+            cell_u64(w, vals[i]);
+            buf_put(w, "</tr>\n");
+        }
+    }
+    buf_putf(w, "</table>\n<p>Probes %s.</p>\n",
+             r->probes_ok ? "succeeded" : "did not succeed");
 }
 
 /* One line per agent (styles cycle) of its process CPU, and the target's
  * memory; gaps where nothing was sent (docs/resources.md). */
 static void
-chart_resource(struct hw *w, const struct agg *a, bool target)
+span_row(struct buf_writer *w, const char *name, const struct recovery_span *s)
+{
+    buf_put(w, "<tr><td class=\"l\">");
+    htext(w, name);
+    buf_putf(w, "</td><td>%u\xe2\x80\x93%u</td>", (unsigned)s->from,
+             (unsigned)s->to);
+    cell_u64(w, s->requests);
+    cell_u64(w, s->errors);
+    cell_pct(w, s->errors, s->requests);
+    cell_ms_or_na(w, true, ms_of(s->p99_us)); /* three decimals, as the JSON */
+    buf_put(w, "</tr>\n");
+}
+
+/* The recovery test (5.6): spans, the invalid requests by status, the
+ * recovery time and the verdict. */
+static void
+recovery_section(struct buf_writer *w, const struct agg *a,
+                 const struct recovery *r)
+{
+    struct agg_counts inv = agg_op_counts(a, OP_INVALID);
+    bool bad = r->measured && !r->recovered;
+
+    buf_put(w, "<h3>Error recovery</h3>\n");
+    verdict_para(w, recovery_verdict(r), bad, NULL);
+    if (r->recovered) {
+        buf_putf(w,
+                 "<p>Recovery time: <b class=\"rtime\">%u s</b> after the "
+                 "invalid phase (first %u s window with p99 &lt;= %.3f ms and "
+                 "error rate &lt;= %.2f %%).</p>\n",
+                 (unsigned)r->recovery_time_s, (unsigned)r->window,
+                 ms_of(r->p99_limit_us), fin(r->err_limit * 100.0));
+    } else if (r->measured) {
+        buf_putf(w,
+                 "<p>No %u s window after the invalid phase had p99 &lt;= "
+                 "%.3f ms and error rate &lt;= %.2f %%.</p>\n",
+                 (unsigned)r->window, ms_of(r->p99_limit_us),
+                 fin(r->err_limit * 100.0));
+    }
+    buf_put(w, "<table class=\"spans\">\n<tr><th class=\"l\">span</th>"
+               "<th>seconds</th><th>requests</th><th>errors</th>"
+               "<th>error rate</th><th>p99 ms</th></tr>\n");
+    span_row(w, "baseline", &r->baseline);
+    span_row(w, "during", &r->during);
+    span_row(w, "after", &r->after);
+    buf_put(w, "</table>\n<table class=\"invalid\">\n<tr><th class=\"l\">"
+               "invalid requests by status</th><th>count</th></tr>\n");
+    buf_put(w, "<tr><td class=\"l\">sent</td>");
+    cell_u64(w, inv.requests);
+    buf_put(w, "</tr>\n<tr><td class=\"l\">accepted (2xx)</td>");
+    cell_u64(w, inv.requests - inv.errors);
+    buf_put(w, "</tr>\n");
+    for (uint32_t key = 100; key <= ERRK_MAX; key++) {
+        char name[32];
+        uint64_t n = 0;
+        if (key >= 600 && key <= ERRK_BASE) {
+            continue;
+        }
+        n = agg_errors(a, OP_INVALID, key);
+        if (n == 0) {
+            continue;
+        }
+        if (key < 600) {
+            (void)snprintf(name, sizeof(name), "http_%u", (unsigned)key);
+        } else {
+            (void)errk_name(key, name, sizeof(name));
+        }
+        buf_put(w, "<tr><td class=\"l\">");
+        htext(w, name);
+        buf_put(w, "</td>");
+        cell_u64(w, n);
+        buf_put(w, "</tr>\n");
+    }
+    buf_put(w, "</table>\n");
+}
+
+/* The target's memory samples with the least-squares line over those
+ * after the warmup. */
+static void
+chart_memory(struct buf_writer *w, const struct memleak *m)
+{
+    static const struct style st[] = {
+        {"target memory", "#0969da", "", 2.0},
+        {"least-squares fit", "#cf222e", "6 4", 2.0},
+    };
+    const char *title = "Target memory over time";
+    const char *cap = "The target's memory (MB = 2^20 bytes) per sample; "
+                      "dashed: the least-squares line over the samples "
+                      "after the warmup, whose slope is the verdict's.";
+    const char *xt = "time since the load's start (s)";
+    double x[MEMLEAK_MAX_SAMPLES];
+    double y[MEMLEAK_MAX_SAMPLES];
+    bool ok[MEMLEAK_MAX_SAMPLES];
+    double max_y = 0.0;
+    double sx = 0.0;
+    double sy = 0.0;
+    size_t nf = 0;
+    struct chart c;
+    double step = 0.0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        x[i] = (double)m->s[i].t_ms / 1000.0;
+        y[i] = (double)m->s[i].bytes / (1024.0 * 1024.0);
+        ok[i] = true;
+        max_y = y[i] > max_y ? y[i] : max_y;
+        if (x[i] >= (double)m->warmup_s) {
+            sx += x[i];
+            sy += y[i];
+            nf++;
+        }
+    }
+    if (m->n == 0 || max_y <= 0.0) {
+        chart_empty(w, title, xt, "memory (MB)", cap);
+        return;
+    }
+    c.x0 = 0.0;
+    c.x1 = x[m->n - 1] > 1.0 ? x[m->n - 1] : 1.0;
+    step = nice_up(max_y / 5.0);
+    c.y1 = step * ceil(max_y / step);
+    chart_open(w, title);
+    chart_yticks(w, &c, step);
+    chart_xticks_time(w, &c);
+    chart_titles(w, xt, "memory (MB)");
+    chart_legend(w, st, m->measured && nf >= 2 ? 2 : 1);
+    chart_path(w, &c, x, y, ok, m->n, &st[0]);
+    for (size_t i = 0; i < m->n; i++) {
+        buf_putf(w,
+                 "<circle class=\"mempt\" cx=\"%.1f\" cy=\"%.1f\" "
+                 "r=\"3\"/>\n",
+                 cx(&c, x[i]), cy(&c, y[i]));
+    }
+    if (m->measured && nf >= 2) {
+        /* The fit passes through the mean point; slope is per minute. */
+        double mx = sx / (double)nf;
+        double my = sy / (double)nf;
+        double fx[2] = {(double)m->warmup_s, c.x1};
+        double fy[2];
+        bool fok[2] = {true, true};
+        for (int i = 0; i < 2; i++) {
+            fy[i] = my + m->slope * (fx[i] - mx) / 60.0;
+        }
+        chart_path(w, &c, fx, fy, fok, 2, &st[1]);
+    }
+    chart_close(w, cap);
+}
+
+/* The memory test (5.5): slope, R^2, samples, verdict. */
+static void
+memory_section(struct buf_writer *w, const struct memleak *m)
+{
+    buf_put(w, "<h3>Memory</h3>\n");
+    verdict_para(w, memleak_verdict(m), m->leak, NULL);
+    buf_put(w, "<table class=\"memory\">\n<tr><th class=\"l\">figure</th>"
+               "<th>value</th></tr>\n");
+    if (m->measured) {
+        buf_putf(w,
+                 "<tr><td class=\"l\">slope (MB/min)</td><td>%.3f</td>"
+                 "</tr>\n<tr><td class=\"l\">R\xc2\xb2</td><td>%.3f</td>"
+                 "</tr>\n",
+                 fin(m->slope), fin(m->r2));
+    } else {
+        buf_put(w, "<tr><td class=\"l\">slope (MB/min)</td><td>n/a</td>"
+                   "</tr>\n<tr><td class=\"l\">R\xc2\xb2</td><td>n/a</td>"
+                   "</tr>\n");
+    }
+    buf_putf(w,
+             "<tr><td class=\"l\">threshold (MB/min)</td><td>%g</td></tr>\n"
+             "<tr><td class=\"l\">samples</td><td>%zu</td></tr>\n"
+             "<tr><td class=\"l\">samples fitted (after %u s warmup)</td>"
+             "<td>%zu</td></tr>\n<tr><td class=\"l\">source</td>"
+             "<td>",
+             fin(m->threshold), m->n, (unsigned)m->warmup_s, m->n_fit);
+    htext(w, m->source != NULL ? m->source : "");
+    buf_put(w, "</td></tr>\n</table>\n");
+    chart_memory(w, m);
+}
+
+/* --- baseline comparison ------------------------------------------------- */
+
+static void
+baseline_value(struct buf_writer *w, int i, double v)
+{
+    if (i == BASELINE_N_METRICS - 1) {
+        buf_putf(w, "<td>%.4f %%</td>", fin(v * 100.0));
+    } else if (i == BASELINE_N_METRICS - 2) {
+        buf_putf(w, "<td>%.1f</td>", fin(v));
+    } else {
+        buf_putf(w, "<td>%.3f</td>", fin(v));
+    }
+}
+
+static void
+baseline_rows(struct buf_writer *w, const struct baseline_scope *s)
+{
+    for (int i = 0; i < BASELINE_N_METRICS; i++) {
+        const struct baseline_metric *m = &s->m[i];
+        const char *cls = m->verdict == BASELINE_REGRESSION    ? "fail"
+                          : m->verdict == BASELINE_IMPROVEMENT ? "pass"
+                                                               : "";
+        buf_put(w, "<tr><td class=\"l\">");
+        htext(w, s->name[0] ? s->name : "all");
+        buf_put(w, "</td><td class=\"l\">");
+        htext(w, baseline_metric_name(i));
+        buf_put(w, "</td>");
+        if (m->verdict == BASELINE_NOT_COMPARABLE) {
+            buf_put(w, "<td>n/a</td><td>n/a</td><td>n/a</td>");
+        } else {
+            baseline_value(w, i, m->base);
+            baseline_value(w, i, m->cur);
+            if (m->has_change) {
+                buf_putf(w, "<td>%+.1f %%</td>", fin(m->change * 100.0));
+            } else {
+                buf_put(w, "<td>n/a</td>");
+            }
+        }
+        buf_putf(w, "<td class=\"l %s\">%s</td></tr>\n", cls,
+                 baseline_verdict_name(m->verdict));
+    }
+}
+
+/* The comparison with the baseline file; nothing when there is none. */
+static void
+baseline_section(struct buf_writer *w, const struct baseline_result *b)
+{
+    if (b == NULL || b->state == BASELINE_MISSING) {
+        return;
+    }
+    buf_put(w, "<h3>Baseline comparison</h3>\n<p class=\"meta\">baseline "
+               "<code>");
+    htext(w, b->file);
+    buf_putf(w, "</code> \xc2\xb7 deviation threshold %.0f %%",
+             fin(b->threshold * 100.0));
+    if (b->state == BASELINE_COMPARED && b->base_started_at[0]) {
+        buf_put(w, " \xc2\xb7 baseline started ");
+        htext(w, b->base_started_at);
+    }
+    buf_put(w, "</p>\n");
+    if (b->state == BASELINE_INVALID) {
+        buf_put(w, "<p class=\"note\">No comparison: ");
+        htext(w, b->error);
+        buf_put(w, "</p>\n");
+        return;
+    }
+    verdict_para(w, baseline_result_verdict(b), b->regressions > 0, NULL);
+    if (b->state != BASELINE_COMPARED) {
+        return;
+    }
+    buf_put(w, "<table class=\"baseline\">\n<tr><th class=\"l\">scope</th>"
+               "<th class=\"l\">metric</th><th>baseline</th><th>current</th>"
+               "<th>change</th><th class=\"l\">verdict</th></tr>\n");
+    baseline_rows(w, &b->all);
+    for (size_t i = 0; i < b->n_ops; i++) {
+        baseline_rows(w, &b->ops[i]);
+    }
+    buf_put(w, "</table>\n<p class=\"meta\">Latency in ms, throughput in "
+               "req/s, error rate in %. Regressions are warnings unless "
+               "reporting.baseline_comparison.fail_on_regression is "
+               "set.</p>\n");
+}
+
+/* Every verdict section the test has. */
+static void
+verdicts(struct buf_writer *w, const struct html_test *t)
+{
+    const struct report_verdict *v = t->verdict;
+
+    if (v->burst != NULL) {
+        burst_section(w, v->burst);
+    }
+    if (v->pool != NULL) {
+        pool_section(w, v->pool);
+    }
+    if (v->recovery_checked) {
+        recovery_section(w, t->agg, &v->rec);
+    }
+    if (v->mem != NULL) {
+        memory_section(w, v->mem);
+    }
+    baseline_section(w, v->baseline);
+}
+
+static void
+chart_resource(struct buf_writer *w, const struct agg *a, bool target)
 {
     static const struct style st[] = {
         {"", "#0969da", "", 2.0},
@@ -1013,7 +1369,7 @@ chart_resource(struct hw *w, const struct agg *a, bool target)
     double step;
 
     if (x == NULL || y == NULL || ok == NULL) {
-        w->rv = E_NOMEM;
+        buf_writer_fail(w, E_NOMEM);
         goto out;
     }
     for (size_t k = 0; k < n; k++) {
@@ -1067,22 +1423,23 @@ out:
 }
 
 static void
-resources(struct hw *w, const struct html_test *t)
+resources(struct buf_writer *w, const struct html_test *t)
 {
     const struct saturation *sat = t->verdict != NULL ? t->verdict->sat : NULL;
 
-    hraw(w, "<h3>Resources</h3>\n");
+    buf_put(w, "<h3>Resources</h3>\n");
     if (sat != NULL && sat->any_saturated) {
-        hraw(w, "<p class=\"note fail\">WARNING: saturated agents (their own "
+        buf_put(w,
+                "<p class=\"note fail\">WARNING: saturated agents (their own "
                 "CPU or event loop was at its limit in 3 or more "
                 "intervals; their figures may understate the target):");
         for (size_t i = 0; i < sat->n_agents; i++) {
             if (sat->agents[i].saturated) {
-                hraw(w, " ");
+                buf_put(w, " ");
                 htext(w, sat->agents[i].name);
             }
         }
-        hraw(w, "</p>\n");
+        buf_put(w, "</p>\n");
     }
     chart_resource(w, t->agg, false);
     chart_resource(w, t->agg, true);
@@ -1115,6 +1472,8 @@ static const char CSS[] =
     ".note{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;"
     "border-radius:6px}\n"
     ".viol{color:#cf222e;margin:4px 0}\n"
+    ".verdict{font-weight:600}\n"
+    "svg .mempt{fill:#0969da}\n"
     "figure{margin:10px 0 18px}\n"
     "figure svg{width:100%;max-width:960px;height:auto;display:block}\n"
     "figcaption{color:#57606a;font-size:12px;max-width:960px}\n"
@@ -1144,7 +1503,7 @@ iso_utc(uint64_t wall_ns, char *out, size_t outlen)
 }
 
 static int
-one_test(struct hw *w, const struct html_test *t, size_t idx)
+one_test(struct buf_writer *w, const struct html_test *t, size_t idx)
 {
     const struct report_run *r = t->run;
     struct series s;
@@ -1155,28 +1514,30 @@ one_test(struct hw *w, const struct html_test *t, size_t idx)
         return rv;
     }
     iso_utc(r->started_wall_ns, when, sizeof(when));
-    hfmt(w, "<section id=\"test-%zu\">\n<h2>", idx + 1);
+    buf_putf(w, "<section id=\"test-%zu\">\n<h2>", idx + 1);
     htext(w, r->test_name);
-    hraw(w, "</h2>\n<p class=\"meta\">target <code>");
+    buf_put(w, "</h2>\n<p class=\"meta\">target <code>");
     htext(w, r->target);
-    hraw(w, "</code> \xc2\xb7 started ");
+    buf_put(w, "</code> \xc2\xb7 started ");
     htext(w, when);
-    hraw(w, " \xc2\xb7 config <code>");
+    buf_put(w, " \xc2\xb7 config <code>");
     htext(w, r->config_file[0] ? r->config_file : "built-in defaults");
-    hfmt(w, "</code> \xc2\xb7 seed %llu</p>\n", (unsigned long long)r->seed);
+    buf_putf(w, "</code> \xc2\xb7 seed %llu</p>\n",
+             (unsigned long long)r->seed);
     summary(w, t);
     thresholds(w, t);
-    hraw(w, "<h3>Throughput</h3>\n");
+    verdicts(w, t);
+    buf_put(w, "<h3>Throughput</h3>\n");
     chart_throughput(w, &s, r->duration_s);
-    hraw(w, "<h3>Latency over time</h3>\n");
+    buf_put(w, "<h3>Latency over time</h3>\n");
     chart_latency(w, &s, r->duration_s);
-    hraw(w, "<h3>Percentile spectrum</h3>\n");
+    buf_put(w, "<h3>Percentile spectrum</h3>\n");
     chart_spectrum(w, t->agg);
     op_table(w, t->agg);
     error_table(w, t->agg);
     agent_table(w, t->agg);
     resources(w, t);
-    hraw(w, "</section>\n");
+    buf_put(w, "</section>\n");
     series_fini(&s);
     return 0;
 }
@@ -1185,32 +1546,30 @@ int
 html_report(struct buf *out, const struct html_test *tests, size_t n,
             uint64_t wall_ns)
 {
-    struct hw w = {out, 0};
+    struct buf_writer w;
     char when[48];
 
+    buf_writer_init(&w, out);
     iso_utc(wall_ns, when, sizeof(when));
-    hraw(&w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-             "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" "
-             "content=\"width=device-width, initial-scale=1\"/>\n<title>"
-             "kato-stress report ");
+    buf_put(&w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+                "<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" "
+                "content=\"width=device-width, initial-scale=1\"/>\n<title>"
+                "kato-stress report ");
     htext(&w, when);
-    hraw(&w, "</title>\n<style>\n");
-    hraw(&w, CSS);
-    hraw(&w, "</style>\n</head>\n<body>\n<h1>kato-stress report</h1>\n"
-             "<p class=\"meta\">run started ");
+    buf_put(&w, "</title>\n<style>\n");
+    buf_put(&w, CSS);
+    buf_put(&w, "</style>\n</head>\n<body>\n<h1>kato-stress report</h1>\n"
+                "<p class=\"meta\">run started ");
     htext(&w, when);
-    hfmt(&w, " \xc2\xb7 %zu test%s \xc2\xb7 kato-stress ", n,
-         n == 1 ? "" : "s");
+    buf_putf(&w, " \xc2\xb7 %zu test%s \xc2\xb7 kato-stress ", n,
+             n == 1 ? "" : "s");
     htext(&w, KS_VERSION);
-    hraw(&w, "</p>\n");
-    for (size_t i = 0; i < n && w.rv == 0; i++) {
-        int rv = one_test(&w, &tests[i], i);
-        if (rv != 0 && w.rv == 0) {
-            w.rv = rv;
-        }
+    buf_put(&w, "</p>\n");
+    for (size_t i = 0; i < n && buf_writer_error(&w) == 0; i++) {
+        buf_writer_fail(&w, one_test(&w, &tests[i], i));
     }
-    hraw(&w, "</body>\n</html>\n");
-    return w.rv;
+    buf_put(&w, "</body>\n</html>\n");
+    return buf_writer_error(&w);
 }
 
 int

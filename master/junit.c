@@ -5,7 +5,6 @@
  */
 #include "junit.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,48 +15,12 @@
 #include "../common/poison.h"
 #include "../common/utf8.h"
 
-/* Appends stop at the first error; rv carries it. */
-struct xw {
-    struct buf *b;
-    int rv;
-};
-
-static void
-xraw(struct xw *w, const char *s)
-{
-    if (w->rv == 0) {
-        w->rv = buf_append(w->b, s, strlen(s));
-    }
-}
-
-static void xfmt(struct xw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-xfmt(struct xw *w, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        if (w->rv == 0) {
-            w->rv = E_RANGE;
-        }
-        return;
-    }
-    xraw(w, tmp);
-}
-
 /* Escaped text for an attribute value or element content: & < > " ' as
  * entities, tab and line breaks as character references (attribute
  * values would otherwise normalise them), other control characters and
  * malformed UTF-8 removed. */
 static void
-xtext(struct xw *w, const char *s)
+xtext(struct buf_writer *w, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char one[8];
@@ -66,41 +29,41 @@ xtext(struct xw *w, const char *s)
             if (n > 0) {
                 memcpy(one, p, n);
                 one[n] = '\0';
-                xraw(w, one);
+                buf_put(w, one);
                 p += n - 1;
             }
             continue;
         }
         switch (*p) {
         case '&':
-            xraw(w, "&amp;");
+            buf_put(w, "&amp;");
             break;
         case '<':
-            xraw(w, "&lt;");
+            buf_put(w, "&lt;");
             break;
         case '>':
-            xraw(w, "&gt;");
+            buf_put(w, "&gt;");
             break;
         case '"':
-            xraw(w, "&quot;");
+            buf_put(w, "&quot;");
             break;
         case '\'':
-            xraw(w, "&apos;");
+            buf_put(w, "&apos;");
             break;
         case '\t':
-            xraw(w, "&#9;");
+            buf_put(w, "&#9;");
             break;
         case '\n':
-            xraw(w, "&#10;");
+            buf_put(w, "&#10;");
             break;
         case '\r':
-            xraw(w, "&#13;");
+            buf_put(w, "&#13;");
             break;
         default:
             if (*p >= 0x20 && *p != 0x7f) {
                 one[0] = (char)*p;
                 one[1] = '\0';
-                xraw(w, one);
+                buf_put(w, one);
             }
             break;
         }
@@ -112,8 +75,11 @@ xtext(struct xw *w, const char *s)
 struct tc {
     char name[192];
     char failure[256]; /* "" when it passed */
+    bool error;        /* failure[] is an <error> (interrupted), not a
+                        * <failure> */
     bool skipped;
-    char skip_why[96]; /* the skipped element's message */
+    char skip_why[320]; /* the skipped element's message */
+    char out[512];      /* system-out: warnings of a passed case, or "" */
     double time_s;
     char sysout[256]; /* "" or a <system-out> line (saturation) */
 };
@@ -173,6 +139,68 @@ recovery_memory_cases(const struct report_run *r,
     return n;
 }
 
+/* Appends the baseline's metrics of s that regressed to out. */
+static void
+regressed(char *out, size_t n, const struct baseline_scope *s)
+{
+    for (int i = 0; i < BASELINE_N_METRICS; i++) {
+        const struct baseline_metric *m = &s->m[i];
+        size_t used = strlen(out);
+        if (m->verdict != BASELINE_REGRESSION || used + 1 >= n) {
+            continue;
+        }
+        (void)snprintf(out + used, n - used, "%s%s%s%s %g -> %g",
+                       used ? "; " : "", s->name, s->name[0] ? "." : "",
+                       baseline_metric_name(i), m->base, m->cur);
+    }
+}
+
+/* The baseline comparison as one testcase after tc[0 .. n), when one was
+ * made or the file was malformed (a missing file, the first run's normal
+ * state, adds none): regressions are listed in system-out and fail the
+ * case only with fail_on_regression (a "baseline" violation); a
+ * malformed file is skipped with the reason. Returns the new count. */
+static size_t
+baseline_case(const struct report_run *r, const struct report_verdict *v,
+              struct tc *tc, size_t n)
+{
+    const struct baseline_result *b = v->baseline;
+    const struct report_violation *x = NULL;
+
+    if (b == NULL || b->state == BASELINE_MISSING) {
+        return n;
+    }
+    (void)snprintf(tc[n].name, sizeof(tc[n].name),
+                   "%s: baseline deviation <= %g %%", r->test_name,
+                   b->threshold * 100.0);
+    if (b->state == BASELINE_INVALID) {
+        tc[n].skipped = true;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why),
+                       "no comparison: %s", b->error);
+    } else if (b->state == BASELINE_NO_TEST) {
+        tc[n].skipped = true;
+        (void)snprintf(tc[n].skip_why, sizeof(tc[n].skip_why),
+                       "not in the baseline file");
+    } else if (b->regressions > 0) {
+        char list[400];
+        list[0] = '\0';
+        regressed(list, sizeof(list), &b->all);
+        for (size_t i = 0; i < b->n_ops; i++) {
+            regressed(list, sizeof(list), &b->ops[i]);
+        }
+        if ((x = violation(v, "baseline")) != NULL) {
+            (void)snprintf(tc[n].failure, sizeof(tc[n].failure), "%s: %s",
+                           x->message, list);
+        } else {
+            (void)snprintf(tc[n].out, sizeof(tc[n].out),
+                           "warning: %zu metric(s) regressed beyond %g %% of "
+                           "the baseline: %s",
+                           b->regressions, b->threshold * 100.0, list);
+        }
+    }
+    return n + 1;
+}
+
 /* Fills up to TC_PER_TEST testcases for one test; returns how many. */
 static size_t
 cases_of(const struct report_run *r, const struct report_verdict *v,
@@ -214,6 +242,9 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         }
     }
     if (strcmp(r->status, "interrupted") == 0) {
+        /* An <error>: the test could not complete, which says nothing
+         * of the target (CI tells errors from failures). */
+        tc[n].error = true;
         (void)snprintf(tc[n].failure, sizeof(tc[n].failure),
                        "interrupted by a signal before the end of the test "
                        "(partial results)");
@@ -294,6 +325,7 @@ cases_of(const struct report_run *r, const struct report_verdict *v,
         }
         n++;
     }
+    n = baseline_case(r, v, tc, n);
     return n;
 }
 
@@ -314,9 +346,10 @@ int
 junit_xml(struct buf *out, const struct report_run *runs,
           const struct report_verdict *verdicts, size_t n, uint64_t wall_ns)
 {
-    struct xw w = {out, 0};
+    struct buf_writer w;
     size_t tests = 0;
     size_t failures = 0;
+    size_t errors = 0;
     size_t skipped = 0;
     double time_s = 0.0;
     char when[40];
@@ -326,63 +359,71 @@ junit_xml(struct buf *out, const struct report_run *runs,
         size_t m = cases_of(&runs[i], &verdicts[i], tc);
         for (size_t j = 0; j < m; j++) {
             tests++;
-            failures += tc[j].failure[0] != '\0' && !tc[j].skipped;
+            failures +=
+                tc[j].failure[0] != '\0' && !tc[j].skipped && !tc[j].error;
+            errors += tc[j].error;
             skipped += tc[j].skipped;
         }
         time_s += runs[i].duration_s;
     }
     iso_local(wall_ns, when, sizeof(when));
-    xraw(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xfmt(&w,
-         "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
-         "errors=\"0\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
-         tests, failures, skipped, time_s, when);
+    buf_writer_init(&w, out);
+    buf_put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_putf(&w,
+             "<testsuite name=\"kato-stress\" tests=\"%zu\" failures=\"%zu\" "
+             "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" "
+             "timestamp=\"%s\">\n",
+             tests, failures, errors, skipped, time_s, when);
     for (size_t i = 0; i < n; i++) {
         size_t m = cases_of(&runs[i], &verdicts[i], tc);
         for (size_t j = 0; j < m; j++) {
-            xraw(&w, "  <testcase classname=\"kato-stress.");
+            buf_put(&w, "  <testcase classname=\"kato-stress.");
             xtext(&w, runs[i].test_name);
-            xraw(&w, "\" name=\"");
+            buf_put(&w, "\" name=\"");
             xtext(&w, tc[j].name);
-            xfmt(&w, "\" time=\"%.3f\"", tc[j].time_s);
+            buf_putf(&w, "\" time=\"%.3f\"", tc[j].time_s);
             /* The test's own lines (lost agents, burst and pool
-             * figures) ride on its status case, for the CI log. */
-            const char *sysout =
+             * figures) ride on its status case, for the CI log, after
+             * the case's own warnings (saturation, baseline). */
+            const char *extra =
                 j == 0 && !tc[j].skipped ? verdicts[i].extra_summary : NULL;
-            bool has_out = (sysout != NULL && sysout[0] != '\0') ||
-                           tc[j].sysout[0] != '\0';
+            bool has_out = tc[j].sysout[0] != '\0' || tc[j].out[0] != '\0' ||
+                           (extra != NULL && extra[0] != '\0');
             if (tc[j].skipped) {
-                xraw(&w, ">\n    <skipped message=\"");
+                buf_put(&w, ">\n    <skipped message=\"");
                 xtext(&w, tc[j].skip_why);
-                xraw(&w, "\"/>\n  </testcase>\n");
+                buf_put(&w, "\"/>\n  </testcase>\n");
                 continue;
             }
             if (tc[j].failure[0] == '\0' && !has_out) {
-                xraw(&w, "/>\n");
+                buf_put(&w, "/>\n");
                 continue;
             }
-            xraw(&w, ">\n");
+            buf_put(&w, ">\n");
             if (tc[j].failure[0] != '\0') {
-                xraw(&w, "    <failure message=\"");
+                const char *el = tc[j].error ? "error" : "failure";
+                buf_putf(&w, "    <%s message=\"", el);
                 xtext(&w, tc[j].failure);
-                xraw(&w, "\" type=\"");
-                xraw(&w, j == 0 ? "status" : "threshold");
-                xraw(&w, "\">");
+                buf_put(&w, "\" type=\"");
+                buf_put(&w, tc[j].error ? "interrupted"
+                            : j == 0    ? "status"
+                                        : "threshold");
+                buf_put(&w, "\">");
                 xtext(&w, tc[j].failure);
-                xraw(&w, "</failure>\n");
+                buf_putf(&w, "</%s>\n", el);
             }
             if (has_out) {
-                /* Saturation warnings first, then the test's own lines. */
-                xraw(&w, "    <system-out>");
+                buf_put(&w, "    <system-out>");
                 xtext(&w, tc[j].sysout);
-                xtext(&w, sysout != NULL ? sysout : "");
-                xraw(&w, "</system-out>\n");
+                xtext(&w, tc[j].out);
+                xtext(&w, extra != NULL ? extra : "");
+                buf_put(&w, "</system-out>\n");
             }
-            xraw(&w, "  </testcase>\n");
+            buf_put(&w, "  </testcase>\n");
         }
     }
-    xraw(&w, "</testsuite>\n");
-    return w.rv;
+    buf_put(&w, "</testsuite>\n");
+    return buf_writer_error(&w);
 }
 
 int

@@ -3,8 +3,10 @@
  * The JUnit XML file for CI (Jenkins, GitLab): junit_YYYYmmdd_HHMMSS.xml
  * in <output_directory>, one <testsuite name="kato-stress"> holding
  *   - one testcase per test, classname "kato-stress.<test>", name
- *     "<test>", failing when the test's status is "failed" or
- *     "interrupted" (the reason in the failure);
+ *     "<test>", failing when the test's status is "failed" or "aborted"
+ *     (the reason in the failure); an "interrupted" test is an <error
+ *     type="interrupted"> instead (the run could not complete: that says
+ *     nothing of the target), counted in the suite's errors;
  *   - one testcase per threshold checked, classname "kato-stress.<test>",
  *     name "<test>: <key> <= <limit> <unit>" (for example
  *     "concurrent_requests: response_time_p99_max <= 100 ms"; a minimum
@@ -20,6 +22,12 @@
  *   - for the sustained test, one testcase "<test>: max_degradation <=
  *     <limit>", failing when the p99 degradation exceeds it and skipped
  *     ("not enough data") when the run was too short to measure it;
+ *   - when a baseline comparison was made (master/baseline.h), one
+ *     testcase "<test>: baseline deviation <= <threshold> %": regressions
+ *     are listed in its <system-out> and fail it only with
+ *     reporting.baseline_comparison.fail_on_regression; a malformed
+ *     baseline file or a test it lacks is a skipped case saying so; a
+ *     missing file (a first run) adds none;
  *   - a test that did not run (status "not_implemented" or "not_run", in
  *     a --test all suite) is one skipped testcase saying so, with no
  *     threshold cases.

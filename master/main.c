@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -29,15 +30,35 @@
 
 #define DEFAULT_CONFIG "stress_config.yaml"
 
-/* The one global: how many SIGINT/SIGTERM/SIGHUP arrived, read by the
- * run loop (1: stop and collect, 2: stop now). */
+/* The signal flag, read by the run loop: 0 running, 1 stop and collect
+ * (a first SIGINT/SIGTERM/SIGHUP), 2 stop now (another one, at least
+ * SIGNAL_REPEAT_NS later). */
 static atomic_int stop_flag;
+/* CLOCK_MONOTONIC of the first signal, 0 before it; the handler's only. */
+static atomic_llong first_signal_ns;
 
+/* A signal this soon after the first is the same request delivered twice:
+ * timeout(1) and CI runners signal the process and then its process
+ * group, so the master gets one SIGTERM twice within microseconds; taken
+ * as a second Ctrl-C it would cut the agents' last batches short. */
+#define SIGNAL_REPEAT_NS 250000000LL
+
+/* Async-signal-safe: clock_gettime and lock-free atomics only. */
 static void
 on_signal(int sig)
 {
+    struct timespec ts;
+    long long now = 0;
+    long long first = 0;
+
     (void)sig;
-    (void)atomic_fetch_add(&stop_flag, 1);
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec + 1; /* > 0 */
+    if (atomic_compare_exchange_strong(&first_signal_ns, &first, now)) {
+        atomic_store(&stop_flag, 1);
+    } else if (now - first >= SIGNAL_REPEAT_NS) {
+        atomic_store(&stop_flag, 2);
+    }
 }
 
 static void
@@ -50,6 +71,7 @@ usage(FILE *fp)
         "                     [--local-agents N | --agents N] [--listen URL]\n"
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
+        "                     [--baseline FILE]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
         "                     [--on-agent-loss rebalance|continue|abort]\n"
         "                     [-h|--help] [--version]\n"
@@ -72,6 +94,9 @@ usage(FILE *fp)
         "  --token-file FILE  pre-shared token (remote: or env " COORD_TOKEN_ENV
         ")\n"
         "  --output DIR       results directory (overrides the config)\n"
+        "  --baseline FILE    compare with this earlier results JSON (a copy\n"
+        "                     of a run's latest.json; enables\n"
+        "                     reporting.baseline_comparison)\n"
         "  --threads N        worker threads per local agent\n"
         "  --seed N           run seed (default: random, logged)\n"
         "  --agent-timeout S  how long to wait for agents (default 60)\n"
@@ -156,6 +181,7 @@ enum {
     OPT_LISTEN,
     OPT_TOKEN,
     OPT_OUTPUT,
+    OPT_BASELINE,
     OPT_THREADS,
     OPT_SEED,
     OPT_TIMEOUT,
@@ -175,6 +201,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"token-file", required_argument, NULL, OPT_TOKEN},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"agent-timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -233,6 +260,9 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
             break;
         case OPT_OUTPUT:
             *output = optarg;
+            break;
+        case OPT_BASELINE:
+            o->baseline_file = optarg;
             break;
         case OPT_THREADS:
             if (parse_u32_opt("--threads", optarg, 1, 256, &o->threads) != 0) {
@@ -312,10 +342,10 @@ warn_unused_keys(void)
              "metrics_to_track, "
              "response_time_percentiles, container_monitoring} (metrics are "
              "sampled and reported every second, percentiles are fixed); "
-             "reporting.{formats, include_in_report, baseline_comparison} "
-             "(every format is written; baseline comparison is not built "
-             "yet); environment.{docker_network, parallel_execution, "
-             "cleanup_between_tests, warmup_duration_seconds}");
+             "reporting.{formats, include_in_report} (every format and "
+             "section is written); environment.{docker_network, "
+             "parallel_execution, cleanup_between_tests, "
+             "warmup_duration_seconds}");
 }
 
 static int
@@ -415,6 +445,17 @@ main(int argc, char **argv)
     }
     if (on_loss >= 0) {
         cfg.distributed.on_agent_loss = (enum config_agent_loss)on_loss;
+    }
+    if (o.baseline_file != NULL) {
+        if (o.baseline_file[0] == '\0' ||
+            strlen(o.baseline_file) >= sizeof(cfg.reporting.baseline_file)) {
+            (void)fprintf(stderr, "error: --baseline is empty or too long\n");
+            return COORD_EXIT_USAGE;
+        }
+        (void)snprintf(cfg.reporting.baseline_file,
+                       sizeof(cfg.reporting.baseline_file), "%s",
+                       o.baseline_file);
+        cfg.reporting.baseline_enabled = true;
     }
     o.config_file = cfg.path;
     o.quick = quick;

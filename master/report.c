@@ -411,6 +411,22 @@ report_check_recovery(struct report_verdict *out, const struct recovery *r,
 }
 
 void
+report_check_baseline(struct report_verdict *out,
+                      const struct baseline_result *b, bool fail_on_regression,
+                      const char *test_name)
+{
+    out->baseline = b;
+    if (fail_on_regression && b->state == BASELINE_COMPARED &&
+        b->regressions > 0) {
+        add_violation(out, "baseline", (double)b->regressions, 0.0,
+                      "%s: %zu metric%s regressed beyond %.0f%% of the "
+                      "baseline (fail_on_regression)",
+                      test_name, b->regressions, b->regressions == 1 ? "" : "s",
+                      b->threshold * 100.0);
+    }
+}
+
+void
 report_check_memory(struct report_verdict *out, const struct memleak *m,
                     const char *test_name)
 {
@@ -486,79 +502,43 @@ report_check_resources(struct report_verdict *out, const struct saturation *s,
 
 /* --- JSON writer --------------------------------------------------------- */
 
-/* Appends stop at the first error; rv carries it to the end. */
-struct jw {
-    struct buf *b;
-    int rv;
-};
-
-static void
-jraw(struct jw *w, const char *s)
-{
-    if (w->rv == 0) {
-        w->rv = buf_append(w->b, s, strlen(s));
-    }
-}
-
-static void jfmt(struct jw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-jfmt(struct jw *w, const char *fmt, ...)
-{
-    char tmp[512]; /* "%.6f" of DBL_MAX is 316 characters */
-    va_list ap;
-    int n = 0;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        if (w->rv == 0) {
-            w->rv = E_RANGE;
-        }
-        return;
-    }
-    jraw(w, tmp);
-}
-
 /* A JSON string: quotes, escapes, control characters as \u00XX. Valid
  * UTF-8 passes through; any other byte >= 0x80 (agent names and texts
  * are opaque bytes from the wire, paths come from the command line)
  * becomes U+FFFD, so the document is always valid JSON. */
 static void
-jstr(struct jw *w, const char *s)
+jstr(struct buf_writer *w, const char *s)
 {
-    jraw(w, "\"");
+    buf_put(w, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p >= 0x80) {
             size_t n = utf8_seq_len(p, false);
             if (n == 0) {
-                jraw(w, "\\ufffd");
+                buf_put(w, "\\ufffd");
             } else {
                 memcpy(esc, p, n);
                 esc[n] = '\0';
-                jraw(w, esc);
+                buf_put(w, esc);
                 p += n - 1;
             }
             continue;
         }
         switch (*p) {
         case '"':
-            jraw(w, "\\\"");
+            buf_put(w, "\\\"");
             break;
         case '\\':
-            jraw(w, "\\\\");
+            buf_put(w, "\\\\");
             break;
         case '\n':
-            jraw(w, "\\n");
+            buf_put(w, "\\n");
             break;
         case '\r':
-            jraw(w, "\\r");
+            buf_put(w, "\\r");
             break;
         case '\t':
-            jraw(w, "\\t");
+            buf_put(w, "\\t");
             break;
         default:
             if (*p < 0x20 || *p == 0x7f) {
@@ -567,66 +547,66 @@ jstr(struct jw *w, const char *s)
                 esc[0] = (char)*p;
                 esc[1] = '\0';
             }
-            jraw(w, esc);
+            buf_put(w, esc);
             break;
         }
     }
-    jraw(w, "\"");
+    buf_put(w, "\"");
 }
 
 static void
-jkey(struct jw *w, bool *first, const char *k)
+jkey(struct buf_writer *w, bool *first, const char *k)
 {
     if (!*first) {
-        jraw(w, ", ");
+        buf_put(w, ", ");
     }
     *first = false;
     jstr(w, k);
-    jraw(w, ": ");
+    buf_put(w, ": ");
 }
 
 static void
-jkv_u64(struct jw *w, bool *first, const char *k, uint64_t v)
+jkv_u64(struct buf_writer *w, bool *first, const char *k, uint64_t v)
 {
     jkey(w, first, k);
-    jfmt(w, "%llu", (unsigned long long)v);
+    buf_putf(w, "%llu", (unsigned long long)v);
 }
 
 /* A finite number with prec decimals (NaN and inf become 0). */
 static void
-jkv_num(struct jw *w, bool *first, const char *k, double v, int prec)
+jkv_num(struct buf_writer *w, bool *first, const char *k, double v, int prec)
 {
     jkey(w, first, k);
-    jfmt(w, "%.*f", prec, fin(v));
+    buf_putf(w, "%.*f", prec, fin(v));
 }
 
 static void
-jkv_ms(struct jw *w, bool *first, const char *k, uint64_t us)
+jkv_ms(struct buf_writer *w, bool *first, const char *k, uint64_t us)
 {
     jkv_num(w, first, k, us_to_ms(us), 3);
 }
 
 static void
-jkv_str(struct jw *w, bool *first, const char *k, const char *v)
+jkv_str(struct buf_writer *w, bool *first, const char *k, const char *v)
 {
     jkey(w, first, k);
     jstr(w, v ? v : "");
 }
 
 static void
-jkv_bool(struct jw *w, bool *first, const char *k, bool v)
+jkv_bool(struct buf_writer *w, bool *first, const char *k, bool v)
 {
     jkey(w, first, k);
-    jraw(w, v ? "true" : "false");
+    buf_put(w, v ? "true" : "false");
 }
 
 /* {"http_404": n, ...} for op (or all ops when op is -1). */
 static void
-json_errors(struct jw *w, const struct agg *a, int op)
+json_errors(struct buf_writer *w, const struct agg *a, int op)
 {
     bool first = true;
 
-    jraw(w, "{");
+    buf_put(w, "{");
     for (int slot = 0; slot < ERRK_SLOTS; slot++) {
         uint32_t key = errk_from_slot(slot);
         uint64_t n = 0;
@@ -639,15 +619,15 @@ json_errors(struct jw *w, const struct agg *a, int op)
             jkv_u64(w, &first, errk_name(key, name, sizeof(name)), n);
         }
     }
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 static void
-json_op_stats(struct jw *w, const struct agg *a)
+json_op_stats(struct buf_writer *w, const struct agg *a)
 {
     bool first = true;
 
-    jraw(w, "{");
+    buf_put(w, "{");
     for (int op = 0; op < OP_COUNT; op++) {
         struct agg_counts c = agg_op_counts(a, op);
         const struct hist *h = agg_latency(a, op);
@@ -657,7 +637,7 @@ json_op_stats(struct jw *w, const struct agg *a)
             continue;
         }
         jkey(w, &first, ops_name(op));
-        jraw(w, "{");
+        buf_put(w, "{");
         jkv_u64(w, &f2, "count", c.requests);
         jkv_u64(w, &f2, "errors", c.errors);
         jkv_num(w, &f2, "error_rate", ratio(c.errors, c.requests), 6);
@@ -670,17 +650,17 @@ json_op_stats(struct jw *w, const struct agg *a)
         jkv_ms(w, &f2, "service_p99_ms", hist_percentile(s, 99.0));
         jkv_u64(w, &f2, "bytes_sent", c.bytes_sent);
         jkv_u64(w, &f2, "bytes_received", c.bytes_recv);
-        jraw(w, "}");
+        buf_put(w, "}");
     }
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 static void
-json_errors_by_op(struct jw *w, const struct agg *a)
+json_errors_by_op(struct buf_writer *w, const struct agg *a)
 {
     bool first = true;
 
-    jraw(w, "{");
+    buf_put(w, "{");
     for (int op = 0; op < OP_COUNT; op++) {
         if (agg_op_counts(a, op).errors == 0) {
             continue;
@@ -688,13 +668,13 @@ json_errors_by_op(struct jw *w, const struct agg *a)
         jkey(w, &first, ops_name(op));
         json_errors(w, a, op);
     }
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 static void
-json_agents(struct jw *w, const struct agg *a)
+json_agents(struct buf_writer *w, const struct agg *a)
 {
-    jraw(w, "[");
+    buf_put(w, "[");
     for (size_t i = 0; i < agg_n_agents(a); i++) {
         struct agg_agent_info ai;
         bool f2 = true;
@@ -702,7 +682,7 @@ json_agents(struct jw *w, const struct agg *a)
         if (agg_agent(a, i, &ai) != 0) {
             continue;
         }
-        jraw(w, i ? ", {" : "{");
+        buf_put(w, i ? ", {" : "{");
         jkv_str(w, &f2, "name", ai.name);
         jkv_u64(w, &f2, "id", ai.id);
         jkv_u64(w, &f2, "users", ai.users);
@@ -714,29 +694,30 @@ json_agents(struct jw *w, const struct agg *a)
         jkv_bool(w, &f2, "totals_match", ai.totals_match);
         jkv_u64(w, &f2, "missing_batches", ai.n_missing_seq);
         jkey(w, &f2, "missing_intervals");
-        jraw(w, "[");
+        buf_put(w, "[");
         total = agg_agent_missing(a, i, NULL, 0);
         if (total > 0) {
             uint32_t *miss = xcalloc(total, sizeof(*miss));
             if (miss == NULL) {
-                w->rv = w->rv ? w->rv : E_NOMEM;
+                buf_writer_fail(w, E_NOMEM);
             } else {
                 (void)agg_agent_missing(a, i, miss, total);
                 for (size_t k = 0; k < total; k++) {
-                    jfmt(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
+                    buf_putf(w, "%s%u", k ? ", " : "", (unsigned)miss[k]);
                 }
                 xfree(miss);
             }
         }
-        jraw(w, "]}");
+        buf_put(w, "]}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
 }
 
 /* Interval k's latency p50/p90/p99/max and service-time p50/p99 (ms),
  * exact from the sparse per-interval histograms. */
 static void
-json_interval_pcts(struct jw *w, const struct agg *a, uint32_t k, bool *f)
+json_interval_pcts(struct buf_writer *w, const struct agg *a, uint32_t k,
+                   bool *f)
 {
     static const struct {
         const char *key;
@@ -759,7 +740,7 @@ json_interval_pcts(struct jw *w, const struct agg *a, uint32_t k, bool *f)
 /* HdrHistogram's percentile distribution, in short: the latency at each
  * of these percentiles, {"50": ms, ..., "100": ms}. */
 static void
-json_spectrum(struct jw *w, const struct hist *h)
+json_spectrum(struct buf_writer *w, const struct hist *h)
 {
     static const struct {
         const char *key;
@@ -769,17 +750,17 @@ json_spectrum(struct jw *w, const struct hist *h)
               {"99.99", 99.99}, {"99.999", 99.999}, {"100", 100.0}};
     bool first = true;
 
-    jraw(w, "{");
+    buf_put(w, "{");
     for (size_t i = 0; i < sizeof(sp) / sizeof(sp[0]); i++) {
         jkv_ms(w, &first, sp[i].key, hist_percentile(h, sp[i].p));
     }
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 static void
-json_intervals(struct jw *w, const struct agg *a)
+json_intervals(struct buf_writer *w, const struct agg *a)
 {
-    jraw(w, "[");
+    buf_put(w, "[");
     for (uint32_t k = 0; k < agg_n_intervals(a); k++) {
         uint64_t req = 0;
         uint64_t err = 0;
@@ -788,28 +769,28 @@ json_intervals(struct jw *w, const struct agg *a)
         if (agg_interval(a, k, &req, &err) != 0) {
             break;
         }
-        jraw(w, k ? ", {" : "{");
+        buf_put(w, k ? ", {" : "{");
         jkv_u64(w, &f2, "t", k);
         jkv_u64(w, &f2, "requests", req);
         jkv_u64(w, &f2, "errors", err);
         jkv_u64(w, &f2, "users", agg_interval_users(a, k));
         json_interval_pcts(w, a, k, &f2);
         jkey(w, &f2, "operations");
-        jraw(w, "{");
+        buf_put(w, "{");
         for (int op = 0; op < OP_COUNT; op++) {
             bool f3 = true;
             if (agg_interval_op(a, k, op, &req, &err) != 0 || req == 0) {
                 continue;
             }
             jkey(w, &f4, ops_name(op));
-            jraw(w, "{");
+            buf_put(w, "{");
             jkv_u64(w, &f3, "requests", req);
             jkv_u64(w, &f3, "errors", err);
-            jraw(w, "}");
+            buf_put(w, "}");
         }
-        jraw(w, "}}");
+        buf_put(w, "}}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
 }
 
 /* "passed", "failed" or "not checked: <why>" into out. */
@@ -833,15 +814,15 @@ check_status(const struct report_threshold *c, char *out, size_t outlen)
  * test, "passed"}.
  */
 static void
-json_thresholds(struct jw *w, const struct report_verdict *v)
+json_thresholds(struct buf_writer *w, const struct report_verdict *v)
 {
     bool first = true;
     bool f2 = true;
     char st[96];
 
-    jraw(w, "{");
+    buf_put(w, "{");
     jkey(w, &first, "checked");
-    jraw(w, "{");
+    buf_put(w, "{");
     for (size_t i = 0; i < v->n_checks; i++) {
         const struct report_threshold *c = &v->checks[i];
         if (c->op < 0 && c->state != REPORT_NOT_CHECKED) {
@@ -852,9 +833,9 @@ json_thresholds(struct jw *w, const struct report_verdict *v)
     if (v->degradation_checked) {
         jkv_num(w, &f2, "max_degradation", v->deg.max, 3);
     }
-    jraw(w, "}");
+    buf_put(w, "}");
     jkey(w, &first, "per_operation");
-    jraw(w, "{");
+    buf_put(w, "{");
     f2 = true;
     for (int op = 0; op < OP_COUNT; op++) {
         bool f3 = true;
@@ -865,21 +846,21 @@ json_thresholds(struct jw *w, const struct report_verdict *v)
             }
             if (f3) {
                 jkey(w, &f2, ops_name(op));
-                jraw(w, "{");
+                buf_put(w, "{");
             }
             jkv_num(w, &f3, c->key, c->limit, 6);
         }
         if (!f3) {
-            jraw(w, "}");
+            buf_put(w, "}");
         }
     }
-    jraw(w, "}");
+    buf_put(w, "}");
     jkey(w, &first, "results");
-    jraw(w, "[");
+    buf_put(w, "[");
     for (size_t i = 0; i < v->n_checks; i++) {
         const struct report_threshold *c = &v->checks[i];
         bool f3 = true;
-        jraw(w, i ? ", {" : "{");
+        buf_put(w, i ? ", {" : "{");
         jkv_str(w, &f3, "key", c->key);
         jkv_str(w, &f3, "operation", c->op < 0 ? "all" : ops_name(c->op));
         jkv_num(w, &f3, "limit", c->limit, 6);
@@ -888,31 +869,31 @@ json_thresholds(struct jw *w, const struct report_verdict *v)
             jkv_num(w, &f3, "value", c->value, 6);
         }
         jkv_str(w, &f3, "status", check_status(c, st, sizeof(st)));
-        jraw(w, "}");
+        buf_put(w, "}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
     jkey(w, &first, "violations");
-    jraw(w, "[");
+    buf_put(w, "[");
     for (size_t i = 0; i < v->n_violations; i++) {
         bool f3 = true;
-        jraw(w, i ? ", {" : "{");
+        buf_put(w, i ? ", {" : "{");
         jkv_str(w, &f3, "metric", v->v[i].metric);
         jkv_num(w, &f3, "value", v->v[i].value, 6);
         jkv_num(w, &f3, "threshold", v->v[i].threshold, 6);
         jkv_str(w, &f3, "message", v->v[i].message);
-        jraw(w, "}");
+        buf_put(w, "}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
     if (v->aborted) {
         bool f3 = true;
         jkey(w, &first, "aborted");
-        jraw(w, "{");
+        buf_put(w, "{");
         jkv_num(w, &f3, "at_seconds", v->abort_at_s, 3);
         jkv_str(w, &f3, "violation", v->abort_reason);
-        jraw(w, "}");
+        buf_put(w, "}");
     }
     jkv_bool(w, &first, "passed", v->n_violations == 0);
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 static void
@@ -931,17 +912,17 @@ iso8601(uint64_t wall_ns, char *out, size_t outlen)
  * a run too short for two disjoint windows, or a window without data,
  * has no number. */
 static void
-json_degradation(struct jw *w, const struct degrade *d)
+json_degradation(struct buf_writer *w, const struct degrade *d)
 {
     bool f = true;
 
-    jraw(w, "{");
+    buf_put(w, "{");
     jkv_str(w, &f, "status", d->measured ? "measured" : "not enough data");
     if (d->measured) {
         jkv_num(w, &f, "value", d->value, 4);
     } else {
         jkey(w, &f, "value");
-        jraw(w, "null");
+        buf_put(w, "null");
     }
     jkv_num(w, &f, "max", d->max, 3);
     jkv_bool(w, &f, "violated", d->measured && d->violated);
@@ -949,41 +930,41 @@ json_degradation(struct jw *w, const struct degrade *d)
         bool f2 = true;
         bool f3 = true;
         jkey(w, &f, "first_window");
-        jraw(w, "{");
+        buf_put(w, "{");
         jkv_u64(w, &f2, "from_interval", d->w.first_from);
         jkv_u64(w, &f2, "to_interval", d->w.first_to);
         jkv_u64(w, &f2, "requests", d->first_count);
         jkv_ms(w, &f2, "p99_ms", d->first_p99_us);
-        jraw(w, "}");
+        buf_put(w, "}");
         jkey(w, &f, "last_window");
-        jraw(w, "{");
+        buf_put(w, "{");
         jkv_u64(w, &f3, "from_interval", d->w.last_from);
         jkv_u64(w, &f3, "to_interval", d->w.last_to);
         jkv_u64(w, &f3, "requests", d->last_count);
         jkv_ms(w, &f3, "p99_ms", d->last_p99_us);
-        jraw(w, "}");
+        buf_put(w, "}");
     }
-    jraw(w, "}");
+    buf_put(w, "}");
 }
 
 /* "name": {"status", "results": {...}} of one test that ran. */
 /* "resources": {...}, "saturated": bool, "saturation": [...] (the
  * object's members, after a comma). */
 static void
-json_resources(struct jw *w, bool *f, const struct saturation *s)
+json_resources(struct buf_writer *w, bool *f, const struct saturation *s)
 {
     const struct sat_target *t = &s->target;
     bool g = true;
     char why[48];
 
     jkey(w, f, "resources");
-    jraw(w, "{");
+    buf_put(w, "{");
     jkey(w, &g, "agents");
-    jraw(w, "[");
+    buf_put(w, "[");
     for (size_t i = 0; i < s->n_agents; i++) {
         const struct sat_agent *x = &s->agents[i];
         bool h = true;
-        jraw(w, i > 0 ? ",{" : "{");
+        buf_put(w, i > 0 ? ",{" : "{");
         jkv_str(w, &h, "agent", x->name);
         jkv_u64(w, &h, "threads", x->threads);
         jkv_u64(w, &h, "samples", x->n_samples);
@@ -997,11 +978,11 @@ json_resources(struct jw *w, bool *f, const struct saturation *s)
         jkv_num(w, &h, "loop_lag_max_ms", x->lag_max_ms, 3);
         jkv_num(w, &h, "loop_lag_mean_ms", x->lag_mean_ms, 3);
         jkv_bool(w, &h, "saturated", x->saturated);
-        jraw(w, "}");
+        buf_put(w, "}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
     jkey(w, &g, "target");
-    jraw(w, "{");
+    buf_put(w, "{");
     {
         bool h = true;
         jkv_u64(w, &h, "memory_samples", t->n_mem);
@@ -1015,15 +996,15 @@ json_resources(struct jw *w, bool *f, const struct saturation *s)
             jkv_num(w, &h, "cpu_mean_percent", t->cpu_mean_pct, 2);
         }
     }
-    jraw(w, "}");
+    buf_put(w, "}");
     if (s->pool_known) {
         jkv_u64(w, &g, "open_connections_peak", s->pool_peak_conns);
         jkv_num(w, &g, "connection_pool_usage", s->pool_usage, 4);
     }
-    jraw(w, "}");
+    buf_put(w, "}");
     jkv_bool(w, f, "saturated", s->any_saturated);
     jkey(w, f, "saturation");
-    jraw(w, "[");
+    buf_put(w, "[");
     g = true;
     for (size_t i = 0; i < s->n_agents; i++) {
         const struct sat_agent *x = &s->agents[i];
@@ -1031,26 +1012,26 @@ json_resources(struct jw *w, bool *f, const struct saturation *s)
         if (!x->saturated) {
             continue;
         }
-        jraw(w, g ? "{" : ",{");
+        buf_put(w, g ? "{" : ",{");
         g = false;
         jkv_str(w, &h, "agent", x->name);
         jkv_str(w, &h, "why", saturation_why(x->why, why, sizeof(why)));
         jkv_u64(w, &h, "n_intervals", x->n_sat);
         jkey(w, &h, "intervals");
-        jraw(w, "[");
+        buf_put(w, "[");
         for (uint32_t k = 0; k < x->n_sat && k < SAT_MAX_LISTED; k++) {
-            jfmt(w, k > 0 ? ",%u" : "%u", (unsigned)x->sat_iv[k]);
+            buf_putf(w, k > 0 ? ",%u" : "%u", (unsigned)x->sat_iv[k]);
         }
-        jraw(w, "]}");
+        buf_put(w, "]}");
     }
-    jraw(w, "]");
+    buf_put(w, "]");
 }
 
 static void
-json_entry(struct jw *wp, bool *top, const struct agg *a,
+json_entry(struct buf_writer *wp, bool *top, const struct agg *a,
            const struct report_run *r, const struct report_verdict *v)
 {
-    struct jw w = *wp;
+    struct buf_writer w = *wp;
     const struct hist *lat = agg_latency(a, -1);
     const struct hist *svc = agg_service(a, -1);
     struct agg_counts all = agg_op_counts(a, -1);
@@ -1060,11 +1041,11 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
 
     iso8601(r->started_wall_ns, when, sizeof(when));
     jkey(&w, top, r->test_name);
-    jraw(&w, "{");
+    buf_put(&w, "{");
     jkv_str(&w, &f, "status", r->status);
     jkey(&w, &f, "results");
     f = true;
-    jraw(&w, "{");
+    buf_put(&w, "{");
     jkv_u64(&w, &f, "total_requests", all.requests);
     jkv_u64(&w, &f, "total_successes",
             all.requests > all.errors ? all.requests - all.errors : 0);
@@ -1119,60 +1100,66 @@ json_entry(struct jw *wp, bool *top, const struct agg *a,
         jkey(&w, &f, "degradation");
         json_degradation(&w, &v->deg);
     }
-    if (v->recovery_checked && w.rv == 0) {
+    if (v->recovery_checked && buf_writer_error(&w) == 0) {
         jkey(&w, &f, "error_recovery");
-        w.rv = recovery_json(w.b, a, &v->rec);
+        buf_writer_fail(&w, recovery_json(w.b, a, &v->rec));
     }
-    if (v->mem != NULL && w.rv == 0) {
+    if (v->mem != NULL && buf_writer_error(&w) == 0) {
         jkey(&w, &f, "memory_leak");
-        w.rv = memleak_json(w.b, v->mem);
+        buf_writer_fail(&w, memleak_json(w.b, v->mem));
     }
     if (v->sat != NULL) {
         json_resources(&w, &f, v->sat);
     }
     if (v->extra_json != NULL && v->extra_json[0] != '\0') {
-        jraw(&w, ",");
-        jraw(&w, v->extra_json);
+        buf_put(&w, ",");
+        buf_put(&w, v->extra_json);
+    }
+    if (v->baseline != NULL && buf_writer_error(&w) == 0) {
+        jkey(&w, &f, "baseline");
+        buf_writer_fail(&w, baseline_json(w.b, v->baseline));
     }
     jkey(&w, &f, "thresholds");
     json_thresholds(&w, v);
-    jraw(&w, "}}");
-    wp->rv = w.rv;
+    buf_put(&w, "}}");
+    buf_writer_fail(wp, buf_writer_error(&w));
 }
 
 int
 report_json(struct buf *out, const struct agg *a, const struct report_run *r,
             const struct report_verdict *v)
 {
-    struct jw w = {out, 0};
+    struct buf_writer w;
     bool top = true;
 
-    jraw(&w, "{");
+    buf_writer_init(&w, out);
+    buf_put(&w, "{");
     json_entry(&w, &top, a, r, v);
-    jraw(&w, "}\n");
-    return w.rv;
+    buf_put(&w, "}\n");
+    return buf_writer_error(&w);
 }
 
 int
 report_json_suite(struct buf *out, const struct report_test *t, size_t n)
 {
-    struct jw w = {out, 0};
+    struct buf_writer w;
     bool top = true;
 
-    jraw(&w, "{");
+    buf_writer_init(&w, out);
+    buf_put(&w, "{");
     for (size_t i = 0; i < n; i++) {
         if (t[i].agg != NULL) {
             json_entry(&w, &top, t[i].agg, &t[i].run, &t[i].verdict);
         } else {
             bool f = true;
             jkey(&w, &top, t[i].run.test_name);
-            jraw(&w, "{");
+            buf_put(&w, "{");
             jkv_str(&w, &f, "status", t[i].run.status);
-            jraw(&w, "}");
+            buf_put(&w, "}");
         }
     }
-    jraw(&w, "}\n");
-    return w.rv;
+    buf_put(&w, "}\n");
+    return buf_writer_error(&w);
 }
 
 /* --- files --------------------------------------------------------------- */
@@ -1528,6 +1515,48 @@ summary_block(FILE *fp, const struct report_test *t)
     return k < 0 ? E_IO : 0;
 }
 
+/* The "Baseline Comparison" block after the verdict: one note line when
+ * there is no baseline to compare with, else a line per test and one per
+ * metric beyond the threshold. */
+static int
+baseline_block(FILE *fp, const struct report_test *t, size_t n)
+{
+    const struct baseline_result *first = NULL;
+    int k = 0;
+
+    for (size_t i = 0; i < n && first == NULL; i++) {
+        if (t[i].agg != NULL) {
+            first = t[i].verdict.baseline;
+        }
+    }
+    if (first == NULL) {
+        return 0;
+    }
+    if (first->state == BASELINE_MISSING) {
+        k |= fprintf(fp,
+                     "\nBaseline Comparison: none (no baseline file %s; "
+                     "copy a run's latest.json there to compare the next "
+                     "runs with it)\n",
+                     first->file);
+        return k < 0 ? E_IO : 0;
+    }
+    if (first->state == BASELINE_INVALID) {
+        k |= fprintf(fp, "\nBaseline Comparison: not made: %s\n", first->error);
+        return k < 0 ? E_IO : 0;
+    }
+    k |=
+        fprintf(fp, "\nBaseline Comparison (%s, deviation threshold %.0f%%):\n",
+                first->file, first->threshold * 100.0);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].agg != NULL && t[i].verdict.baseline != NULL &&
+            baseline_summary(fp, t[i].verdict.baseline, t[i].run.test_name) !=
+                0) {
+            k = -1;
+        }
+    }
+    return k < 0 ? E_IO : 0;
+}
+
 int
 report_summary_suite(FILE *fp, const struct report_test *t, size_t n)
 {
@@ -1569,6 +1598,9 @@ report_summary_suite(FILE *fp, const struct report_test *t, size_t n)
         }
     } else {
         k |= fprintf(fp, "\n\xe2\x9c\x85 All performance thresholds met!\n");
+    }
+    if (baseline_block(fp, t, n) != 0) {
+        rv = E_IO;
     }
     if (k < 0 || fflush(fp) != 0) {
         rv = E_IO;

@@ -17,6 +17,8 @@
 #include "../common/buf.h"
 #include "../common/config.h"
 #include "aggregate.h"
+#include "baseline.h"
+#include "burstpool.h"
 #include "degrade.h"
 #include "memleak.h"
 #include "recovery.h"
@@ -99,6 +101,13 @@ struct report_verdict {
     const char *extra_json;
     const char *extra_summary;
     const char *test_verdict; /* "pass", "graceful", ...; NULL: none */
+    /* The burst and pool tests' figures (burstpool.h), for the HTML
+     * report; borrowed, NULL for other tests. */
+    const struct burstpool_burst_result *burst;
+    const struct burstpool_pool_result *pool;
+    /* The baseline comparison (reporting.baseline_comparison), borrowed;
+     * NULL when it is not enabled. */
+    const struct baseline_result *baseline;
 };
 
 /*
@@ -172,6 +181,7 @@ void report_check_recovery(struct report_verdict *out, const struct recovery *r,
  */
 void report_check_memory(struct report_verdict *out, const struct memleak *m,
                          const char *test_name);
+
 /*
  * Hangs the test's resource summary s (borrowed: it must outlive out's
  * use) on out and judges the resource keys report_evaluate listed:
@@ -183,6 +193,15 @@ void report_check_memory(struct report_verdict *out, const struct memleak *m,
  */
 void report_check_resources(struct report_verdict *out,
                             const struct saturation *s, const char *test_name);
+
+/*
+ * Hangs the baseline comparison b (borrowed: it must outlive out's use)
+ * on out; with fail_on_regression, a test with regressions gets a
+ * violation "baseline" (exit 1), else they are warnings only.
+ */
+void report_check_baseline(struct report_verdict *out,
+                           const struct baseline_result *b,
+                           bool fail_on_regression, const char *test_name);
 
 /* Adds a test-specific violation (metric, value, limit, the summary's
  * line) to out; at most REPORT_MAX_VIOLATIONS are kept. */

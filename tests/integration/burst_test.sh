@@ -8,6 +8,7 @@
 # drain time is finite and > 0, the verdict is pass, and the tool's
 # per-operation counts equal katosim's.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
 
 OPS="create_session observe learn predictions short_term_memory clear_memory"
 KEY=burst_traffic
@@ -60,4 +61,22 @@ check_eq "no arrival left unsent" 0 "$(j .unsent_arrivals)"
 check "summary prints the bursts and the verdict" \
     grep -q "Verdict: pass" "$T_TMP/stdout"
 check "summary line per burst" grep -q "Burst 2: 200/200 req" "$T_TMP/stdout"
+
+# --- the HTML report's Bursts section holds the JSON's figures ------------
+html=$(html_of "$OUT")
+html_parses burst "$html"
+check_eq "HTML: a Bursts section" 1 "$(hx "$html" 'count(//h3[.="Bursts"])')"
+check_eq "HTML: burst verdict pass" pass \
+    "$(hx "$html" 'string(//h3[.="Bursts"]/following-sibling::p[@class="verdict"][1]/span)')"
+check_eq "HTML: one row per burst" 2 \
+    "$(hx "$html" 'count(//h3[.="Bursts"]/following-sibling::table[1]//tr[td])')"
+for b in 1 2; do
+    i=$((b - 1))
+    check_eq "HTML: burst $b size" "$(j ".bursts[$i].planned_requests")" "$(sect_cell "$html" Bursts $b 2)"
+    check_eq "HTML: burst $b requests" "$(j ".bursts[$i].requests")" "$(sect_cell "$html" Bursts $b 3)"
+    check_eq "HTML: burst $b p99 ms" "$(printf %.3f "$(j ".bursts[$i].p99_ms")")" "$(sect_cell "$html" Bursts $b 9)"
+    check_eq "HTML: burst $b drain ms" "$(printf %.3f "$(j ".bursts[$i].drain_ms")")" "$(sect_cell "$html" Bursts $b 11)"
+    check_eq "HTML: burst $b recovery ms" "$(printf %.3f "$(j ".bursts[$i].recovery_ms")")" "$(sect_cell "$html" Bursts $b 13)"
+    check_eq "HTML: burst $b recovered" yes "$(sect_cell "$html" Bursts $b 14)"
+done
 t_done

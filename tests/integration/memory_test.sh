@@ -10,6 +10,7 @@
 # Docker (the Engine API over /var/run/docker.sock) is not exercised: no
 # Docker engine here.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
 
 # run NAME SOURCE [katosim flags...]: sets RC, OUT, J (results key path).
 run() {
@@ -47,6 +48,26 @@ j() { jq -r ".memory_leak.results.memory_leak$1" "$OUT/latest.json"; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
+# html_checks NAME: the HTML report's Memory section holds the JSON's
+# figures, and its chart one point per sample and the fitted line.
+html_checks() {
+    local html near='BEGIN { d = a - b; exit !(b != "" && d < 0.0006 && d > -0.0006) }'
+    html=$(html_of "$OUT")
+    html_parses "$1" "$html"
+    check_eq "$1: HTML verdict = JSON's" "$(j .verdict)" \
+        "$(hx "$html" 'string(//h3[.="Memory"]/following-sibling::p[@class="verdict"][1]/span)')"
+    check "$1: HTML slope = JSON's $(j .slope_mb_per_min)" awk -v a="$(j .slope_mb_per_min)" \
+        -v b="$(sect_row "$html" Memory "slope (MB/min)")" "$near"
+    check "$1: HTML R² = JSON's $(j .r2)" awk -v a="$(j .r2)" \
+        -v b="$(sect_row "$html" Memory "R²")" "$near"
+    check_eq "$1: HTML sample count = JSON's" "$(j '.samples | length')" \
+        "$(sect_row "$html" Memory samples)"
+    check_eq "$1: the memory chart has a point per sample" "$(j '.samples | length')" \
+        "$(hx "$html" 'count(//h3[.="Memory"]/following-sibling::figure[1]//*[local-name()="circle" and @class="mempt"])')"
+    check_eq "$1: and the fitted line" 1 \
+        "$(hx "$html" 'count(//h3[.="Memory"]/following-sibling::figure[1]//*[local-name()="path" and @stroke="#cf222e"])')"
+}
+
 for src in metrics pid; do
     run "leak-$src" "$src" --leak-kb 64
     check_eq "leak/$src: a leak is a violation: exit 1" 1 "$RC"
@@ -73,6 +94,7 @@ for src in metrics pid; do
     junit=$(ls "$OUT"/junit_*.xml 2>/dev/null | head -n 1)
     check_eq "leak/$src: JUnit's memory testcase fails" 1 \
         "$(xmllint --xpath "count(//testcase[@name='memory_leak: memory growth <= 5 MB/min']/failure)" "$junit")"
+    html_checks "leak/$src"
 done
 
 for src in metrics pid; do
@@ -87,6 +109,7 @@ for src in metrics pid; do
     junit=$(ls "$OUT"/junit_*.xml 2>/dev/null | head -n 1)
     check_eq "no leak/$src: JUnit's memory testcase passes" 1 \
         "$(xmllint --xpath "count(//testcase[@name='memory_leak: memory growth <= 5 MB/min'][not(failure)])" "$junit")"
+    html_checks "no leak/$src"
 done
 
 

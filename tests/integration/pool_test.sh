@@ -9,6 +9,7 @@
 #     succeed.
 #  2. A healthy katosim: no error at all, verdict graceful, exit 0.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
 
 KEY=connection_pool
 j() { jq -r ".$KEY.results$1" "$OUT/latest.json"; }
@@ -67,6 +68,18 @@ check_eq "limited: probes saw no error" 0 "$(j .pool.probe_errors)"
 pif=$(j .pool.peak_in_flight)
 check "limited: peak in flight reached the blast ($pif >= 30)" test "$pif" -ge 30
 check "limited: summary prints the verdict" grep -q "Verdict: graceful" "$T_TMP/limited.stdout"
+# The HTML report's pool section holds the JSON's figures.
+html=$(html_of "$OUT")
+html_parses limited "$html"
+check_eq "limited: HTML verdict graceful" graceful \
+    "$(hx "$html" 'string(//h3[.="Connection pool"]/following-sibling::p[@class="verdict"][1]/span)')"
+for row in "503:http_503" "connection refused:connection_refused" \
+    "timeouts:timeouts" "probe requests:probe_requests" \
+    "probe errors:probe_errors" "peak in flight (upper bound):peak_in_flight" \
+    "completed:requests"; do
+    check_eq "limited: HTML pool row '${row%%:*}' = JSON's .pool.${row#*:}" \
+        "$(j ".pool.${row#*:}")" "$(sect_row "$html" "Connection pool" "${row%%:*}")"
+done
 echo "# limited: 503=$e503 peak_in_flight<=$pif probes=$p late=$(j .late_arrivals) katosim_peak=$(katosim_metric '.peak_in_flight')"
 kill "$KATO_PID" 2>/dev/null
 wait "$KATO_PID" 2>/dev/null

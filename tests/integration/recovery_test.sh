@@ -14,6 +14,7 @@
 #    (max_error_rate 0 still passes), the recovery time is finite and the
 #    verdict "recovered".
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/report_lib.sh"
 
 katosim_start
 cfg=$T_TMP/rec.yaml
@@ -84,6 +85,23 @@ check_eq "no violation" 0 "$(j "[$R.thresholds.violations[]] | length")"
 junit=$(ls "$out"/junit_*.xml 2>/dev/null | head -n 1)
 check_eq "JUnit: a passed recovery testcase" 1 \
     "$(xmllint --xpath "count(//testcase[@name='error_recovery: recovered within max_recovery_seconds'][not(failure)][not(skipped)])" "$junit")"
+
+# The HTML report's recovery section holds the JSON's figures.
+html=$(html_of "$out")
+html_parses recovery "$html"
+check_eq "HTML: verdict recovered" recovered \
+    "$(hx "$html" 'string(//h3[.="Error recovery"]/following-sibling::p[@class="verdict"][1]/span)')"
+check_eq "HTML: recovery time" "$t s" "$(hx "$html" 'string(//b[@class="rtime"])')"
+for s in 400 404 422; do
+    check_eq "HTML: invalid http_$s = JSON's" "$(j "$E.invalid_requests.by_status[\"$s\"]")" \
+        "$(hx "$html" "string(//h3[.=\"Error recovery\"]/following-sibling::table[2]//tr[td[1]=\"http_$s\"]/td[2])" | tr -d ,)"
+done
+check_eq "HTML: invalid requests sent = JSON's" "$(j "$E.invalid_requests.requests")" \
+    "$(hx "$html" 'string(//h3[.="Error recovery"]/following-sibling::table[2]//tr[td[1]="sent"]/td[2])' | tr -d ,)"
+check_eq "HTML: baseline span requests = JSON's" "$(j "$E.baseline.requests")" \
+    "$(hx "$html" 'string(//h3[.="Error recovery"]/following-sibling::table[1]//tr[td[1]="baseline"]/td[3])' | tr -d ,)"
+check_eq "HTML: after span p99 ms = JSON's" "$(printf %.3f "$(j "$E.after.p99_ms")")" \
+    "$(hx "$html" 'string(//h3[.="Error recovery"]/following-sibling::table[1]//tr[td[1]="after"]/td[6])')"
 
 # invalid is the recovery test's own op: never in operations_mix.
 bad=$T_TMP/bad.yaml

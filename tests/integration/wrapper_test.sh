@@ -17,7 +17,7 @@ check_eq "-h exits 0" 0 "$?"
 missing=
 for f in -t --test -p --profile -c --config -q --quick -v --verbose -h --help \
     --url --agents --local-agents --output --threads --listen --token-file \
-    --seed --agent-timeout; do
+    --seed --agent-timeout --baseline; do
     grep -q -e "${f}[ ,]" "$T_TMP/stdout" || missing="$missing $f"
 done
 check_eq "--help lists every flag" "" "$missing"
@@ -79,7 +79,8 @@ check "the master's file:line:col comes through" grep -q "bad.yaml:2:23" "$T_TMP
 katosim_start
 out=$T_TMP/out
 "$W" -t concurrent -p burst -q --url "$KATO_URL" --local-agents 1 \
-    --threads=1 --output "$out" >"$T_TMP/stdout" 2>"$T_TMP/stderr"
+    --threads=1 --output "$out" --baseline "$T_TMP/none.json" \
+    >"$T_TMP/stdout" 2>"$T_TMP/stderr"
 rc=$?
 # stress_config.yaml sets every key of the seed's SLA, so min_throughput_rps
 # (1000 req/s) is checked, and 10 quick users cannot meet it: exit 1, the
@@ -93,6 +94,8 @@ check "latest.json written" test -s "$out/latest.json"
 check_eq "results say completed" completed \
     "$(jq -r '.concurrent_requests.status' "$out/latest.json" 2>/dev/null)"
 check "summary printed" grep -q "STRESS TEST SUMMARY" "$T_TMP/stdout"
+check_eq "--baseline reached the master" "$T_TMP/none.json missing" \
+    "$(jq -r '.concurrent_requests.results.baseline | .file + " " + .status' "$out/latest.json" 2>/dev/null)"
 check_eq "--quick reached the master (10 users)" 10 \
     "$(jq -r '[.concurrent_requests.results.agents[].users] | add' "$out/latest.json" 2>/dev/null)"
 check "the default config was the script's" \

@@ -30,10 +30,10 @@
 #include "../../common/buf.h"
 #include "../../common/clock.h"
 #include "../../common/err.h"
+#include "../../common/json.h"
 #include "../../common/log.h"
 #include "../../common/ops.h"
 #include "../../common/rng.h"
-#include "simjson.h"
 #include "simstore.h"
 
 #include "../../common/poison.h"
@@ -246,12 +246,12 @@ put_error(struct buf *b, const char *code, const char *msg,
 {
     int rv = buf_printf(b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
     if (rv == 0) {
-        rv = simjson_put_str(b, msg, strlen(msg));
+        rv = json_put_str(b, msg, strlen(msg));
     }
     if (rv == 0 && rt != NULL) {
         rv = buf_printf(b, ",\"session_id\":");
         if (rv == 0) {
-            rv = simjson_put_str(b, rt->sid, strlen(rt->sid));
+            rv = json_put_str(b, rt->sid, strlen(rt->sid));
         }
     }
     if (rv == 0) {
@@ -268,13 +268,13 @@ put_validation(struct buf *b, const char *where, const char *why)
                            "\"message\":\"Request validation failed\","
                            "\"details\":{\"validation_errors\":[{\"loc\":");
     if (rv == 0) {
-        rv = simjson_put_str(b, where, strlen(where));
+        rv = json_put_str(b, where, strlen(where));
     }
     if (rv == 0) {
         rv = buf_printf(b, ",\"msg\":");
     }
     if (rv == 0) {
-        rv = simjson_put_str(b, why, strlen(why));
+        rv = json_put_str(b, why, strlen(why));
     }
     if (rv == 0) {
         rv = buf_printf(b, "}]}}}");
@@ -292,7 +292,7 @@ put_session(struct buf *b, const struct simstore_info *in)
     iso_time(in->created_ms + KSIM_TTL_S * 1000u, expires, sizeof(expires));
     rv = buf_printf(b, "{\"session_id\":\"%s\",\"node_id\":", in->sid);
     if (rv == 0) {
-        rv = simjson_put_str(b, in->node_id, in->node_len);
+        rv = json_put_str(b, in->node_id, in->node_len);
     }
     if (rv == 0) {
         rv = buf_printf(b,
@@ -308,12 +308,12 @@ put_session(struct buf *b, const struct simstore_info *in)
 
 /*
  * Parses the body as a JSON object. Returns the document (free with
- * simjson_free), or NULL with a 422 body in out (E_NOMEM: *status 500).
+ * json_free), or NULL with a 422 body in out (E_NOMEM: *status 500).
  */
-static struct simjson_doc *
+static struct json_doc *
 body_object(const struct req *r, struct buf *out, unsigned *status)
 {
-    struct simjson_doc *doc = NULL;
+    struct json_doc *doc = NULL;
     char err[128];
     char why[192];
     int rv;
@@ -323,8 +323,8 @@ body_object(const struct req *r, struct buf *out, unsigned *status)
         (void)put_validation(out, "body", "Field required");
         return NULL;
     }
-    rv = simjson_parse(&doc, (const char *)r->body.data, r->body.len, err,
-                       sizeof(err));
+    rv = json_parse(&doc, (const char *)r->body.data, r->body.len, NULL, err,
+                    sizeof(err));
     if (rv == E_NOMEM) {
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         (void)put_error(out, "INTERNAL", "out of memory", NULL);
@@ -335,9 +335,9 @@ body_object(const struct req *r, struct buf *out, unsigned *status)
         (void)put_validation(out, "body", why);
         return NULL;
     }
-    if (simjson_root(doc)->type != SIMJSON_OBJECT) {
+    if (json_root(doc)->type != JSON_OBJECT) {
         (void)put_validation(out, "body", "Input should be an object");
-        simjson_free(doc);
+        json_free(doc);
         return NULL;
     }
     return doc;
@@ -349,50 +349,50 @@ body_object(const struct req *r, struct buf *out, unsigned *status)
  * ignored). Returns NULL when valid, else the reason, with *where set.
  */
 static const char *
-check_observation(const struct simjson_val *root, const char **where)
+check_observation(const struct json_val *root, const char **where)
 {
-    const struct simjson_val *v, *e, *x;
+    const struct json_val *v, *e, *x;
 
-    v = simjson_get(root, "strings");
+    v = json_get(root, "strings");
     if (v != NULL) {
         *where = "body.strings";
-        if (v->type != SIMJSON_ARRAY) {
+        if (v->type != JSON_ARRAY) {
             return "Input should be a valid list";
         }
         for (e = v->child; e != NULL; e = e->next) {
-            if (e->type != SIMJSON_STRING) {
+            if (e->type != JSON_STRING) {
                 return "Input should be a valid string";
             }
         }
     }
-    v = simjson_get(root, "vectors");
+    v = json_get(root, "vectors");
     if (v != NULL) {
         *where = "body.vectors";
-        if (v->type != SIMJSON_ARRAY) {
+        if (v->type != JSON_ARRAY) {
             return "Input should be a valid list";
         }
         for (e = v->child; e != NULL; e = e->next) {
-            if (e->type != SIMJSON_ARRAY) {
+            if (e->type != JSON_ARRAY) {
                 return "Input should be a valid list of numbers";
             }
             if (e->len == 0) {
                 return "A vector should have at least 1 item";
             }
             for (x = e->child; x != NULL; x = x->next) {
-                if (x->type != SIMJSON_NUMBER || !isfinite(x->num)) {
+                if (x->type != JSON_NUMBER || !isfinite(x->num)) {
                     return "Input should be a valid number";
                 }
             }
         }
     }
-    v = simjson_get(root, "emotives");
+    v = json_get(root, "emotives");
     if (v != NULL) {
         *where = "body.emotives";
-        if (v->type != SIMJSON_OBJECT) {
+        if (v->type != JSON_OBJECT) {
             return "Input should be a valid dictionary";
         }
         for (e = v->child; e != NULL; e = e->next) {
-            if (e->type != SIMJSON_NUMBER || !isfinite(e->num)) {
+            if (e->type != JSON_NUMBER || !isfinite(e->num)) {
                 return "Input should be a valid number";
             }
         }
@@ -403,8 +403,8 @@ check_observation(const struct simjson_val *root, const char **where)
 static int
 cmp_strings(const void *a, const void *b)
 {
-    const struct simjson_val *x = *(const struct simjson_val *const *)a;
-    const struct simjson_val *y = *(const struct simjson_val *const *)b;
+    const struct json_val *x = *(const struct json_val *const *)a;
+    const struct json_val *y = *(const struct json_val *const *)b;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->str, y->str, n);
 
@@ -419,7 +419,7 @@ static bool
 event_add(struct buf *ev, struct buf *scratch, const char *s, size_t n, int *rv)
 {
     buf_reset(scratch);
-    *rv = simjson_put_str(scratch, s, n);
+    *rv = json_put_str(scratch, s, n);
     if (*rv == E_TOOBIG) {
         *rv = 0;
         return false;
@@ -447,10 +447,10 @@ event_add(struct buf *ev, struct buf *scratch, const char *s, size_t n, int *rv)
  * Fills dims with each vector's length. Returns 0 or E_NOMEM.
  */
 static int
-render_event(const struct simjson_val *strings,
-             const struct simjson_val *vectors, struct buf *ev, size_t *dims)
+render_event(const struct json_val *strings, const struct json_val *vectors,
+             struct buf *ev, size_t *dims)
 {
-    const struct simjson_val **sorted = NULL, *e;
+    const struct json_val **sorted = NULL, *e;
     struct buf scratch;
     size_t n = strings != NULL ? strings->len : 0, i = 0;
     bool fits = true;
@@ -477,7 +477,7 @@ render_event(const struct simjson_val *strings,
          e = e->next) {
         uint64_t h = 0xcbf29ce484222325ULL;
         char name[32];
-        for (const struct simjson_val *x = e->child; x != NULL; x = x->next) {
+        for (const struct json_val *x = e->child; x != NULL; x = x->next) {
             uint64_t bits;
             memcpy(&bits, &x->num, sizeof(bits));
             h = (h ^ bits) * 0x100000001b3ULL;
@@ -528,8 +528,8 @@ lookup_sid(const struct route *rt)
 static unsigned
 on_create(struct ksim *k, const struct req *r, struct buf *out)
 {
-    struct simjson_doc *doc;
-    const struct simjson_val *node;
+    struct json_doc *doc;
+    const struct json_val *node;
     struct simstore_info info;
     unsigned status;
     int rv;
@@ -538,8 +538,8 @@ on_create(struct ksim *k, const struct req *r, struct buf *out)
     if (doc == NULL) {
         return status;
     }
-    node = simjson_get(simjson_root(doc), "node_id");
-    if (node == NULL || node->type != SIMJSON_STRING) {
+    node = json_get(json_root(doc), "node_id");
+    if (node == NULL || node->type != JSON_STRING) {
         (void)put_validation(out, "body.node_id",
                              node == NULL ? "Field required"
                                           : "Input should be a valid string");
@@ -566,7 +566,7 @@ on_create(struct ksim *k, const struct req *r, struct buf *out)
     }
     status = put_session(out, &info) == 0 ? MHD_HTTP_OK : KSIM_BROKEN;
 out:
-    simjson_free(doc);
+    json_free(doc);
     return status;
 }
 
@@ -574,8 +574,8 @@ static unsigned
 on_observe(struct ksim *k, const struct route *rt, const struct req *r,
            struct buf *out)
 {
-    struct simjson_doc *doc = NULL;
-    const struct simjson_val *root, *strings, *vectors;
+    struct json_doc *doc = NULL;
+    const struct json_val *root, *strings, *vectors;
     struct simstore_info info;
     struct buf ev;
     size_t *dims = NULL, ndims, want = 0, got = 0;
@@ -597,15 +597,15 @@ on_observe(struct ksim *k, const struct route *rt, const struct req *r,
     if (doc == NULL) {
         goto out;
     }
-    root = simjson_root(doc);
+    root = json_root(doc);
     why = check_observation(root, &where);
     if (why != NULL) {
         (void)put_validation(out, where, why);
         status = MHD_HTTP_UNPROCESSABLE_CONTENT;
         goto out;
     }
-    strings = simjson_get(root, "strings");
-    vectors = simjson_get(root, "vectors");
+    strings = json_get(root, "strings");
+    vectors = json_get(root, "vectors");
     ndims = vectors != NULL ? vectors->len : 0;
     nonempty = (strings != NULL && strings->len > 0) || ndims > 0;
     if (ndims > 0) {
@@ -644,7 +644,7 @@ on_observe(struct ksim *k, const struct route *rt, const struct req *r,
                     "\"processor_id\":",
                     info.sid);
     if (rv == 0) {
-        rv = simjson_put_str(out, info.node_id, info.node_len);
+        rv = json_put_str(out, info.node_id, info.node_len);
     }
     if (rv == 0) {
         rv = buf_printf(out,
@@ -657,7 +657,7 @@ on_observe(struct ksim *k, const struct route *rt, const struct req *r,
 out:
     xfree(dims);
     buf_fini(&ev);
-    simjson_free(doc);
+    json_free(doc);
     return status;
 }
 

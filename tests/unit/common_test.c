@@ -184,6 +184,89 @@ test_buf_cap(void **state)
 }
 
 static void
+test_buf_writer_sticky(void **state)
+{
+    struct fx *f = *state;
+    struct buf *b = &f->b;
+    struct buf_writer w;
+    char big[3000];
+
+    /* Text of any length (the writers' old fixed 512/1024-byte format
+     * buffers are gone), then the first error sticks. */
+    memset(big, 'y', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    buf_init(b, 3010);
+    buf_writer_init(&w, b);
+    buf_put(&w, "ab");
+    buf_putn(&w, "cdef", 2);
+    buf_putf(&w, "%d%s", 7, big);
+    assert_int_equal(buf_writer_error(&w), 0);
+    assert_int_equal(b->len, 5 + sizeof(big) - 1);
+    assert_memory_equal(b->data, "abcd7yy", 7);
+    buf_put(&w, "0123456789"); /* over the cap */
+    assert_int_equal(buf_writer_error(&w), E_TOOBIG);
+    assert_int_equal(b->len, 5 + sizeof(big) - 1);
+    /* Later appends that would fit are skipped, and the error stays the
+     * first one. */
+    buf_put(&w, "z");
+    buf_putn(&w, "z", 1);
+    buf_putf(&w, "%s", "z");
+    buf_writer_fail(&w, E_NOMEM);
+    assert_int_equal(buf_writer_error(&w), E_TOOBIG);
+    assert_int_equal(b->len, 5 + sizeof(big) - 1);
+    /* buf_writer_fail(0) records nothing. */
+    buf_writer_init(&w, b);
+    buf_writer_fail(&w, 0);
+    assert_int_equal(buf_writer_error(&w), 0);
+    buf_writer_fail(&w, E_IO);
+    assert_int_equal(buf_writer_error(&w), E_IO);
+}
+
+static void
+test_buf_writer_nomem(void **state)
+{
+    struct fx *f = *state;
+    struct buf *b = &f->b;
+    struct buf_writer w;
+
+    /* Every path through the allocator: the first growth fails for
+     * buf_put, buf_putn and buf_putf alike, and nothing is appended after
+     * it even once allocations work again. */
+    for (int which = 0; which < 3; which++) {
+        buf_fini(b);
+        buf_init(b, 1 << 20);
+        buf_writer_init(&w, b);
+        alloc_fail_after(0);
+        if (which == 0) {
+            buf_put(&w, "abc");
+        } else if (which == 1) {
+            buf_putn(&w, "abc", 3);
+        } else {
+            buf_putf(&w, "%s", "abc");
+        }
+        assert_int_equal(buf_writer_error(&w), E_NOMEM);
+        alloc_fail_after(-1);
+        buf_put(&w, "def");
+        buf_putf(&w, "%d", 1);
+        assert_int_equal(buf_writer_error(&w), E_NOMEM);
+        assert_int_equal(b->len, 0);
+    }
+    /* A failure in a later growth keeps what was written before it. */
+    buf_fini(b);
+    buf_init(b, 1 << 20);
+    buf_writer_init(&w, b);
+    buf_put(&w, "head");
+    alloc_fail_after(0);
+    for (int i = 0; i < 100 && buf_writer_error(&w) == 0; i++) {
+        buf_putf(&w, "%064d", i);
+    }
+    alloc_fail_after(-1);
+    assert_int_equal(buf_writer_error(&w), E_NOMEM);
+    assert_true(b->len >= 4 && b->len <= b->cap);
+    assert_memory_equal(b->data, "head", 4);
+}
+
+static void
 test_buf_unbounded_max(void **state)
 {
     struct fx *f = *state;
@@ -717,6 +800,9 @@ common_tests(void)
         cmocka_unit_test_setup_teardown(test_buf_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buf_printf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buf_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buf_writer_sticky, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_buf_writer_nomem, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buf_unbounded_max, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_buf_nomem_and_reuse, setup,

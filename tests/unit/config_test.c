@@ -266,6 +266,7 @@ check_defaults(const struct config *c)
     assert_string_equal(c->reporting.baseline_file,
                         "./stress_test_results/baseline.json");
     assert_true(c->reporting.baseline_deviation_threshold == 0.2);
+    assert_false(c->reporting.baseline_fail_on_regression);
 
     assert_string_equal(c->env.kato_base_url, "http://localhost:8000");
     assert_string_equal(c->env.kato_processor_id, "stress-test-processor");
@@ -1517,6 +1518,11 @@ test_err_limits(void **state)
                  "unknown report format 'pdf' in reporting.formats");
     expect_error("reporting:\n  include_in_report: ['']\n", "t.yaml:2:23: ",
                  "reporting.include_in_report[0] must not be empty");
+    expect_error("reporting:\n  baseline_comparison:\n"
+                 "    fail_on_regression: maybe\n",
+                 "t.yaml:3:25: ",
+                 "expected true or false for "
+                 "reporting.baseline_comparison.fail_on_regression");
 
     /* Nesting is bounded. */
     off = (size_t)snprintf(yaml, sizeof(yaml), "environment: ");

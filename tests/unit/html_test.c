@@ -411,6 +411,162 @@ test_resources(void **state)
                                    "the target): a2</p>"));
 }
 
+/* The test verdict sections (burst, pool, recovery, memory) and the
+ * baseline comparison: present with their figures, hostile text escaped,
+ * the memory chart drawn, and nothing when a verdict is absent. */
+static void
+test_verdict_sections(void **state)
+{
+    struct fx *f = *state;
+    struct thresholds th;
+    struct report_verdict *v = xcalloc(1, sizeof(*v));
+    struct burstpool_burst_result *br = xcalloc(1, sizeof(*br));
+    struct burstpool_pool_result *pr = xcalloc(1, sizeof(*pr));
+    struct memleak *m = xcalloc(1, sizeof(*m));
+    struct baseline_result *b = xcalloc(1, sizeof(*b));
+    struct report_run r;
+    struct html_test t;
+
+    assert_non_null(v);
+    assert_non_null(br);
+    assert_non_null(pr);
+    assert_non_null(m);
+    assert_non_null(b);
+    assert_int_equal(agg_new(&f->agg, 4), 0);
+    assert_int_equal(agg_add_agent(f->agg, 1, "ag1", 2), 0);
+    memset(&th, 0, sizeof(th));
+    th.max_error_rate = 0.01;
+    memset(&r, 0, sizeof(r));
+    r.test_name = "t";
+    r.status = "completed";
+    r.target = "http://127.0.0.1:1";
+    r.config_file = "";
+    r.started_wall_ns = WALL_NS;
+    r.duration_s = 4.0;
+    report_check(f->agg, &th, r.test_name, v);
+
+    br->n_bursts = 2;
+    br->pre_measured = true;
+    br->pre_p99_us = 1500;
+    br->margin = 0.2;
+    br->b[0].planned = 200;
+    br->b[0].requests = 200;
+    br->b[0].p99_us = 12345;
+    br->b[0].drain_ms = 123.456;
+    br->b[0].drained = true;
+    br->b[0].recovery_measured = true;
+    br->b[0].recovered = true;
+    br->b[0].recovery_ms = 987.654;
+    br->b[1].planned = 200;
+    br->b[1].requests = 150;
+    br->b[1].errors = 50;
+    br->b[1].e503 = 50;
+    br->b[1].drain_ms = -1.0;
+    (void)snprintf(br->reason, sizeof(br->reason),
+                   "burst 2 <not> drained & "
+                   "gone");
+    v->burst = br;
+    pr->verdict = "degraded";
+    pr->planned = 30;
+    pr->requests = 30;
+    pr->e503 = 7;
+    pr->timeouts = 3;
+    pr->probe_requests = 42;
+    (void)snprintf(pr->reason, sizeof(pr->reason), "3 timeouts <x>");
+    v->pool = pr;
+    v->recovery_checked = true;
+    v->rec.measured = true;
+    v->rec.recovered = true;
+    v->rec.recovery_time_s = 3;
+    v->rec.window = 2;
+    v->rec.p99_limit_us = 2500;
+    v->rec.baseline.requests = 1234;
+    m->n = 5;
+    m->warmup_s = 1;
+    for (size_t i = 0; i < m->n; i++) {
+        m->s[i].t_ms = 1000 * i;
+        m->s[i].bytes = (100 + 10 * i) * 1024 * 1024;
+    }
+    m->n_fit = 4;
+    m->measured = true;
+    m->slope = 600.0;
+    m->r2 = 1.0;
+    m->leak = true;
+    m->threshold = 5.0;
+    m->source = "pid<1>";
+    v->mem = m;
+    b->state = BASELINE_COMPARED;
+    b->file = "/x/<base>&.json";
+    b->threshold = 0.2;
+    b->all.m[0].verdict = BASELINE_REGRESSION;
+    b->all.m[0].base = 1.0;
+    b->all.m[0].cur = 2.5;
+    b->all.m[0].has_change = true;
+    b->all.m[0].change = 1.5;
+    b->n_ops = 1;
+    (void)snprintf(b->ops[0].name, sizeof(b->ops[0].name), "observe");
+    b->ops[0].m[2].verdict = BASELINE_NOT_COMPARABLE;
+    b->regressions = 1;
+    v->baseline = b;
+
+    t.agg = f->agg;
+    t.run = &r;
+    t.verdict = v;
+    buf_reset(&f->out);
+    assert_int_equal(html_report(&f->out, &t, 1, WALL_NS), 0);
+    xfree(f->doc);
+    f->doc = xcalloc(f->out.len + 1, 1);
+    assert_non_null(f->doc);
+    memcpy(f->doc, f->out.data, f->out.len);
+
+    assert_int_equal(count(f->doc, "<h3>Bursts</h3>"), 1);
+    assert_non_null(strstr(f->doc, "<td>12.345</td>"));  /* p99 */
+    assert_non_null(strstr(f->doc, "<td>123.456</td>")); /* drain */
+    assert_non_null(strstr(f->doc, "<td>987.654</td>")); /* recovery */
+    assert_non_null(strstr(f->doc, "burst 2 &lt;not&gt; drained &amp; gone"));
+    assert_null(strstr(f->doc, "<not>"));
+    assert_int_equal(count(f->doc, "<h3>Connection pool</h3>"), 1);
+    assert_non_null(strstr(f->doc, "<td class=\"l\">503</td><td>7</td>"));
+    assert_non_null(strstr(f->doc, "<td>42</td>"));
+    assert_non_null(strstr(f->doc, "3 timeouts &lt;x&gt;"));
+    assert_int_equal(count(f->doc, "<h3>Error recovery</h3>"), 1);
+    assert_non_null(strstr(f->doc, "<b class=\"rtime\">3 s</b>"));
+    assert_non_null(strstr(f->doc, "<td>1,234</td>"));
+    assert_int_equal(count(f->doc, "<h3>Memory</h3>"), 1);
+    assert_non_null(strstr(f->doc, "<td>600.000</td>"));
+    assert_non_null(strstr(f->doc, "pid&lt;1&gt;"));
+    assert_int_equal(count(f->doc, "class=\"mempt\""), 5);
+    /* Throughput, latency, spectrum, memory and the two (empty)
+     * resource charts. */
+    assert_int_equal(count(f->doc, "<svg"), 6);
+    assert_int_equal(count(f->doc, "<h3>Baseline comparison</h3>"), 1);
+    assert_non_null(strstr(f->doc, "/x/&lt;base&gt;&amp;.json"));
+    assert_non_null(strstr(f->doc, "<td>+150.0 %</td>"));
+    assert_non_null(strstr(f->doc, "not comparable"));
+    assert_int_equal(count_word(f->doc, "nan"), 0);
+    assert_int_equal(count_word(f->doc, "inf"), 0);
+    assert_true(check_coords(f->doc) > 10);
+
+    /* A missing baseline file and no test verdicts: no such section. */
+    memset(b, 0, sizeof(*b));
+    b->state = BASELINE_MISSING;
+    v->burst = NULL;
+    v->pool = NULL;
+    v->recovery_checked = false;
+    v->mem = NULL;
+    buf_reset(&f->out);
+    assert_int_equal(html_report(&f->out, &t, 1, WALL_NS), 0);
+    assert_int_equal(buf_append(&f->out, "", 1), 0);
+    assert_null(strstr((const char *)f->out.data, "Baseline comparison"));
+    assert_null(strstr((const char *)f->out.data, "<h3>Bursts"));
+    assert_null(strstr((const char *)f->out.data, "<h3>Memory"));
+    xfree(v);
+    xfree(br);
+    xfree(pr);
+    xfree(m);
+    xfree(b);
+}
+
 int
 html_tests(void)
 {
@@ -419,6 +575,7 @@ html_tests(void)
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coords, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verdict_sections, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("html", tests, NULL, NULL);

@@ -918,8 +918,11 @@ test_report_verdict_and_json(void **state)
     assert_int_equal(junit_xml(&f->out, &rr, &v, 1, 0), 0);
     assert_int_equal(buf_append(&f->out, "", 1), 0);
     js = (const char *)f->out.data;
+    /* The interrupted test is an error, its threshold a failure. */
     assert_non_null(strstr(js, "<testsuite name=\"kato-stress\" tests=\"4\" "
-                               "failures=\"2\" errors=\"0\" skipped=\"0\""));
+                               "failures=\"1\" errors=\"1\" skipped=\"0\""));
+    assert_non_null(strstr(js, "<error message=\"interrupted by a signal"));
+    assert_non_null(strstr(js, "type=\"interrupted\">"));
     assert_non_null(strstr(js, "classname=\"kato-stress.a&lt;&amp;&quot;b\" "
                                "name=\"a&lt;&amp;&quot;b\" time=\"2.000\">"));
     assert_non_null(strstr(js, "<failure message=\"p99 250.1 ms exceeds "

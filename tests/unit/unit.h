@@ -34,5 +34,6 @@ int memleak_tests(void);
 int burstpool_tests(void);
 int resources_tests(void);
 int rebalance_tests(void);
+int baseline_tests(void);
 
 #endif

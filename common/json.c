@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Strict recursive-descent JSON parser into an arena-held tree, plus JSON
- * string escaping; see simjson.h. Every bound is checked before the memory
+ * string escaping; see json.h. Every bound is checked before the memory
  * it guards is allocated.
  */
-#include "simjson.h"
+#include "json.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/alloc.h"
-#include "../../common/err.h"
+#include "alloc.h"
+#include "err.h"
 
-#include "../../common/poison.h"
+#include "poison.h"
 
 #define ARENA_CHUNK (64u * 1024u)
 #define ARENA_ALIGN 16u
@@ -30,13 +30,13 @@ struct chunk {
     max_align_t data[]; /* cap bytes */
 };
 
-struct simjson_doc {
+struct json_doc {
     struct chunk *chunks; /* newest first */
-    const struct simjson_val *root;
+    const struct json_val *root;
 };
 
 static void *
-arena_alloc(struct simjson_doc *d, size_t n)
+arena_alloc(struct json_doc *d, size_t n)
 {
     struct chunk *c = d->chunks;
     void *p;
@@ -59,7 +59,7 @@ arena_alloc(struct simjson_doc *d, size_t n)
 }
 
 void
-simjson_free(struct simjson_doc *d)
+json_free(struct json_doc *d)
 {
     struct chunk *c, *next;
 
@@ -79,8 +79,10 @@ struct parser {
     const char *start;
     const char *p;
     const char *end;
-    struct simjson_doc *doc;
+    struct json_doc *doc;
     size_t values;
+    size_t max_values;
+    int max_depth;
     char *err;
     size_t errlen;
 };
@@ -88,9 +90,22 @@ struct parser {
 static int
 fail(struct parser *ps, int rv, const char *what)
 {
+    size_t line = 1;
+    size_t col = 1;
+
     if (ps->errlen > 0) {
-        (void)snprintf(ps->err, ps->errlen, "%s at byte %zu", what,
-                       (size_t)(ps->p - ps->start));
+        /* Counted only on failure: one pass over what was read. */
+        for (const char *q = ps->start; q < ps->p; q++) {
+            if (*q == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        (void)snprintf(ps->err, ps->errlen,
+                       "%s at byte %zu (line %zu, column %zu)", what,
+                       (size_t)(ps->p - ps->start), line, col);
     }
     return rv;
 }
@@ -104,12 +119,12 @@ skip_ws(struct parser *ps)
     }
 }
 
-static struct simjson_val *
-new_val(struct parser *ps, enum simjson_type type)
+static struct json_val *
+new_val(struct parser *ps, enum json_type type)
 {
-    struct simjson_val *v;
+    struct json_val *v;
 
-    if (ps->values >= SIMJSON_MAX_VALUES) {
+    if (ps->values >= ps->max_values) {
         return NULL;
     }
     v = arena_alloc(ps->doc, sizeof(*v));
@@ -324,7 +339,7 @@ is_digit(char c)
 }
 
 static int
-parse_number(struct parser *ps, struct simjson_val *v)
+parse_number(struct parser *ps, struct json_val *v)
 {
     const char *s = ps->p;
     const char *q = s;
@@ -395,18 +410,18 @@ expect_word(struct parser *ps, const char *word)
     return 0;
 }
 
-static int parse_value(struct parser *ps, int depth, struct simjson_val **out);
+static int parse_value(struct parser *ps, int depth, struct json_val **out);
 
 /* Parses an array or object body; ps->p is on '[' or '{'. */
 static int
-parse_container(struct parser *ps, int depth, struct simjson_val *v)
+parse_container(struct parser *ps, int depth, struct json_val *v)
 {
-    bool is_obj = v->type == SIMJSON_OBJECT;
+    bool is_obj = v->type == JSON_OBJECT;
     char close = is_obj ? '}' : ']';
-    const struct simjson_val **tail = &v->child;
+    const struct json_val **tail = &v->child;
     int rv = 0;
 
-    if (depth >= SIMJSON_MAX_DEPTH) {
+    if (depth >= ps->max_depth) {
         return fail(ps, E_TOOBIG, "nesting too deep");
     }
     ps->p++;
@@ -418,7 +433,7 @@ parse_container(struct parser *ps, int depth, struct simjson_val *v)
     for (;;) {
         const char *key = NULL;
         size_t key_len = 0;
-        struct simjson_val *m = NULL;
+        struct json_val *m = NULL;
 
         if (is_obj) {
             skip_ws(ps);
@@ -459,10 +474,10 @@ parse_container(struct parser *ps, int depth, struct simjson_val *v)
 }
 
 static int
-parse_value(struct parser *ps, int depth, struct simjson_val **out)
+parse_value(struct parser *ps, int depth, struct json_val **out)
 {
-    struct simjson_val *v = NULL;
-    enum simjson_type type;
+    struct json_val *v = NULL;
+    enum json_type type;
     int rv = 0;
 
     skip_ws(ps);
@@ -471,51 +486,51 @@ parse_value(struct parser *ps, int depth, struct simjson_val **out)
     }
     switch (*ps->p) {
     case '{':
-        type = SIMJSON_OBJECT;
+        type = JSON_OBJECT;
         break;
     case '[':
-        type = SIMJSON_ARRAY;
+        type = JSON_ARRAY;
         break;
     case '"':
-        type = SIMJSON_STRING;
+        type = JSON_STRING;
         break;
     case 't':
-        type = SIMJSON_TRUE;
+        type = JSON_TRUE;
         break;
     case 'f':
-        type = SIMJSON_FALSE;
+        type = JSON_FALSE;
         break;
     case 'n':
-        type = SIMJSON_NULL;
+        type = JSON_NULL;
         break;
     default:
-        type = SIMJSON_NUMBER;
+        type = JSON_NUMBER;
         break;
     }
     v = new_val(ps, type);
     if (v == NULL) {
-        return ps->values >= SIMJSON_MAX_VALUES
+        return ps->values >= ps->max_values
                    ? fail(ps, E_TOOBIG, "too many values")
                    : fail(ps, E_NOMEM, "out of memory");
     }
     switch (type) {
-    case SIMJSON_OBJECT:
-    case SIMJSON_ARRAY:
+    case JSON_OBJECT:
+    case JSON_ARRAY:
         rv = parse_container(ps, depth, v);
         break;
-    case SIMJSON_STRING:
+    case JSON_STRING:
         rv = parse_string(ps, &v->str, &v->len);
         break;
-    case SIMJSON_TRUE:
+    case JSON_TRUE:
         rv = expect_word(ps, "true");
         break;
-    case SIMJSON_FALSE:
+    case JSON_FALSE:
         rv = expect_word(ps, "false");
         break;
-    case SIMJSON_NULL:
+    case JSON_NULL:
         rv = expect_word(ps, "null");
         break;
-    case SIMJSON_NUMBER:
+    case JSON_NUMBER:
         rv = parse_number(ps, v);
         break;
     }
@@ -526,11 +541,12 @@ parse_value(struct parser *ps, int depth, struct simjson_val **out)
 }
 
 int
-simjson_parse(struct simjson_doc **out, const char *text, size_t len, char *err,
-              size_t errlen)
+json_parse(struct json_doc **out, const char *text, size_t len,
+           const struct json_limits *lim, char *err, size_t errlen)
 {
+    size_t max_input = lim != NULL ? lim->max_input : JSON_MAX_INPUT;
     struct parser ps;
-    struct simjson_val *root = NULL;
+    struct json_val *root = NULL;
     int rv = 0;
 
     memset(&ps, 0, sizeof(ps));
@@ -539,7 +555,11 @@ simjson_parse(struct simjson_doc **out, const char *text, size_t len, char *err,
     ps.end = text + len;
     ps.err = err;
     ps.errlen = errlen;
-    if (len > SIMJSON_MAX_INPUT) {
+    ps.max_values = lim != NULL ? lim->max_values : JSON_MAX_VALUES;
+    ps.max_depth = lim != NULL && lim->max_depth < JSON_MAX_DEPTH
+                       ? lim->max_depth
+                       : JSON_MAX_DEPTH;
+    if (len > max_input) {
         return fail(&ps, E_TOOBIG, "input too large");
     }
     ps.doc = xcalloc(1, sizeof(*ps.doc));
@@ -559,23 +579,23 @@ simjson_parse(struct simjson_doc **out, const char *text, size_t len, char *err,
     *out = ps.doc;
     ps.doc = NULL;
 out:
-    simjson_free(ps.doc);
+    json_free(ps.doc);
     return rv;
 }
 
-const struct simjson_val *
-simjson_root(const struct simjson_doc *d)
+const struct json_val *
+json_root(const struct json_doc *d)
 {
     return d->root;
 }
 
-const struct simjson_val *
-simjson_get(const struct simjson_val *obj, const char *key)
+const struct json_val *
+json_get(const struct json_val *obj, const char *key)
 {
-    const struct simjson_val *m, *found = NULL;
+    const struct json_val *m, *found = NULL;
     size_t n = strlen(key);
 
-    if (obj == NULL || obj->type != SIMJSON_OBJECT) {
+    if (obj == NULL || obj->type != JSON_OBJECT) {
         return NULL;
     }
     for (m = obj->child; m != NULL; m = m->next) {
@@ -589,7 +609,7 @@ simjson_get(const struct simjson_val *obj, const char *key)
 /* --- writer --------------------------------------------------------------- */
 
 int
-simjson_put_str(struct buf *b, const char *s, size_t n)
+json_put_str(struct buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
