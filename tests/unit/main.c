@@ -18,15 +18,25 @@ struct group {
 };
 
 static const struct group groups[] = {
-    {"common", common_tests},       {"hist", hist_tests},
-    {"sha256", sha256_tests},       {"proto", proto_tests},
-    {"config", config_tests},       {"plan", plan_tests},
-    {"payload", payload_tests},     {"metrics", metrics_tests},
-    {"pattern", pattern_tests},     {"engine", engine_tests},
-    {"aggregate", aggregate_tests}, {"html", html_tests},
-    {"degrade", degrade_tests},     {"thresholds", thresholds_tests},
-    {"console", console_tests},     {"recovery", recovery_tests},
-    {"memleak", memleak_tests},     {"burstpool", burstpool_tests},
+    {"common", common_tests},
+    {"hist", hist_tests},
+    {"sha256", sha256_tests},
+    {"proto", proto_tests},
+    {"config", config_tests},
+    {"plan", plan_tests},
+    {"payload", payload_tests},
+    {"metrics", metrics_tests},
+    {"pattern", pattern_tests},
+    {"engine", engine_tests},
+    {"aggregate", aggregate_tests},
+    {"html", html_tests},
+    {"degrade", degrade_tests},
+    {"thresholds", thresholds_tests},
+    {"console", console_tests},
+    {"recovery", recovery_tests},
+    {"memleak", memleak_tests},
+    {"burstpool", burstpool_tests},
+    {"tls", tls_tests},
 };
 
 int

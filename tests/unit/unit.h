@@ -32,5 +32,6 @@ int console_tests(void);
 int recovery_tests(void);
 int memleak_tests(void);
 int burstpool_tests(void);
+int tls_tests(void);
 
 #endif
