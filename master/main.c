@@ -18,10 +18,12 @@
 #include "../common/config.h"
 #include "../common/err.h"
 #include "../common/log.h"
-#include "../common/poison.h"
+#include "../common/tls.h"
 #include "coord.h"
 #include "plan.h"
 #include "spawn.h"
+
+#include "../common/poison.h"
 
 #ifndef KS_VERSION
 #define KS_VERSION "unknown"
@@ -50,6 +52,7 @@ usage(FILE *fp)
         "                     [--local-agents N | --agents N] [--listen URL]\n"
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
+        "                     [--tls-cert FILE [--tls-key FILE]]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
         "                     [-h|--help] [--version]\n"
         "\n"
@@ -70,6 +73,10 @@ usage(FILE *fp)
         "(default " COORD_DEFAULT_LISTEN ")\n"
         "  --token-file FILE  pre-shared token (remote: or env " COORD_TOKEN_ENV
         ")\n"
+        "  --tls-cert FILE    PEM certificate (chain) for a tls+tcp:// listen\n"
+        "                     URL (the default URL becomes tls+tcp://)\n"
+        "  --tls-key FILE     its PEM private key (default: in --tls-cert's "
+        "file)\n"
         "  --output DIR       results directory (overrides the config)\n"
         "  --threads N        worker threads per local agent\n"
         "  --seed N           run seed (default: random, logged)\n"
@@ -155,7 +162,9 @@ enum {
     OPT_SEED,
     OPT_TIMEOUT,
     OPT_VERBOSE,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +182,8 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"agent-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -184,6 +195,7 @@ static int
 parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
           const char **test, const char **url, const char **output, bool *quick)
 {
+    char err[TLS_ERR_SPACE];
     bool local_set = false;
     int ch = 0;
 
@@ -250,6 +262,12 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
         case OPT_VERBOSE:
             o->verbose = true;
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -269,6 +287,11 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
     if (local_set && o->agents > 0) {
         (void)fprintf(stderr, "error: --local-agents and --agents exclude each "
                               "other\n");
+        return 2;
+    }
+    if (tls_check_master_opts(o->listen, o->tls_cert, o->tls_key, err,
+                              sizeof(err)) != 0) {
+        (void)fprintf(stderr, "error: %s\n", err);
         return 2;
     }
     return 0;
