@@ -14,8 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
 /* --allow-target entries at most. */
 #define CONTROL_MAX_ALLOW 32
+/* A master whose TLS handshake fails is dialled again after this, doubling
+ * up to CONTROL_TLS_BACKOFF_MAX_MS (nng alone would re-dial several times
+ * a second). */
+#define CONTROL_TLS_BACKOFF_MS     1000
+#define CONTROL_TLS_BACKOFF_MAX_MS 8000
 /* No reply for this long while RUNNING stops the load. */
 #define CONTROL_DEADMAN_MS 3000
 /* After a stop request, how long the agent still tries to flush its
@@ -31,6 +39,12 @@ struct control_opts {
     const char *host;         /* hostname; copied (truncated to 63) */
     size_t n_allow;           /* 0: any target */
     const char *const *allow; /* "HOST:PORT" entries; copied */
+    /* tls+tcp:// master URLs: the dialer's TLS configuration (borrowed;
+     * the dialer takes its own reference), and for log lines the CA file
+     * and the server name it verifies (copied). NULL for tcp://. */
+    nng_tls_config *tls;
+    const char *tls_ca;
+    const char *tls_server_name;
 };
 
 struct control;
