@@ -356,13 +356,21 @@ check_dial(struct control *c)
         return;
     }
     if (!c->tls_logged) {
+        char why[TLS_ERR_SPACE];
+        /* The diagnosis blocks for up to ~2 s: not while load runs, where
+         * the dead-man switch must stay on time. */
+        if (c->state == PROTO_ST_RUNNING) {
+            (void)snprintf(why, sizeof(why), "not diagnosed while running");
+        } else {
+            (void)tls_diagnose(c->url, c->tls_ca, c->tls_name,
+                               CONTROL_TLS_DIAG_MS, why, sizeof(why));
+        }
         log_error("AGENT-TLS",
-                  "master=%s server_name=%s ca=%s: TLS handshake failed "
-                  "(%llu tries): the master's certificate does not verify "
-                  "against the CA file for that name%s, or the master does "
-                  "not speak TLS; dialling again with a back-off up to %d s",
+                  "master=%s server_name=%s ca=%s tries=%llu: TLS handshake "
+                  "failed: %s%s; dialling again with a back-off up to %d s",
                   c->url, c->tls_name, c->tls_ca, (unsigned long long)fails,
-                  tls_host_is_ip(c->tls_name)
+                  why,
+                  tls_host_is_ip(c->tls_name) && strstr(why, "CN") != NULL
                       ? " (mbedTLS matches DNS names and CN only, never IP "
                         "addresses: give --tls-server-name)"
                       : "",

@@ -24,6 +24,9 @@
  * a second). */
 #define CONTROL_TLS_BACKOFF_MS     1000
 #define CONTROL_TLS_BACKOFF_MAX_MS 8000
+/* The first failure is diagnosed with mbedTLS directly (tls_diagnose),
+ * each step bounded by this. */
+#define CONTROL_TLS_DIAG_MS 1000
 /* No reply for this long while RUNNING stops the load. */
 #define CONTROL_DEADMAN_MS 3000
 /* After a stop request, how long the agent still tries to flush its

@@ -10,15 +10,22 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "alloc.h"
@@ -567,4 +574,191 @@ tls_dialer_failures(nng_dialer d, uint64_t *out)
     }
     nng_stats_free(all);
     return rv;
+}
+
+/* --- diagnosis
+ * ----------------------------------------------------------------- */
+
+/* Connects to host:port within timeout_ms; the socket is left blocking
+ * with send and receive timeouts of timeout_ms. Returns the fd or -1 with
+ * the reason in why. */
+static int
+connect_bounded(const char *host, const char *port, unsigned timeout_ms,
+                char *why, size_t whylen)
+{
+    struct addrinfo hints;
+    struct addrinfo *ai = NULL;
+    struct timeval tv;
+    int fd = -1;
+    int grv = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    grv = getaddrinfo(host, port, &hints, &ai);
+    if (grv != 0 || ai == NULL) {
+        say(why, whylen, "cannot resolve %s: %s", host, gai_strerror(grv));
+        return -1;
+    }
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        say(why, whylen, "no socket (errno %d)", errno);
+        goto out;
+    }
+    tv.tv_sec = (time_t)(timeout_ms / 1000u);
+    tv.tv_usec = (suseconds_t)(timeout_ms % 1000u) * 1000;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* With SO_SNDTIMEO, a blocking connect gives up after it too. */
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        int e = errno;
+        char msg[128];
+        if (strerror_r(e, msg, sizeof(msg)) != 0) {
+            (void)snprintf(msg, sizeof(msg), "errno %d", e);
+        }
+        say(why, whylen, "cannot connect to %s:%s: %s", host, port, msg);
+        (void)close(fd);
+        fd = -1;
+    }
+out:
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int
+bio_send(void *ctx, const unsigned char *b, size_t n)
+{
+    ssize_t w = send(*(const int *)ctx, b, n, MSG_NOSIGNAL);
+    return w < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)w;
+}
+
+static int
+bio_recv(void *ctx, unsigned char *b, size_t n)
+{
+    ssize_t r = recv(*(const int *)ctx, b, n, 0);
+
+    if (r == 0) {
+        return MBEDTLS_ERR_NET_CONN_RESET; /* the peer hung up */
+    }
+    return r < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)r;
+}
+
+/* Flattens mbedTLS's one-line-per-flag verification text to one line. */
+static void
+one_line(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ')) {
+        s[--n] = '\0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n') {
+            s[i] = ';';
+        }
+    }
+}
+
+int
+tls_diagnose(const char *url, const char *ca, const char *server_name,
+             unsigned timeout_ms, char *why, size_t whylen)
+{
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    mbedtls_entropy_context ent;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_crt trust;
+    char host[TLS_NAME_MAX];
+    char info[512];
+    const char *port = NULL;
+    int fd = -1;
+    int mrv = 0;
+    uint32_t flags = 0;
+
+    if (tls_url_host(url, host, sizeof(host)) != 0 ||
+        (port = strrchr(url, ':')) == NULL || port[1] == '\0') {
+        say(why, whylen, "no HOST:PORT in %s", url);
+        return E_INVAL;
+    }
+    port++;
+    mbedtls_ssl_init(&ssl);
+    mbedtls_ssl_config_init(&conf);
+    mbedtls_entropy_init(&ent);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_x509_crt_init(&trust);
+    if ((mrv = mbedtls_x509_crt_parse_file(&trust, ca)) < 0 ||
+        (mrv = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
+                                     (const unsigned char *)"ks-tls", 6)) !=
+            0 ||
+        (mrv = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+                                           MBEDTLS_SSL_TRANSPORT_STREAM,
+                                           MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
+        mbed_reason(mrv, info, sizeof(info));
+        say(why, whylen, "cannot set up a diagnosis: %s", info);
+        goto out;
+    }
+    /* Optional: finish the handshake and read what failed. */
+    mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+    mbedtls_ssl_conf_ca_chain(&conf, &trust, NULL);
+    mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+    if ((mrv = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
+        (mrv = mbedtls_ssl_set_hostname(&ssl, server_name)) != 0) {
+        mbed_reason(mrv, info, sizeof(info));
+        say(why, whylen, "cannot set up a diagnosis: %s", info);
+        goto out;
+    }
+    fd = connect_bounded(host, port, timeout_ms, why, whylen);
+    if (fd < 0) {
+        goto out;
+    }
+    mbedtls_ssl_set_bio(&ssl, &fd, bio_send, bio_recv, NULL);
+    do {
+        mrv = mbedtls_ssl_handshake(&ssl);
+    } while (mrv == MBEDTLS_ERR_SSL_WANT_READ ||
+             mrv == MBEDTLS_ERR_SSL_WANT_WRITE);
+    if (mrv == MBEDTLS_ERR_NET_CONN_RESET) {
+        say(why, whylen,
+            "the master closed the connection during the TLS handshake (is "
+            "it listening on tcp:// rather than tls+tcp://?)");
+        goto out;
+    }
+    if (mrv == MBEDTLS_ERR_NET_RECV_FAILED) {
+        say(why, whylen, "no TLS answer from the master within %u ms",
+            timeout_ms);
+        goto out;
+    }
+    if (mrv == MBEDTLS_ERR_SSL_INVALID_RECORD) {
+        say(why, whylen,
+            "the master answered with something that is not TLS (is it "
+            "listening on tcp:// rather than tls+tcp://?)");
+        goto out;
+    }
+    if (mrv != 0 && mrv != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        mbed_reason(mrv, info, sizeof(info));
+        say(why, whylen, "mbedTLS: %s", info);
+        goto out;
+    }
+    flags = mbedtls_ssl_get_verify_result(&ssl);
+    if (flags == 0) {
+        say(why, whylen,
+            "the certificate verifies now (the failure was transient?)");
+        goto out;
+    }
+    if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0) {
+        (void)snprintf(info, sizeof(info), "verification flags 0x%x",
+                       (unsigned)flags);
+    }
+    one_line(info);
+    say(why, whylen, "%s", info);
+out:
+    if (fd >= 0) {
+        (void)mbedtls_ssl_close_notify(&ssl);
+        (void)close(fd);
+    }
+    mbedtls_x509_crt_free(&trust);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&ent);
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_ssl_free(&ssl);
+    return 0;
 }

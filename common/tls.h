@@ -97,6 +97,24 @@ int tls_local_name(const char *cert, char *name, size_t namelen, char *err,
                    size_t errlen);
 
 /*
+ * Finds out why a TLS handshake with the master at url fails: connects
+ * on its own (within timeout_ms for the connect, and again for the
+ * handshake), runs the handshake with mbedTLS directly, trusting ca and
+ * expecting server_name but not stopping at a failed verification, and
+ * writes one line into why: mbedTLS's verification result ("The
+ * certificate is not correctly signed by the trusted CA", "The
+ * certificate Common Name (CN) does not match with the expected CN",
+ * ...), the handshake error (a master that is not on TLS answers with
+ * something that is not TLS), the connect error, or "the certificate
+ * verifies now" when nothing is wrong any more. nng's own handshake reports
+ * none of this. Blocks the caller for at most about 2 x timeout_ms plus name
+ * resolution. Returns 0 (why written) or E_INVAL (url without host and
+ * port; why says so).
+ */
+int tls_diagnose(const char *url, const char *ca, const char *server_name,
+                 unsigned timeout_ms, char *why, size_t whylen);
+
+/*
  * Failed TLS handshakes of an endpoint so far, from nng's statistics (nng
  * reports them to no callback): a listener's "auth", "proto" and "other"
  * counters (an untrusted certificate, a peer that does not speak TLS), and

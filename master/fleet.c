@@ -88,6 +88,8 @@ struct fleet {
     uint64_t tls_log_ns;   /* no new TLS-HANDSHAKE line before this */
 };
 
+static void check_tls(struct fleet *f, bool final);
+
 /* --- set-up ------------------------------------------------------------ */
 
 static int
@@ -265,6 +267,7 @@ fleet_close(struct fleet *f)
     int rv = 0;
 
     if (f != NULL && f->open) {
+        check_tls(f, true);
         rv = close_bounded(f->sock);
         f->open = false;
     }
@@ -938,14 +941,18 @@ check_lost(struct fleet *f)
 }
 
 /* Logs failed TLS handshakes: one line at once, then at most one per
- * FLEET_TLS_LOG_MS while they go on. */
+ * FLEET_TLS_LOG_MS while they go on; final: now, whatever the time (the
+ * socket is closing). */
 static void
-check_tls(struct fleet *f)
+check_tls(struct fleet *f, bool final)
 {
     uint64_t now = clock_now_ns();
 
-    if (!f->tls || now < f->tls_check_ns) {
+    if (!f->tls || (!final && now < f->tls_check_ns)) {
         return;
+    }
+    if (final) {
+        f->tls_log_ns = 0;
     }
     f->tls_check_ns = now + FLEET_TLS_CHECK_MS * CLOCK_NS_PER_MS;
     (void)tls_listener_failures(f->listener, &f->tls_fails);
@@ -996,6 +1003,6 @@ fleet_poll(struct fleet *f)
         handled++;
     } while (clock_now_ns() - t0 < FLEET_POLL_MS * CLOCK_NS_PER_MS);
     check_lost(f);
-    check_tls(f);
+    check_tls(f, false);
     return handled;
 }
