@@ -77,8 +77,10 @@ struct control {
     nng_tls_config *tls;
     char tls_ca[PROTO_URL_MAX];
     char tls_name[PROTO_URL_MAX];
-    uint32_t tls_backoff_ms; /* next wait after a failed handshake */
-    bool tls_logged;         /* AGENT-TLS said once since the last success */
+    char tls_cert[PROTO_URL_MAX]; /* "" : no client certificate */
+    char tls_key[PROTO_URL_MAX];  /* "" : in tls_cert's file */
+    uint32_t tls_backoff_ms;      /* next wait after a failed handshake */
+    bool tls_logged; /* AGENT-TLS said once since the last success */
 
     /* transport */
     nng_socket sock;
@@ -363,6 +365,8 @@ check_dial(struct control *c)
             (void)snprintf(why, sizeof(why), "not diagnosed while running");
         } else {
             (void)tls_diagnose(c->url, c->tls_ca, c->tls_name,
+                               c->tls_cert[0] != '\0' ? c->tls_cert : NULL,
+                               c->tls_key[0] != '\0' ? c->tls_key : NULL,
                                CONTROL_TLS_DIAG_MS, why, sizeof(why));
         }
         log_error("AGENT-TLS",
@@ -1217,6 +1221,10 @@ control_new(struct control **out, const struct control_opts *o)
                        o->tls_ca != NULL ? o->tls_ca : "");
         (void)snprintf(c->tls_name, sizeof(c->tls_name), "%s",
                        o->tls_server_name != NULL ? o->tls_server_name : "");
+        (void)snprintf(c->tls_cert, sizeof(c->tls_cert), "%s",
+                       o->tls_cert != NULL ? o->tls_cert : "");
+        (void)snprintf(c->tls_key, sizeof(c->tls_key), "%s",
+                       o->tls_key != NULL ? o->tls_key : "");
     }
     c->state = PROTO_ST_IDLE;
     c->n_allow = o->n_allow;

@@ -48,6 +48,8 @@ struct control_opts {
     nng_tls_config *tls;
     const char *tls_ca;
     const char *tls_server_name;
+    const char *tls_cert; /* client certificate file or NULL (copied) */
+    const char *tls_key;  /* its key file or NULL: in tls_cert (copied) */
 };
 
 struct control;

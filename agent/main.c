@@ -49,6 +49,8 @@ struct opts {
     const char *token_file;
     const char *tls_ca;
     const char *tls_server_name;
+    const char *tls_cert;
+    const char *tls_key;
     unsigned long threads;
     char name[64];
     size_t n_allow;
@@ -75,6 +77,10 @@ usage(FILE *f)
            "mode)\n"
            "  --tls-server-name N   the name the master's certificate must\n"
            "                        carry (default: the URL's host)\n"
+           "  --tls-cert FILE       PEM client certificate, for a master that\n"
+           "                        requires one (mutual TLS)\n"
+           "  --tls-key FILE        its PEM key (default: in --tls-cert's "
+           "file)\n"
            "  --threads N           worker threads (default: online CPUs)\n"
            "  --name NAME           name shown by the master "
            "(default HOST-PID)\n"
@@ -166,7 +172,9 @@ parse_args(int argc, char **argv, struct opts *o)
         OPT_VERBOSE,
         OPT_QUIET,
         OPT_TLS_CA,
-        OPT_TLS_NAME
+        OPT_TLS_NAME,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY
     };
     static const struct option longopts[] = {
         {"master", required_argument, NULL, OPT_MASTER},
@@ -178,6 +186,8 @@ parse_args(int argc, char **argv, struct opts *o)
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"tls-ca", required_argument, NULL, OPT_TLS_CA},
         {"tls-server-name", required_argument, NULL, OPT_TLS_NAME},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -233,6 +243,12 @@ parse_args(int argc, char **argv, struct opts *o)
         case OPT_TLS_NAME:
             o->tls_server_name = optarg;
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -254,6 +270,8 @@ parse_args(int argc, char **argv, struct opts *o)
         return bad("--master wants tcp://HOST:PORT, got '%s'", o->master);
     }
     if (tls_check_agent_opts(o->master, o->tls_ca, o->tls_server_name, err,
+                             sizeof(err)) != 0 ||
+        tls_check_agent_cert(o->master, o->tls_cert, o->tls_key, err,
                              sizeof(err)) != 0) {
         return bad("%s", err);
     }
@@ -363,8 +381,8 @@ main(int argc, char **argv)
             }
             o.tls_server_name = tls_name;
         }
-        if (tls_client_config(&tls, o.tls_ca, o.tls_server_name, err,
-                              sizeof(err)) != 0) {
+        if (tls_client_config(&tls, o.tls_ca, o.tls_server_name, o.tls_cert,
+                              o.tls_key, err, sizeof(err)) != 0) {
             code = bad("%s", err);
             goto out;
         }
@@ -381,6 +399,8 @@ main(int argc, char **argv)
     co.tls = tls;
     co.tls_ca = o.tls_ca;
     co.tls_server_name = o.tls_server_name;
+    co.tls_cert = o.tls_cert;
+    co.tls_key = o.tls_key;
     rv = control_new(&c, &co);
     memset(token, 0, sizeof(token));
     if (rv != 0) {

@@ -157,6 +157,43 @@ tls_check_agent_opts(const char *master, const char *ca,
     return 0;
 }
 
+int
+tls_check_master_client_ca(const char *cert, const char *client_ca,
+                           bool local_agents, char *err, size_t errlen)
+{
+    if (client_ca == NULL) {
+        return 0;
+    }
+    if (cert == NULL) {
+        say(err, errlen, "--tls-ca (client certificates) needs --tls-cert");
+        return E_INVAL;
+    }
+    if (local_agents) {
+        say(err, errlen,
+            "--tls-ca (client certificates) needs --agents N: local agents "
+            "have no client certificate");
+        return E_INVAL;
+    }
+    return 0;
+}
+
+int
+tls_check_agent_cert(const char *master, const char *cert, const char *key,
+                     char *err, size_t errlen)
+{
+    if (key != NULL && cert == NULL) {
+        say(err, errlen, "--tls-key needs --tls-cert");
+        return E_INVAL;
+    }
+    if (cert != NULL && !tls_url_is_tls(master)) {
+        say(err, errlen,
+            "--tls-cert needs a " TLS_SCHEME "HOST:PORT master URL, got '%s'",
+            master != NULL ? master : "");
+        return E_INVAL;
+    }
+    return 0;
+}
+
 /* --- PEM files --------------------------------------------------------------
  */
 
@@ -287,13 +324,17 @@ nng_reason(int nrv, const char *what, const char *path, char *err,
     return nrv == NNG_ENOMEM ? E_NOMEM : E_CONFIG;
 }
 
-int
-tls_server_config(nng_tls_config **out, const char *cert, const char *key,
-                  char *err, size_t errlen)
+/*
+ * Loads our own certificate chain (cert) and key (key, NULL: in cert's
+ * file) into cfg, after mbedTLS has parsed both, checked the dates and
+ * checked that the key is the certificate's.
+ */
+static int
+load_own(nng_tls_config *cfg, const char *cert, const char *key, char *err,
+         size_t errlen)
 {
     mbedtls_x509_crt crt;
     mbedtls_pk_context pk;
-    nng_tls_config *cfg = NULL;
     char *cert_pem = NULL;
     char *key_pem = NULL;
     const char *key_text = NULL;
@@ -349,25 +390,11 @@ tls_server_config(nng_tls_config **out, const char *cert, const char *key,
         rv = E_CONFIG;
         goto out;
     }
-    if ((nrv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
-        rv = nng_reason(nrv, "--tls-cert", cert, err, errlen);
-        goto out;
-    }
     if ((nrv = nng_tls_config_own_cert(cfg, cert_pem, key_text, NULL)) != 0) {
         rv = nng_reason(nrv, "--tls-cert", cert, err, errlen);
         goto out;
     }
-    /* No client certificates: agents authenticate with the token. */
-    if ((nrv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_NONE)) != 0) {
-        rv = nng_reason(nrv, "--tls-cert", cert, err, errlen);
-        goto out;
-    }
-    *out = cfg;
-    cfg = NULL;
 out:
-    if (cfg != NULL) {
-        nng_tls_config_free(cfg);
-    }
     mbedtls_pk_free(&pk);
     mbedtls_x509_crt_free(&crt);
     if (key_pem != NULL) {
@@ -381,25 +408,83 @@ out:
     return rv;
 }
 
-int
-tls_client_config(nng_tls_config **out, const char *ca, const char *server_name,
-                  char *err, size_t errlen)
+/* Loads the CA certificates of file ca (named by option what) as cfg's
+ * trust anchors, after mbedTLS has parsed them. */
+static int
+load_ca(nng_tls_config *cfg, const char *ca, const char *what, char *err,
+        size_t errlen)
 {
     mbedtls_x509_crt crt;
-    nng_tls_config *cfg = NULL;
     char *pem = NULL;
     size_t len = 0;
     int nrv = 0;
     int rv = 0;
 
     mbedtls_x509_crt_init(&crt);
-    if ((rv = read_pem(ca, "--tls-ca", &pem, &len, err, errlen)) != 0 ||
-        (rv = parse_certs(&crt, pem, len, "--tls-ca", ca, err, errlen)) != 0) {
+    if ((rv = read_pem(ca, what, &pem, &len, err, errlen)) != 0 ||
+        (rv = parse_certs(&crt, pem, len, what, ca, err, errlen)) != 0) {
         goto out;
     }
-    if ((nrv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0 ||
-        (nrv = nng_tls_config_ca_chain(cfg, pem, NULL)) != 0 ||
-        (nrv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) !=
+    if ((nrv = nng_tls_config_ca_chain(cfg, pem, NULL)) != 0) {
+        rv = nng_reason(nrv, what, ca, err, errlen);
+    }
+out:
+    mbedtls_x509_crt_free(&crt);
+    xfree(pem);
+    return rv;
+}
+
+int
+tls_server_config(nng_tls_config **out, const char *cert, const char *key,
+                  const char *client_ca, char *err, size_t errlen)
+{
+    nng_tls_config *cfg = NULL;
+    int nrv = 0;
+    int rv = 0;
+
+    if ((nrv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
+        return nng_reason(nrv, "--tls-cert", cert, err, errlen);
+    }
+    if ((rv = load_own(cfg, cert, key, err, errlen)) != 0) {
+        goto out;
+    }
+    /* Without client_ca no client certificate is asked for: agents
+     * authenticate with the token (which they do in any case). */
+    if (client_ca != NULL &&
+        (rv = load_ca(cfg, client_ca, "--tls-ca", err, errlen)) != 0) {
+        goto out;
+    }
+    if ((nrv = nng_tls_config_auth_mode(
+             cfg, client_ca != NULL ? NNG_TLS_AUTH_MODE_REQUIRED
+                                    : NNG_TLS_AUTH_MODE_NONE)) != 0) {
+        rv = nng_reason(nrv, "--tls-cert", cert, err, errlen);
+        goto out;
+    }
+    *out = cfg;
+    cfg = NULL;
+out:
+    if (cfg != NULL) {
+        nng_tls_config_free(cfg);
+    }
+    return rv;
+}
+
+int
+tls_client_config(nng_tls_config **out, const char *ca, const char *server_name,
+                  const char *cert, const char *key, char *err, size_t errlen)
+{
+    nng_tls_config *cfg = NULL;
+    int nrv = 0;
+    int rv = 0;
+
+    if ((nrv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0) {
+        return nng_reason(nrv, "--tls-ca", ca, err, errlen);
+    }
+    if ((rv = load_ca(cfg, ca, "--tls-ca", err, errlen)) != 0 ||
+        (cert != NULL && (rv = load_own(cfg, cert, key, err, errlen)) != 0)) {
+        goto out;
+    }
+    if ((nrv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) !=
             0 ||
         (nrv = nng_tls_config_server_name(cfg, server_name)) != 0) {
         rv = nng_reason(nrv, "--tls-ca", ca, err, errlen);
@@ -411,8 +496,6 @@ out:
     if (cfg != NULL) {
         nng_tls_config_free(cfg);
     }
-    mbedtls_x509_crt_free(&crt);
-    xfree(pem);
     return rv;
 }
 
@@ -661,13 +744,16 @@ one_line(char *s)
 
 int
 tls_diagnose(const char *url, const char *ca, const char *server_name,
-             unsigned timeout_ms, char *why, size_t whylen)
+             const char *cert, const char *key, unsigned timeout_ms, char *why,
+             size_t whylen)
 {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     mbedtls_entropy_context ent;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_x509_crt trust;
+    mbedtls_x509_crt own;
+    mbedtls_pk_context own_key;
     char host[TLS_NAME_MAX];
     char info[512];
     const char *port = NULL;
@@ -686,7 +772,13 @@ tls_diagnose(const char *url, const char *ca, const char *server_name,
     mbedtls_entropy_init(&ent);
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_x509_crt_init(&trust);
+    mbedtls_x509_crt_init(&own);
+    mbedtls_pk_init(&own_key);
     if ((mrv = mbedtls_x509_crt_parse_file(&trust, ca)) < 0 ||
+        (cert != NULL &&
+         ((mrv = mbedtls_x509_crt_parse_file(&own, cert)) < 0 ||
+          (mrv = mbedtls_pk_parse_keyfile(&own_key, key != NULL ? key : cert,
+                                          NULL)) != 0)) ||
         (mrv = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent,
                                      (const unsigned char *)"ks-tls", 6)) !=
             0 ||
@@ -701,7 +793,9 @@ tls_diagnose(const char *url, const char *ca, const char *server_name,
     mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
     mbedtls_ssl_conf_ca_chain(&conf, &trust, NULL);
     mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-    if ((mrv = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
+    if ((cert != NULL &&
+         (mrv = mbedtls_ssl_conf_own_cert(&conf, &own, &own_key)) != 0) ||
+        (mrv = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
         (mrv = mbedtls_ssl_set_hostname(&ssl, server_name)) != 0) {
         mbed_reason(mrv, info, sizeof(info));
         say(why, whylen, "cannot set up a diagnosis: %s", info);
@@ -716,6 +810,29 @@ tls_diagnose(const char *url, const char *ca, const char *server_name,
         mrv = mbedtls_ssl_handshake(&ssl);
     } while (mrv == MBEDTLS_ERR_SSL_WANT_READ ||
              mrv == MBEDTLS_ERR_SSL_WANT_WRITE);
+    /* The master's certificate first: its verdict is known even when the
+     * master then refused ours. */
+    flags = mbedtls_ssl_get_verify_result(&ssl);
+    if (flags != 0 && flags != (uint32_t)-1) {
+        if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0) {
+            (void)snprintf(info, sizeof(info), "verification flags 0x%x",
+                           (unsigned)flags);
+        }
+        one_line(info);
+        say(why, whylen, "%s", info);
+        goto out;
+    }
+    /* Dropped or alerted after the server asked for our certificate: a
+     * master with --tls-ca refused it (or its absence). */
+    if (mrv != 0 && ssl.client_auth != 0 &&
+        ssl.state > MBEDTLS_SSL_SERVER_HELLO_DONE) {
+        say(why, whylen,
+            "the master requires a client certificate signed by a CA it "
+            "trusts, and %s",
+            cert != NULL ? "refused this agent's --tls-cert"
+                         : "this agent has none (give --tls-cert)");
+        goto out;
+    }
     if (mrv == MBEDTLS_ERR_NET_CONN_RESET) {
         say(why, whylen,
             "the master closed the connection during the TLS handshake (is "
@@ -738,23 +855,15 @@ tls_diagnose(const char *url, const char *ca, const char *server_name,
         say(why, whylen, "mbedTLS: %s", info);
         goto out;
     }
-    flags = mbedtls_ssl_get_verify_result(&ssl);
-    if (flags == 0) {
-        say(why, whylen,
-            "the certificate verifies now (the failure was transient?)");
-        goto out;
-    }
-    if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0) {
-        (void)snprintf(info, sizeof(info), "verification flags 0x%x",
-                       (unsigned)flags);
-    }
-    one_line(info);
-    say(why, whylen, "%s", info);
+    say(why, whylen,
+        "the certificate verifies now (the failure was transient?)");
 out:
     if (fd >= 0) {
         (void)mbedtls_ssl_close_notify(&ssl);
         (void)close(fd);
     }
+    mbedtls_pk_free(&own_key);
+    mbedtls_x509_crt_free(&own);
     mbedtls_x509_crt_free(&trust);
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&ent);

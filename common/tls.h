@@ -60,29 +60,51 @@ int tls_check_agent_opts(const char *master, const char *ca,
                          const char *server_name, char *err, size_t errlen);
 
 /*
+ * Mutual TLS, the master's rule: client_ca (--tls-ca: require client
+ * certificates signed by it) needs cert, and remote agents (local agents
+ * have no client certificate). NULL client_ca passes. Returns 0 or E_INVAL
+ * with a one-line message in err.
+ */
+int tls_check_master_client_ca(const char *cert, const char *client_ca,
+                               bool local_agents, char *err, size_t errlen);
+
+/*
+ * Mutual TLS, the agent's rule: its client certificate (cert, key) needs
+ * a tls+tcp:// master URL, and key needs cert. Returns 0 or E_INVAL with a
+ * one-line message in err.
+ */
+int tls_check_agent_cert(const char *master, const char *cert, const char *key,
+                         char *err, size_t errlen);
+
+/*
  * Builds the listener's configuration: the certificate chain from cert
  * and the private key from key (NULL: the key is read from cert's file,
  * after the certificates). Both are parsed by mbedTLS first, and the key
  * must be the certificate's; an expired certificate or one not valid yet
- * is refused too. Returns 0 with *out set (release with
- * nng_tls_config_free), E_IO (unreadable file), E_TOOBIG (larger than
- * TLS_PEM_MAX), E_CONFIG (not PEM, wrong key, expired: mbedTLS's reason in
- * err) or E_NOMEM. err names the file.
+ * is refused too. client_ca, when not NULL, makes a client certificate
+ * signed by one of its certificates required (mutual TLS); NULL asks for
+ * none. Returns 0 with *out set (release with nng_tls_config_free), E_IO
+ * (unreadable file), E_TOOBIG (larger than TLS_PEM_MAX), E_CONFIG (not
+ * PEM, wrong key, expired: mbedTLS's reason in err) or E_NOMEM. err names
+ * the option and the file.
  */
 int tls_server_config(nng_tls_config **out, const char *cert, const char *key,
-                      char *err, size_t errlen);
+                      const char *client_ca, char *err, size_t errlen);
 
 /*
  * Builds the dialer's configuration: the trusted CA certificates from ca
  * (every certificate of the file is a trust anchor), verification
  * required, server_name the name the master's certificate must carry
  * (mbedTLS 2.28 matches it against the certificate's DNS names and CN
- * only, never its IP addresses). Returns 0 with *out set (release with
- * nng_tls_config_free), or E_IO / E_TOOBIG / E_CONFIG / E_NOMEM with the
- * file and the reason in err.
+ * only, never its IP addresses). cert and key, when cert is not NULL,
+ * are the agent's client certificate for a master that requires one,
+ * checked as tls_server_config checks the master's. Returns 0 with *out
+ * set (release with nng_tls_config_free), or E_IO / E_TOOBIG / E_CONFIG /
+ * E_NOMEM with the option, the file and the reason in err.
  */
 int tls_client_config(nng_tls_config **out, const char *ca,
-                      const char *server_name, char *err, size_t errlen);
+                      const char *server_name, const char *cert,
+                      const char *key, char *err, size_t errlen);
 
 /*
  * For the master's own local agents, which dial tls+tcp://127.0.0.1 and
@@ -100,11 +122,13 @@ int tls_local_name(const char *cert, char *name, size_t namelen, char *err,
  * Finds out why a TLS handshake with the master at url fails: connects
  * on its own (within timeout_ms for the connect, and again for the
  * handshake), runs the handshake with mbedTLS directly, trusting ca and
- * expecting server_name but not stopping at a failed verification, and
+ * expecting server_name but not stopping at a failed verification,
+ * presenting cert/key (NULL cert: none; NULL key: in cert's file), and
  * writes one line into why: mbedTLS's verification result ("The
  * certificate is not correctly signed by the trusted CA", "The
  * certificate Common Name (CN) does not match with the expected CN",
- * ...), the handshake error (a master that is not on TLS answers with
+ * ...), a refusal of our certificate (or of its absence) by a master that
+ * requires one, the handshake error (a master that is not on TLS answers with
  * something that is not TLS), the connect error, or "the certificate
  * verifies now" when nothing is wrong any more. nng's own handshake reports
  * none of this. Blocks the caller for at most about 2 x timeout_ms plus name
@@ -112,7 +136,8 @@ int tls_local_name(const char *cert, char *name, size_t namelen, char *err,
  * port; why says so).
  */
 int tls_diagnose(const char *url, const char *ca, const char *server_name,
-                 unsigned timeout_ms, char *why, size_t whylen);
+                 const char *cert, const char *key, unsigned timeout_ms,
+                 char *why, size_t whylen);
 
 /*
  * Failed TLS handshakes of an endpoint so far, from nng's statistics (nng

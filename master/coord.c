@@ -275,7 +275,7 @@ setup_tls(struct run *r, nng_tls_config **out)
 {
     char err[TLS_ERR_SPACE];
 
-    if (tls_server_config(out, r->o->tls_cert, r->o->tls_key, err,
+    if (tls_server_config(out, r->o->tls_cert, r->o->tls_key, r->o->tls_ca, err,
                           sizeof(err)) != 0) {
         (void)fprintf(stderr, "error: %s\n", err);
         return COORD_EXIT_USAGE;
@@ -288,8 +288,11 @@ setup_tls(struct run *r, nng_tls_config **out)
         *out = NULL;
         return COORD_EXIT_USAGE;
     }
-    log_info("TLS", "cert=%s key=%s%s%s", r->o->tls_cert,
+    log_info("TLS", "cert=%s key=%s client_ca=%s%s%s", r->o->tls_cert,
              r->o->tls_key != NULL ? r->o->tls_key : "(in the cert file)",
+             r->o->tls_ca != NULL ? r->o->tls_ca
+                                  : "(none: no client "
+                                    "certificates)",
              r->tls_name[0] != '\0' ? " local_server_name=" : "", r->tls_name);
     return 0;
 }

@@ -39,6 +39,7 @@ struct master_opts {
     const char *listen;      /* listen URL; NULL: the default */
     const char *tls_cert;    /* PEM certificate: listen on tls+tcp:// */
     const char *tls_key;     /* PEM key; NULL: in tls_cert's file */
+    const char *tls_ca;      /* require client certificates it signed */
     const char *token_file;  /* NULL: KATO_STRESS_TOKEN or generated */
     uint32_t threads;        /* passed to local agents; 0: their default */
     bool seed_set;

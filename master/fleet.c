@@ -959,8 +959,9 @@ check_tls(struct fleet *f, bool final)
     if (f->tls_fails > f->tls_logged && now >= f->tls_log_ns) {
         log_warn("TLS-HANDSHAKE",
                  "failed=%llu total=%llu: a peer could not complete the TLS "
-                 "handshake (a plain tcp:// agent, or one that does not trust "
-                 "this certificate); nng does not name the peer",
+                 "handshake (a plain tcp:// agent, one that does not trust "
+                 "this certificate, or one whose client certificate was "
+                 "refused); nng does not name the peer",
                  (unsigned long long)(f->tls_fails - f->tls_logged),
                  (unsigned long long)f->tls_fails);
         f->tls_logged = f->tls_fails;

@@ -52,7 +52,8 @@ usage(FILE *fp)
         "                     [--local-agents N | --agents N] [--listen URL]\n"
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
-        "                     [--tls-cert FILE [--tls-key FILE]]\n"
+        "                     [--tls-cert FILE [--tls-key FILE] "
+        "[--tls-ca FILE]]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
         "                     [-h|--help] [--version]\n"
         "\n"
@@ -77,6 +78,8 @@ usage(FILE *fp)
         "                     URL (the default URL becomes tls+tcp://)\n"
         "  --tls-key FILE     its PEM private key (default: in --tls-cert's "
         "file)\n"
+        "  --tls-ca FILE      require agents' client certificates signed by\n"
+        "                     a CA of FILE (mutual TLS; with --agents N)\n"
         "  --output DIR       results directory (overrides the config)\n"
         "  --threads N        worker threads per local agent\n"
         "  --seed N           run seed (default: random, logged)\n"
@@ -164,7 +167,8 @@ enum {
     OPT_VERBOSE,
     OPT_VERSION,
     OPT_TLS_CERT,
-    OPT_TLS_KEY
+    OPT_TLS_KEY,
+    OPT_TLS_CA
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +188,7 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -268,6 +273,9 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
         case OPT_TLS_KEY:
             o->tls_key = optarg;
             break;
+        case OPT_TLS_CA:
+            o->tls_ca = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -290,7 +298,9 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
         return 2;
     }
     if (tls_check_master_opts(o->listen, o->tls_cert, o->tls_key, err,
-                              sizeof(err)) != 0) {
+                              sizeof(err)) != 0 ||
+        tls_check_master_client_ca(o->tls_cert, o->tls_ca, o->agents == 0, err,
+                                   sizeof(err)) != 0) {
         (void)fprintf(stderr, "error: %s\n", err);
         return 2;
     }

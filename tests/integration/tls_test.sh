@@ -9,7 +9,8 @@
 # refused and the master carries on; local agents spawned by a TLS master
 # verify it; an agent with the wrong CA, and one expecting another server
 # name, never join, each says why in one line and keeps re-dialling with a
-# back-off, and the master times out with exit 3.
+# back-off, and the master times out with exit 3; with --tls-ca the master
+# admits only agents whose client certificate its CA signed.
 . "$(dirname "$0")/lib.sh"
 
 P=$T_TMP/pki
@@ -31,6 +32,15 @@ mkcert x509 -req -in "$P/server.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
     -CAcreateserial -out "$P/server.pem" -days 2 -extfile "$P/ext.cnf"
 mkcert req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$P/wrong.key" -out "$P/wrong.pem" -days 2 -subj /CN=ks-wrong-ca
+# Client certificates for mutual TLS: one from the CA, one from the other.
+mkcert req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$P/agent.key" -out "$P/agent.csr" -subj /CN=ks-test-agent
+printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=digitalSignature' \
+    'extendedKeyUsage=clientAuth' >"$P/cext.cnf"
+mkcert x509 -req -in "$P/agent.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" \
+    -CAcreateserial -out "$P/agent.pem" -days 2 -extfile "$P/cext.cnf"
+mkcert x509 -req -in "$P/agent.csr" -CA "$P/wrong.pem" -CAkey "$P/wrong.key" \
+    -CAcreateserial -out "$P/agent-wrong.pem" -days 2 -extfile "$P/cext.cnf"
 cat "$P/server.pem" "$P/ca.pem" >"$P/chain.pem"           # leaf + its CA
 cat "$P/server.pem" "$P/ca.pem" "$P/server.key" >"$P/all.pem" # + the key
 echo "not a certificate" >"$P/junk.pem"
@@ -102,6 +112,21 @@ usage "master: a key file that is not PEM (mbedTLS's reason)" \
 usage "master: local agents cannot verify a lone CA-signed leaf" \
     "local agents trust this file as their CA.*'localhost'.*not correctly signed" \
     "${MU[@]}" --local-agents 1 --tls-cert "$P/server.pem" --tls-key "$P/server.key"
+usage "master: --tls-ca (client certificates) without --tls-cert" \
+    "--tls-ca \(client certificates\) needs --tls-cert" \
+    "${MU[@]}" --agents 1 --tls-ca "$P/ca.pem"
+usage "master: --tls-ca (client certificates) with local agents" \
+    "--tls-ca \(client certificates\) needs --agents N" \
+    "${MU[@]}" --local-agents 1 --tls-cert "$P/all.pem" --tls-ca "$P/ca.pem"
+usage "master: a client CA file that is not PEM is named" \
+    "--tls-ca $P/junk.pem: no PEM certificate" \
+    "${MU[@]}" --agents 1 --tls-cert "$P/all.pem" --tls-ca "$P/junk.pem"
+usage "agent: --tls-cert with a tcp:// master URL" "--tls-cert needs a tls\+tcp://" \
+    "$A" --master "tcp://127.0.0.1:$port" --token-file "$tok" --tls-cert "$P/agent.pem"
+usage "agent: a client key that is not its certificate's" \
+    "--tls-key $P/wrong.key is not the key of the certificate in --tls-cert $P/agent.pem" \
+    "$A" --master "tls+tcp://127.0.0.1:$port" --token-file "$tok" --tls-ca "$P/ca.pem" \
+    --tls-cert "$P/agent.pem" --tls-key "$P/wrong.key"
 usage "agent: tls+tcp:// without --tls-ca (no unverified mode)" \
     "needs --tls-ca FILE" \
     "$A" --master "tls+tcp://127.0.0.1:$port" --token-file "$tok"
@@ -271,6 +296,43 @@ check_eq "the TLS agent did not join the tcp:// master" 0 "$(grep -c "AGENT-JOIN
 kill -TERM "$mpid" "$a1" "$tpid" 2>/dev/null
 wait "$mpid" "$a1" "$tpid" 2>/dev/null
 
+# --- mutual TLS: the master requires client certificates from its CA ------
+before=$(katosim_metric '.load_requests')
+port=$(free_port)
+url="tls+tcp://127.0.0.1:$port"
+"$M" --config "$cfg" --url "$KATO_URL" --agents 1 --listen "$url" \
+    --tls-cert "$P/all.pem" --tls-ca "$P/ca.pem" --token-file "$tok" \
+    --agent-timeout 30 --output "$T_TMP/out-mtls" >"$T_TMP/mtls.out" 2>"$T_TMP/mtls.err" &
+mpid=$!
+T_PIDS+=("$mpid")
+wait_for "$T_TMP/mtls.err" AGENTS-WAIT 100
+agent nocert --master "$url" --tls-ca "$P/ca.pem" --tls-server-name localhost --name nocert
+n1=$apid
+agent badcert --master "$url" --tls-ca "$P/ca.pem" --tls-server-name localhost \
+    --tls-cert "$P/agent-wrong.pem" --tls-key "$P/agent.key" --name badcert
+n2=$apid
+check "an agent without a client certificate is told to give one" \
+    wait_for "$T_TMP/nocert.log" "AGENT-TLS master=${url/+/\\+} .*requires a client certificate signed by a CA it trusts, and this agent has none \(give --tls-cert\)" 60
+check "an agent whose certificate another CA signed is told it was refused" \
+    wait_for "$T_TMP/badcert.log" "AGENT-TLS master=${url/+/\\+} .*requires a client certificate signed by a CA it trusts, and refused this agent's --tls-cert" 60
+check "the master is still waiting" kill -0 "$mpid"
+agent goodcert --master "$url" --tls-ca "$P/ca.pem" --tls-server-name localhost \
+    --tls-cert "$P/agent.pem" --tls-key "$P/agent.key" --name goodcert
+n3=$apid
+wait "$mpid"
+rc=$?
+check_eq "mutual TLS run exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 30 "$T_TMP/mtls.err"
+after=$(katosim_metric '.load_requests')
+check_eq "mutual TLS: totals equal katosim's counters" "$((after - before))" \
+    "$(jq -r '.concurrent_requests.results.total_requests' "$T_TMP/out-mtls/latest.json" 2>/dev/null)"
+check "mutual TLS: only the agent with the CA's certificate joined" \
+    test "$(grep -c "AGENT-JOIN" "$T_TMP/mtls.err")" = 1 -a \
+    "$(grep -c "AGENT-JOIN agent=goodcert" "$T_TMP/mtls.err")" = 1
+check "mutual TLS: the master logs the refused handshakes" grep -q "TLS-HANDSHAKE failed=" "$T_TMP/mtls.err"
+kill -TERM "$n1" "$n2" "$n3" 2>/dev/null
+wait "$n1" "$n2" "$n3" 2>/dev/null
+
 # --- local agents of a TLS master: the cert's own file as their CA --------
 before=$(katosim_metric '.load_requests')
 out=$T_TMP/out-local
@@ -284,7 +346,7 @@ after=$(katosim_metric '.load_requests')
 check_eq "local agents: totals equal katosim's counters" "$((after - before))" \
     "$(jq -r '.concurrent_requests.results.total_requests' "$out/latest.json" 2>/dev/null)"
 check "the master chose the certificate's DNS name for them" \
-    grep -q "TLS cert=$P/all.pem key=(in the cert file) local_server_name=localhost" "$T_TMP/local.err"
+    grep -q "TLS cert=$P/all.pem key=(in the cert file) client_ca=(none: no client certificates) local_server_name=localhost" "$T_TMP/local.err"
 check "local agents dialled tls+tcp:// with the certificate as CA" \
     grep -q "master=tls+tcp://127.0.0.1:[0-9]* tls_ca=$P/all.pem tls_server_name=localhost" "$T_TMP/local.err"
 check "no local agent left behind" test "$(leftovers stress-agent)" = 0

@@ -147,13 +147,54 @@ test_agent_opts(void **state)
         tls_check_agent_opts(tls, "ca.pem", longname, err, sizeof(err)), 0);
 }
 
+static void
+test_mutual_opts(void **state)
+{
+    char err[TLS_ERR_SPACE];
+    const char *tls = "tls+tcp://10.0.0.5:7700";
+
+    (void)state;
+    /* Master: --tls-ca needs --tls-cert and remote agents. */
+    assert_int_equal(
+        tls_check_master_client_ca(NULL, NULL, true, err, sizeof(err)), 0);
+    assert_int_equal(
+        tls_check_master_client_ca("c.pem", "ca.pem", false, err, sizeof(err)),
+        0);
+    err[0] = '\0';
+    assert_int_equal(
+        tls_check_master_client_ca(NULL, "ca.pem", false, err, sizeof(err)),
+        E_INVAL);
+    assert_non_null(strstr(err, "needs --tls-cert"));
+    err[0] = '\0';
+    assert_int_equal(
+        tls_check_master_client_ca("c.pem", "ca.pem", true, err, sizeof(err)),
+        E_INVAL);
+    assert_non_null(strstr(err, "needs --agents N"));
+    /* Agent: a client certificate needs tls+tcp://; a key needs it. */
+    assert_int_equal(tls_check_agent_cert(tls, NULL, NULL, err, sizeof(err)),
+                     0);
+    assert_int_equal(tls_check_agent_cert(tls, "a.pem", NULL, err, sizeof(err)),
+                     0);
+    assert_int_equal(
+        tls_check_agent_cert(tls, "a.pem", "a.key", err, sizeof(err)), 0);
+    err[0] = '\0';
+    assert_int_equal(tls_check_agent_cert(tls, NULL, "a.key", err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "--tls-key needs --tls-cert"));
+    err[0] = '\0';
+    assert_int_equal(tls_check_agent_cert("tcp://10.0.0.5:7700", "a.pem", NULL,
+                                          err, sizeof(err)),
+                     E_INVAL);
+    assert_non_null(strstr(err, "--tls-cert needs a tls+tcp://"));
+}
+
 int
 tls_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_is_tls), cmocka_unit_test(test_url_host),
         cmocka_unit_test(test_host_is_ip), cmocka_unit_test(test_master_opts),
-        cmocka_unit_test(test_agent_opts),
+        cmocka_unit_test(test_agent_opts), cmocka_unit_test(test_mutual_opts),
     };
     return cmocka_run_group_tests_name("tls", tests, NULL, NULL);
 }
