@@ -26,7 +26,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 OPT      ?= -O2 -g
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
             $(WARN) $(WERROR) $(OPT) -pthread -MMD -MP $(PKG_CFLAGS)
-LDLIBS   := -lnng $(PKG_LIBS) -lm -pthread
+LDLIBS   := -lnng -lmbedtls -lmbedx509 -lmbedcrypto $(PKG_LIBS) -lm -pthread
 
 ifeq ($(VARIANT),tsan)
 CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer

@@ -25,6 +25,7 @@
 #include "../common/log.h"
 #include "../common/rng.h"
 #include "../common/sha256.h"
+#include "../common/tls.h"
 #include "../proto/proto.h"
 #include "engine.h"
 #include "memsample.h"
@@ -96,8 +97,18 @@ struct control {
 
     atomic_bool stop; /* any thread sets; control_run reads */
 
+    /* TLS (tls+tcp:// only) */
+    nng_tls_config *tls;
+    char tls_ca[PROTO_URL_MAX];
+    char tls_name[PROTO_URL_MAX];
+    char tls_cert[PROTO_URL_MAX]; /* "" : no client certificate */
+    char tls_key[PROTO_URL_MAX];  /* "" : in tls_cert's file */
+    uint32_t tls_backoff_ms;      /* next wait after a failed handshake */
+    bool tls_logged; /* AGENT-TLS said once since the last success */
+
     /* transport */
     nng_socket sock;
+    nng_dialer dialer;
     bool sock_open;
     bool authed;
     uint32_t agent_id;
@@ -326,8 +337,10 @@ open_socket(struct control *c)
         return nng_to_err(rv);
     }
     c->wait_ms = recv_ms(c);
-    rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
-    if (rv != 0) {
+    if ((rv = nng_dialer_create(&c->dialer, c->sock, c->url)) != 0 ||
+        (c->tls != NULL && (rv = nng_dialer_set_ptr(
+                                c->dialer, NNG_OPT_TLS_CONFIG, c->tls)) != 0) ||
+        (rv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK)) != 0) {
         log_error("AGENT-NNG", "dial url=%s: %s", c->url, nng_strerror(rv));
         close_socket(c);
         return nng_to_err(rv);
@@ -335,7 +348,9 @@ open_socket(struct control *c)
     if (c->redialing) {
         log_debug("AGENT-DIAL", "master=%s redial=%u", c->url, c->redials);
     } else {
-        log_info("AGENT-DIAL", "master=%s", c->url);
+        /* Quiet while a master that fails TLS is re-dialled. */
+        log_msg(c->tls_logged ? LOG_DEBUG : LOG_INFO, "AGENT-DIAL", "master=%s",
+                c->url);
     }
     return 0;
 }
@@ -430,6 +445,71 @@ exchange(struct control *c, struct proto_msg *m, const struct buf *pre,
         add_sample(c, t_send, t_recv, rep->now_ns);
     }
     return 0;
+}
+
+/*
+ * After a handshake that got no answer: did the connections fail in their
+ * TLS or nng handshake (nng re-dials on its own and says so only in its
+ * statistics)? Then says why, once until the next success. On tls+tcp://
+ * it also closes the socket and dials again after a back-off that
+ * doubles, so a master that cannot be trusted is not re-dialled several
+ * times a second.
+ */
+static void
+check_dial(struct control *c)
+{
+    uint64_t fails = 0;
+
+    if (!c->sock_open || tls_dialer_failures(c->dialer, &fails) != 0 ||
+        fails == 0) {
+        return;
+    }
+    if (c->tls == NULL) {
+        /* A tcp:// agent whose connections die in nng's handshake: most
+         * likely a master on tls+tcp://. Said once; nng keeps dialling. */
+        if (!c->tls_logged) {
+            log_error("AGENT-CONNECT",
+                      "master=%s: connections are dropped before nng's "
+                      "handshake completes (%llu tries): if the master "
+                      "listens on tls+tcp://, dial tls+tcp:// with --tls-ca",
+                      c->url, (unsigned long long)fails);
+            c->tls_logged = true;
+        }
+        return;
+    }
+    if (!c->tls_logged) {
+        char why[TLS_ERR_SPACE];
+        /* The diagnosis blocks for up to ~2 s: not while load runs, where
+         * the dead-man switch must stay on time. */
+        if (c->state == PROTO_ST_RUNNING) {
+            (void)snprintf(why, sizeof(why), "not diagnosed while running");
+        } else {
+            (void)tls_diagnose(c->url, c->tls_ca, c->tls_name,
+                               c->tls_cert[0] != '\0' ? c->tls_cert : NULL,
+                               c->tls_key[0] != '\0' ? c->tls_key : NULL,
+                               CONTROL_TLS_DIAG_MS, why, sizeof(why));
+        }
+        log_error("AGENT-TLS",
+                  "master=%s server_name=%s ca=%s tries=%llu: TLS handshake "
+                  "failed: %s%s; dialling again with a back-off up to %d s",
+                  c->url, c->tls_name, c->tls_ca, (unsigned long long)fails,
+                  why,
+                  tls_host_is_ip(c->tls_name) && strstr(why, "CN") != NULL
+                      ? " (mbedTLS matches DNS names and CN only, never IP "
+                        "addresses: give --tls-server-name)"
+                      : "",
+                  CONTROL_TLS_BACKOFF_MAX_MS / 1000);
+        c->tls_logged = true;
+    } else {
+        log_debug("AGENT-TLS", "master=%s: TLS handshake failed again (%llu)",
+                  c->url, (unsigned long long)fails);
+    }
+    close_socket(c);
+    c->retry_at =
+        clock_now_ns() + (uint64_t)c->tls_backoff_ms * CLOCK_NS_PER_MS;
+    c->tls_backoff_ms = c->tls_backoff_ms * 2 > CONTROL_TLS_BACKOFF_MAX_MS
+                            ? CONTROL_TLS_BACKOFF_MAX_MS
+                            : c->tls_backoff_ms * 2;
 }
 
 /* --- handshake ------------------------------------------------------------ */
@@ -1431,6 +1511,10 @@ control_run(struct control *c)
             }
             if (handshake(c) != 0) {
                 c->retry_at = clock_now_ns() + RETRY_NS;
+                check_dial(c);
+            } else {
+                c->tls_backoff_ms = CONTROL_TLS_BACKOFF_MS;
+                c->tls_logged = false;
             }
             continue;
         }
@@ -1490,6 +1574,9 @@ control_free(struct control *c)
     metrics_free(c->agg);
     metrics_export_free(c->exp);
     buf_fini(&c->enc);
+    if (c->tls != NULL) {
+        nng_tls_config_free(c->tls);
+    }
     if (c->token != NULL) {
         memset(c->token, 0, c->token_len);
         xfree(c->token);
@@ -1519,6 +1606,19 @@ control_new(struct control **out, const struct control_opts *o)
     (void)snprintf(c->host, sizeof(c->host), "%s", o->host);
     c->threads = o->threads;
     c->hb_ms = DEFAULT_HB_MS;
+    c->tls_backoff_ms = CONTROL_TLS_BACKOFF_MS;
+    if (o->tls != NULL) {
+        nng_tls_config_hold(o->tls);
+        c->tls = o->tls;
+        (void)snprintf(c->tls_ca, sizeof(c->tls_ca), "%s",
+                       o->tls_ca != NULL ? o->tls_ca : "");
+        (void)snprintf(c->tls_name, sizeof(c->tls_name), "%s",
+                       o->tls_server_name != NULL ? o->tls_server_name : "");
+        (void)snprintf(c->tls_cert, sizeof(c->tls_cert), "%s",
+                       o->tls_cert != NULL ? o->tls_cert : "");
+        (void)snprintf(c->tls_key, sizeof(c->tls_key), "%s",
+                       o->tls_key != NULL ? o->tls_key : "");
+    }
     c->state = PROTO_ST_IDLE;
     c->n_allow = o->n_allow;
     for (size_t i = 0; i < o->n_allow; i++) {

@@ -14,8 +14,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
 /* --allow-target entries at most. */
 #define CONTROL_MAX_ALLOW 32
+/* A master whose TLS handshake fails is dialled again after this, doubling
+ * up to CONTROL_TLS_BACKOFF_MAX_MS (nng alone would re-dial several times
+ * a second). */
+#define CONTROL_TLS_BACKOFF_MS     1000
+#define CONTROL_TLS_BACKOFF_MAX_MS 8000
+/* The first failure is diagnosed with mbedTLS directly (tls_diagnose),
+ * each step bounded by this. */
+#define CONTROL_TLS_DIAG_MS 1000
 /* No reply for this long while RUNNING stops the load. Replies come at
  * least every heartbeat (200 ms), and the check runs on time (wait_for in
  * control.c): the load stops within 3 s of the master's death (issue 5),
@@ -40,6 +51,14 @@ struct control_opts {
     const char *host;         /* hostname; copied (truncated to 63) */
     size_t n_allow;           /* 0: any target */
     const char *const *allow; /* "HOST:PORT" entries; copied */
+    /* tls+tcp:// master URLs: the dialer's TLS configuration (borrowed;
+     * the dialer takes its own reference), and for log lines the CA file
+     * and the server name it verifies (copied). NULL for tcp://. */
+    nng_tls_config *tls;
+    const char *tls_ca;
+    const char *tls_server_name;
+    const char *tls_cert; /* client certificate file or NULL (copied) */
+    const char *tls_key;  /* its key file or NULL: in tls_cert (copied) */
 };
 
 struct control;

@@ -22,6 +22,7 @@
 
 #include "../common/err.h"
 #include "../common/log.h"
+#include "../common/tls.h"
 #include "control.h"
 #include "engine.h"
 
@@ -46,6 +47,10 @@ on_signal(int sig)
 struct opts {
     const char *master;
     const char *token_file;
+    const char *tls_ca;
+    const char *tls_server_name;
+    const char *tls_cert;
+    const char *tls_key;
     unsigned long threads;
     char name[64];
     size_t n_allow;
@@ -65,6 +70,17 @@ usage(FILE *f)
            "                        tcp://10.0.0.5:7070 (required)\n"
            "  --token-file FILE     the pre-shared token (else the\n"
            "                        KATO_STRESS_TOKEN environment variable)\n"
+           "  --tls-ca FILE         PEM CA certificate(s) the master's\n"
+           "                        certificate must verify against "
+           "(required\n"
+           "                        for tls+tcp://HOST:PORT; no unverified "
+           "mode)\n"
+           "  --tls-server-name N   the name the master's certificate must\n"
+           "                        carry (default: the URL's host)\n"
+           "  --tls-cert FILE       PEM client certificate, for a master that\n"
+           "                        requires one (mutual TLS)\n"
+           "  --tls-key FILE        its PEM key (default: in --tls-cert's "
+           "file)\n"
            "  --threads N           worker threads (default: online CPUs)\n"
            "  --name NAME           name shown by the master "
            "(default HOST-PID)\n"
@@ -154,7 +170,11 @@ parse_args(int argc, char **argv, struct opts *o)
         OPT_NAME,
         OPT_ALLOW,
         OPT_VERBOSE,
-        OPT_QUIET
+        OPT_QUIET,
+        OPT_TLS_CA,
+        OPT_TLS_NAME,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY
     };
     static const struct option longopts[] = {
         {"master", required_argument, NULL, OPT_MASTER},
@@ -164,9 +184,14 @@ parse_args(int argc, char **argv, struct opts *o)
         {"allow-target", required_argument, NULL, OPT_ALLOW},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+        {"tls-server-name", required_argument, NULL, OPT_TLS_NAME},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    char err[TLS_ERR_SPACE];
     int ch;
 
     opterr = 0;
@@ -212,6 +237,18 @@ parse_args(int argc, char **argv, struct opts *o)
         case OPT_QUIET:
             o->quiet = 1;
             break;
+        case OPT_TLS_CA:
+            o->tls_ca = optarg;
+            break;
+        case OPT_TLS_NAME:
+            o->tls_server_name = optarg;
+            break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
         case 'h':
             usage(stdout);
             return -1;
@@ -231,6 +268,12 @@ parse_args(int argc, char **argv, struct opts *o)
         strncmp(o->master, "tls+tcp://", 10) != 0 &&
         strncmp(o->master, "ipc://", 6) != 0) {
         return bad("--master wants tcp://HOST:PORT, got '%s'", o->master);
+    }
+    if (tls_check_agent_opts(o->master, o->tls_ca, o->tls_server_name, err,
+                             sizeof(err)) != 0 ||
+        tls_check_agent_cert(o->master, o->tls_cert, o->tls_key, err,
+                             sizeof(err)) != 0) {
+        return bad("%s", err);
     }
     return 0;
 }
@@ -261,6 +304,8 @@ main(int argc, char **argv)
     pthread_t th;
     char token[TOKEN_MAX];
     char host[64];
+    char tls_name[TLS_NAME_MAX];
+    nng_tls_config *tls = NULL;
     size_t token_len = 0;
     long ncpu;
     int rv, code = 0;
@@ -327,6 +372,21 @@ main(int argc, char **argv)
         (void)fprintf(stderr, "stress-agent: curl_global_init failed\n");
         return EXIT_INFRA;
     }
+    if (o.tls_ca != NULL) {
+        char err[TLS_ERR_SPACE];
+        if (o.tls_server_name == NULL) {
+            if (tls_url_host(o.master, tls_name, sizeof(tls_name)) != 0) {
+                code = bad("cannot find the host in --master %s", o.master);
+                goto out;
+            }
+            o.tls_server_name = tls_name;
+        }
+        if (tls_client_config(&tls, o.tls_ca, o.tls_server_name, o.tls_cert,
+                              o.tls_key, err, sizeof(err)) != 0) {
+            code = bad("%s", err);
+            goto out;
+        }
+    }
     memset(&co, 0, sizeof(co));
     co.master_url = o.master;
     co.token = (const uint8_t *)token;
@@ -336,6 +396,11 @@ main(int argc, char **argv)
     co.host = host;
     co.n_allow = o.n_allow;
     co.allow = o.allow;
+    co.tls = tls;
+    co.tls_ca = o.tls_ca;
+    co.tls_server_name = o.tls_server_name;
+    co.tls_cert = o.tls_cert;
+    co.tls_key = o.tls_key;
     rv = control_new(&c, &co);
     memset(token, 0, sizeof(token));
     if (rv != 0) {
@@ -344,8 +409,9 @@ main(int argc, char **argv)
         code = rv == E_INVAL ? EXIT_USAGE : EXIT_INFRA;
         goto out;
     }
-    log_info("AGENT-UP", "version=%s threads=%lu master=%s", KS_VERSION,
-             o.threads, o.master);
+    log_info("AGENT-UP", "version=%s threads=%lu master=%s%s%s%s%s", KS_VERSION,
+             o.threads, o.master, tls ? " tls_ca=" : "", tls ? o.tls_ca : "",
+             tls ? " tls_server_name=" : "", tls ? o.tls_server_name : "");
     r.c = c;
     atomic_init(&r.finished, false);
     if (pthread_create(&th, NULL, run_control, &r) != 0) {
@@ -365,6 +431,9 @@ main(int argc, char **argv)
     (void)pthread_join(th, NULL);
 out:
     control_free(c);
+    if (tls != NULL) {
+        nng_tls_config_free(tls);
+    }
     nng_fini();
     curl_global_cleanup();
     return code;

@@ -20,8 +20,8 @@
 #include "../common/err.h"
 #include "../common/json.h"
 #include "../common/log.h"
-#include "../common/poison.h"
 #include "../common/rng.h"
+#include "../common/tls.h"
 #include "aggregate.h"
 #include "baseline.h"
 #include "burstpool.h"
@@ -38,6 +38,8 @@
 #include "report.h"
 #include "saturation.h"
 #include "spawn.h"
+
+#include "../common/poison.h"
 
 #define READY_TIMEOUT_MS   15000u
 #define START_DELAY_MS     500u
@@ -114,10 +116,11 @@ struct run {
     struct agg *agg;   /* the current test's (borrowed from its slot) */
     struct fleet *fleet;
     struct spawn sp;
-    size_t *part;      /* plan index -> fleet index */
-    struct held *held; /* plan index -> the slices it runs */
-    struct slot *slot; /* the current test's */
-    uint64_t start_ns; /* master clock */
+    char tls_name[TLS_NAME_MAX]; /* local agents' --tls-server-name */
+    size_t *part;                /* plan index -> fleet index */
+    struct held *held;           /* plan index -> the slices it runs */
+    struct slot *slot;           /* the current test's */
+    uint64_t start_ns;           /* master clock */
     uint64_t start_wall_ns;
     uint64_t end_ns; /* when the load ended or was stopped */
     struct console con;
@@ -294,6 +297,42 @@ setup_token(struct run *r)
     return 0;
 }
 
+/* --- TLS ------------------------------------------------------------------
+ */
+
+/*
+ * The listener's TLS configuration from --tls-cert/--tls-key, and, when
+ * the master starts its own agents, the name they verify: they trust the
+ * certificate's own file as their CA. A file that cannot serve is the
+ * user's configuration: refused before anything starts (exit 2).
+ */
+static int
+setup_tls(struct run *r, nng_tls_config **out)
+{
+    char err[TLS_ERR_SPACE];
+
+    if (tls_server_config(out, r->o->tls_cert, r->o->tls_key, r->o->tls_ca, err,
+                          sizeof(err)) != 0) {
+        (void)fprintf(stderr, "error: %s\n", err);
+        return COORD_EXIT_USAGE;
+    }
+    if (r->o->agents == 0 &&
+        tls_local_name(r->o->tls_cert, r->tls_name, sizeof(r->tls_name), err,
+                       sizeof(err)) != 0) {
+        (void)fprintf(stderr, "error: %s\n", err);
+        nng_tls_config_free(*out);
+        *out = NULL;
+        return COORD_EXIT_USAGE;
+    }
+    log_info("TLS", "cert=%s key=%s client_ca=%s%s%s", r->o->tls_cert,
+             r->o->tls_key != NULL ? r->o->tls_key : "(in the cert file)",
+             r->o->tls_ca != NULL ? r->o->tls_ca
+                                  : "(none: no client "
+                                    "certificates)",
+             r->tls_name[0] != '\0' ? " local_server_name=" : "", r->tls_name);
+    return 0;
+}
+
 /* --- local agents ----------------------------------------------------------
  */
 
@@ -304,6 +343,7 @@ spawn_local(struct run *r)
     char master[64];
     char name[32];
     char threads[16];
+    char ca[4096];
     uint16_t port = 0;
     int rv = 0;
 
@@ -319,9 +359,15 @@ spawn_local(struct run *r)
         (void)fprintf(stderr, "error: %s is missing or not executable\n", exe);
         return E_IO;
     }
-    (void)snprintf(master, sizeof(master), "tcp://127.0.0.1:%u",
+    (void)snprintf(master, sizeof(master), "%s127.0.0.1:%u",
+                   r->o->tls_cert != NULL ? TLS_SCHEME : "tcp://",
                    (unsigned)port);
     (void)snprintf(threads, sizeof(threads), "%u", (unsigned)r->o->threads);
+    if (r->o->tls_cert != NULL &&
+        snprintf(ca, sizeof(ca), "%s", r->o->tls_cert) >= (int)sizeof(ca)) {
+        (void)fprintf(stderr, "error: --tls-cert path is too long\n");
+        return E_RANGE;
+    }
     log_debug("LOCAL-AGENTS", "count=%u exe=%s master=%s",
               (unsigned)r->o->local_agents, exe, master);
     for (uint32_t i = 0; i < r->o->local_agents; i++) {
@@ -331,7 +377,9 @@ spawn_local(struct run *r)
         char o_threads[] = "--threads";
         char o_log[] = "--quiet";
         char o_verbose[] = "--verbose";
-        char *argv[16];
+        char o_ca[] = "--tls-ca";
+        char o_sn[] = "--tls-server-name";
+        char *argv[20];
         int k = 0;
         (void)snprintf(name, sizeof(name), "local-%u", (unsigned)(i + 1));
         argv[k++] = exe;
@@ -344,6 +392,12 @@ spawn_local(struct run *r)
         if (r->o->threads > 0) {
             argv[k++] = o_threads;
             argv[k++] = threads;
+        }
+        if (r->o->tls_cert != NULL) {
+            argv[k++] = o_ca;
+            argv[k++] = ca;
+            argv[k++] = o_sn;
+            argv[k++] = r->tls_name;
         }
         /* Local agents speak up only for warnings: their progress is the
          * master's to tell, unless the user asked for everything. */
@@ -1613,6 +1667,7 @@ coord_run(const struct master_opts *o, const struct config *c,
     uint64_t seed = o->seed;
     uint32_t n_agents = o->agents > 0 ? o->agents : o->local_agents;
     const char *listen = o->listen;
+    nng_tls_config *tls = NULL;
     bool ran = false;
     bool violations = false;
 
@@ -1647,10 +1702,20 @@ coord_run(const struct master_opts *o, const struct config *c,
     if ((code = setup_token(&r)) != 0) {
         goto out;
     }
-    if (listen == NULL) {
+    if (listen == NULL && o->tls_cert != NULL) {
+        listen =
+            o->agents > 0 ? COORD_DEFAULT_LISTEN_TLS : "tls+tcp://127.0.0.1:0";
+    } else if (listen == NULL) {
         listen = o->agents > 0 ? COORD_DEFAULT_LISTEN : "tcp://127.0.0.1:0";
     }
-    rv = fleet_new(&r.fleet, listen, r.token, r.token_len);
+    if (o->tls_cert != NULL && (code = setup_tls(&r, &tls)) != 0) {
+        goto out;
+    }
+    rv = fleet_new(&r.fleet, listen, r.token, r.token_len, tls);
+    if (tls != NULL) {
+        nng_tls_config_free(tls); /* the listener holds its own reference */
+        tls = NULL;
+    }
     if (rv != 0) {
         (void)fprintf(stderr, "error: cannot listen on %s: %s\n", listen,
                       err_str(rv));

@@ -23,9 +23,10 @@ enum coord_exit {
     COORD_EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM; partial results */
 };
 
-#define COORD_DEFAULT_LISTEN "tcp://0.0.0.0:7700"
-#define COORD_TOKEN_ENV      "KATO_STRESS_TOKEN"
-#define COORD_TOKEN_MAX      1024 /* bytes of a token file */
+#define COORD_DEFAULT_LISTEN     "tcp://0.0.0.0:7700"
+#define COORD_DEFAULT_LISTEN_TLS "tls+tcp://0.0.0.0:7700"
+#define COORD_TOKEN_ENV          "KATO_STRESS_TOKEN"
+#define COORD_TOKEN_MAX          1024 /* bytes of a token file */
 
 /* The command line after parsing and validation (main.c). Borrowed
  * strings. */
@@ -35,7 +36,10 @@ struct master_opts {
     const char *profile;     /* validated profile name or NULL */
     uint32_t local_agents;   /* agents to spawn when agents == 0 */
     uint32_t agents;         /* > 0: wait for this many remote agents */
-    const char *listen;      /* remote mode's listen URL */
+    const char *listen;      /* listen URL; NULL: the default */
+    const char *tls_cert;    /* PEM certificate: listen on tls+tcp:// */
+    const char *tls_key;     /* PEM key; NULL: in tls_cert's file */
+    const char *tls_ca;      /* require client certificates it signed */
     const char *token_file;  /* NULL: KATO_STRESS_TOKEN or generated */
     uint32_t threads;        /* passed to local agents; 0: their default */
     bool seed_set;

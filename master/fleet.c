@@ -20,9 +20,11 @@
 #include "../common/clock.h"
 #include "../common/err.h"
 #include "../common/log.h"
-#include "../common/poison.h"
 #include "../common/rng.h"
 #include "../common/sha256.h"
+#include "../common/tls.h"
+
+#include "../common/poison.h"
 
 enum cmd { CMD_NONE = 0, CMD_ASSIGN, CMD_START, CMD_STOP };
 
@@ -88,7 +90,15 @@ struct fleet {
     size_t n_agents;
     size_t cap_agents;
     struct buf out; /* encoded replies, reused */
+    /* tls+tcp:// only: failed TLS handshakes, from the listener's stats */
+    bool tls;
+    uint64_t tls_fails;    /* counted so far */
+    uint64_t tls_logged;   /* of which already logged */
+    uint64_t tls_check_ns; /* next look at the stats */
+    uint64_t tls_log_ns;   /* no new TLS-HANDSHAKE line before this */
 };
+
+static void check_tls(struct fleet *f, bool final);
 
 /* --- set-up ------------------------------------------------------------ */
 
@@ -111,7 +121,7 @@ nng_to_err(int nrv)
 
 int
 fleet_new(struct fleet **out, const char *url, const uint8_t *token,
-          size_t token_len)
+          size_t token_len, nng_tls_config *tls)
 {
     int rv = 0;
     int nrv = 0;
@@ -160,6 +170,14 @@ fleet_new(struct fleet **out, const char *url, const uint8_t *token,
         rv = nng_to_err(nrv);
         goto out;
     }
+    if (tls != NULL && (nrv = nng_listener_set_ptr(
+                            f->listener, NNG_OPT_TLS_CONFIG, tls)) != 0) {
+        /* NNG_ENOTSUP: a tcp:// URL given a TLS configuration. */
+        log_error("NNG-TLS", "url=%s: %s", url, nng_strerror(nrv));
+        rv = nng_to_err(nrv);
+        goto out;
+    }
+    f->tls = tls != NULL;
     if ((nrv = nng_listener_start(f->listener, 0)) != 0) {
         log_error("NNG-LISTEN", "url=%s: %s", url, nng_strerror(nrv));
         rv = nrv == NNG_EADDRINVAL || nrv == NNG_EINVAL ? E_INVAL : E_NET;
@@ -259,6 +277,7 @@ fleet_close(struct fleet *f)
     int rv = 0;
 
     if (f != NULL && f->open) {
+        check_tls(f, true);
         rv = close_bounded(f->sock);
         f->open = false;
     }
@@ -1019,6 +1038,35 @@ check_lost(struct fleet *f)
     }
 }
 
+/* Logs failed TLS handshakes: one line at once, then at most one per
+ * FLEET_TLS_LOG_MS while they go on; final: now, whatever the time (the
+ * socket is closing). */
+static void
+check_tls(struct fleet *f, bool final)
+{
+    uint64_t now = clock_now_ns();
+
+    if (!f->tls || (!final && now < f->tls_check_ns)) {
+        return;
+    }
+    if (final) {
+        f->tls_log_ns = 0;
+    }
+    f->tls_check_ns = now + FLEET_TLS_CHECK_MS * CLOCK_NS_PER_MS;
+    (void)tls_listener_failures(f->listener, &f->tls_fails);
+    if (f->tls_fails > f->tls_logged && now >= f->tls_log_ns) {
+        log_warn("TLS-HANDSHAKE",
+                 "failed=%llu total=%llu: a peer could not complete the TLS "
+                 "handshake (a plain tcp:// agent, one that does not trust "
+                 "this certificate, or one whose client certificate was "
+                 "refused); nng does not name the peer",
+                 (unsigned long long)(f->tls_fails - f->tls_logged),
+                 (unsigned long long)f->tls_fails);
+        f->tls_logged = f->tls_fails;
+        f->tls_log_ns = now + FLEET_TLS_LOG_MS * CLOCK_NS_PER_MS;
+    }
+}
+
 int
 fleet_poll(struct fleet *f)
 {
@@ -1054,5 +1102,6 @@ fleet_poll(struct fleet *f)
         handled++;
     } while (clock_now_ns() - t0 < FLEET_POLL_MS * CLOCK_NS_PER_MS);
     check_lost(f);
+    check_tls(f, false);
     return handled;
 }

@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
 #include "../proto/proto.h"
 #include "aggregate.h"
 
@@ -35,6 +38,8 @@
 #define FLEET_MAX_STRIKES    6u    /* HELLOs/refusals before a pipe is closed */
 #define FLEET_SEND_MS        250u  /* a reply that cannot leave: peer dropped */
 #define FLEET_CLOSE_MS       3000u /* fleet_close gives up after this */
+#define FLEET_TLS_CHECK_MS   1000u /* failed TLS handshakes looked at */
+#define FLEET_TLS_LOG_MS     5000u /* at most one TLS-HANDSHAKE line per */
 
 struct fleet;
 
@@ -60,13 +65,17 @@ struct fleet_agent_info {
 /*
  * Opens the rep0 socket (NNG_OPT_RECVMAXSZ = PROTO_MAX_MSG, receive
  * timeout FLEET_POLL_MS) and listens on url ("tcp://127.0.0.1:0" picks a
- * free port). token[0..token_len) is the pre-shared key (copied). Returns
- * 0, E_INVAL (a URL nng refuses, an empty token), E_NET (cannot listen,
- * e.g. address in use; the nng error is logged) or E_NOMEM. *out is set on
- * success only. Free with fleet_free.
+ * free port). token[0..token_len) is the pre-shared key (copied). tls is
+ * the listener's TLS configuration for a tls+tcp:// url (borrowed: the
+ * listener takes its own reference), NULL for tcp://; failed TLS
+ * handshakes are then logged by fleet_poll (warn TLS-HANDSHAKE). The
+ * token handshake runs inside TLS all the same. Returns 0, E_INVAL (a URL
+ * nng refuses, an empty token, tls with a tcp:// url), E_NET (cannot
+ * listen, e.g. address in use; the nng error is logged) or E_NOMEM. *out
+ * is set on success only. Free with fleet_free.
  */
 int fleet_new(struct fleet **out, const char *url, const uint8_t *token,
-              size_t token_len);
+              size_t token_len, nng_tls_config *tls);
 
 /*
  * Closes the socket, waiting at most FLEET_CLOSE_MS (nng 1.5.2 can hang in

@@ -19,10 +19,12 @@
 #include "../common/config.h"
 #include "../common/err.h"
 #include "../common/log.h"
-#include "../common/poison.h"
+#include "../common/tls.h"
 #include "coord.h"
 #include "plan.h"
 #include "spawn.h"
+
+#include "../common/poison.h"
 
 #ifndef KS_VERSION
 #define KS_VERSION "unknown"
@@ -72,6 +74,8 @@ usage(FILE *fp)
         "                     [--token-file FILE] [--output DIR] "
         "[--threads N]\n"
         "                     [--baseline FILE]\n"
+        "                     [--tls-cert FILE [--tls-key FILE] "
+        "[--tls-ca FILE]]\n"
         "                     [--seed N] [--agent-timeout S] [--verbose]\n"
         "                     [--on-agent-loss rebalance|continue|abort]\n"
         "                     [-h|--help] [--version]\n"
@@ -93,6 +97,12 @@ usage(FILE *fp)
         "(default " COORD_DEFAULT_LISTEN ")\n"
         "  --token-file FILE  pre-shared token (remote: or env " COORD_TOKEN_ENV
         ")\n"
+        "  --tls-cert FILE    PEM certificate (chain) for a tls+tcp:// listen\n"
+        "                     URL (the default URL becomes tls+tcp://)\n"
+        "  --tls-key FILE     its PEM private key (default: in --tls-cert's "
+        "file)\n"
+        "  --tls-ca FILE      require agents' client certificates signed by\n"
+        "                     a CA of FILE (mutual TLS; with --agents N)\n"
         "  --output DIR       results directory (overrides the config)\n"
         "  --baseline FILE    compare with this earlier results JSON (a copy\n"
         "                     of a run's latest.json; enables\n"
@@ -187,7 +197,10 @@ enum {
     OPT_TIMEOUT,
     OPT_VERBOSE,
     OPT_VERSION,
-    OPT_ON_LOSS
+    OPT_ON_LOSS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CA
 };
 
 static const struct option long_opts[] = {
@@ -207,6 +220,9 @@ static const struct option long_opts[] = {
     {"agent-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"on-agent-loss", required_argument, NULL, OPT_ON_LOSS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -219,6 +235,7 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
           const char **test, const char **url, const char **output, bool *quick,
           int *on_loss)
 {
+    char err[TLS_ERR_SPACE];
     bool local_set = false;
     int ch = 0;
 
@@ -298,6 +315,15 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
                 return 2;
             }
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
+        case OPT_TLS_CA:
+            o->tls_ca = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -317,6 +343,13 @@ parse_cli(int argc, char **argv, struct master_opts *o, const char **config,
     if (local_set && o->agents > 0) {
         (void)fprintf(stderr, "error: --local-agents and --agents exclude each "
                               "other\n");
+        return 2;
+    }
+    if (tls_check_master_opts(o->listen, o->tls_cert, o->tls_key, err,
+                              sizeof(err)) != 0 ||
+        tls_check_master_client_ca(o->tls_cert, o->tls_ca, o->agents == 0, err,
+                                   sizeof(err)) != 0) {
+        (void)fprintf(stderr, "error: %s\n", err);
         return 2;
     }
     return 0;

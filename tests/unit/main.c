@@ -28,7 +28,7 @@ static const struct group groups[] = {
     {"console", console_tests},     {"recovery", recovery_tests},
     {"memleak", memleak_tests},     {"burstpool", burstpool_tests},
     {"resources", resources_tests}, {"rebalance", rebalance_tests},
-    {"baseline", baseline_tests},
+    {"baseline", baseline_tests},   {"tls", tls_tests},
 };
 
 int

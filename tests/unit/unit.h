@@ -35,5 +35,6 @@ int burstpool_tests(void);
 int resources_tests(void);
 int rebalance_tests(void);
 int baseline_tests(void);
+int tls_tests(void);
 
 #endif
