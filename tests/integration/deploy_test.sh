@@ -23,7 +23,8 @@ if [ -n "$missing_tools" ]; then
 fi
 
 help_of() { # PROGRAM -> its --help text in $T_TMP/help.NAME
-    local f=$T_TMP/help.$(basename "$1")
+    local f
+    f=$T_TMP/help.$(basename "$1")
     [ -s "$f" ] || "$1" --help >"$f" 2>&1
     cat "$f"
 }
@@ -85,15 +86,28 @@ check_eq "make uninstall removes every installed file" "" \
 check "make uninstall removes share/kato-stress" test ! -e "$I2/usr/share/kato-stress"
 
 # --- docker-compose.yml ---------------------------------------------------------
+# dc VAR=VALUE... -- docker-compose config with only the settings given:
+# none inherited from the caller's environment or an .env file.
+dc() {
+    local sets=()
+    while [ "$1" != -- ]; do
+        sets+=("$1")
+        shift
+    done
+    shift
+    env -u KATO_STRESS_TOKEN -u AGENTS -u TEST -u PROFILE -u STRESS_ARGS \
+        -u KATO_URL -u KS_USER "${sets[@]}" \
+        docker-compose --env-file "$T_TMP/empty.env" \
+        -f "$SRC/docker-compose.yml" config "$@"
+}
+: >"$T_TMP/empty.env"
 cd "$SRC" || exit 2
 TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-env -u KATO_STRESS_TOKEN docker-compose -f docker-compose.yml config \
-    >/dev/null 2>"$T_TMP/dc.err"
+dc -- >/dev/null 2>"$T_TMP/dc.err"
 rc=$?
 check "compose refuses to start without KATO_STRESS_TOKEN (not baked in)" \
     test "$rc" != 0 -a -n "$(grep KATO_STRESS_TOKEN "$T_TMP/dc.err")"
-env -u AGENTS KATO_STRESS_TOKEN=x docker-compose -f docker-compose.yml config \
-    >"$T_TMP/dc-default.yml" 2>"$T_TMP/dc.err"
+dc KATO_STRESS_TOKEN=x -- >"$T_TMP/dc-default.yml" 2>"$T_TMP/dc.err"
 check_eq "docker-compose config validates the file (defaults)" 0 "$?"
 $CHECK compose "$T_TMP/dc-default.yml" 1 2 /r /b >"$T_TMP/dc-default.sh"
 (
@@ -108,9 +122,8 @@ P_CTL=$(free_port)
 while [ "$P_CTL" = "$P_KATO" ]; do P_CTL=$(free_port); done
 RESULTS=$T_TMP/results
 mkdir -p "$RESULTS"
-KATO_STRESS_TOKEN=$TOKEN AGENTS=2 TEST=concurrent \
-    STRESS_ARGS="--quick --agent-timeout 30" \
-    docker-compose -f docker-compose.yml config >"$T_TMP/dc.yml" 2>"$T_TMP/dc.err"
+dc KATO_STRESS_TOKEN="$TOKEN" AGENTS=2 TEST=concurrent \
+    STRESS_ARGS="--quick --agent-timeout 30" -- >"$T_TMP/dc.yml" 2>"$T_TMP/dc.err"
 check_eq "docker-compose config validates the file (AGENTS=2)" 0 "$?"
 $CHECK compose "$T_TMP/dc.yml" "$P_KATO" "$P_CTL" "$RESULTS" \
     "$INST/usr/local/bin" >"$T_TMP/dc.sh"
@@ -152,7 +165,7 @@ hc_cmd=${hc_cmd//127.0.0.1:$KATO_EXPOSE/127.0.0.1:$P_KATO}
 # environment only. exec: the background job's pid is the process itself,
 # so a signal sent to it reaches the program, as compose's stop does.
 run_env() {
-    local log=$1 envname=$2[@]
+    local log=$1 envname="$2[@]"
     shift 2
     exec env -i PATH="$INST/usr/local/bin:/usr/bin:/bin" HOME="$T_TMP" \
         "${!envname}" "$@" >"$log" 2>&1
@@ -169,6 +182,7 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 check "kato becomes healthy by its own HEALTHCHECK" test "$healthy" = 1
+# shellcheck disable=SC2034 # lib.sh's katosim_metric reads it
 KATO_URL=http://127.0.0.1:$P_KATO
 
 # From an empty folder: nothing of the source tree is at hand.
@@ -304,7 +318,7 @@ check_eq "every directly linked library's package is listed" "" "$needed_bad"
 # built by make), every flag they pass is in its --help, every make target
 # exists.
 check_pipeline() { # FILE
-    local f=$1 name prog flags args fl bad= seen=
+    local f=$1 name prog flags args fl bad='' seen=
     name=$(basename "$f")
     while IFS=$'\t' read -r prog flags args; do
         [ "$flags" = - ] && flags=

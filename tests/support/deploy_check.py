@@ -234,6 +234,8 @@ def invocations(path):
                     if m:
                         assigns.append(m.group(1))
                     words = words[1:]
+                while words and words[0] in ("nohup", "exec", "command"):
+                    words = words[1:]
                 if not words or words[0] in ("do", "then", "for", "if"):
                     continue
                 flags = [w.split("=", 1)[0] for w in words[1:]
