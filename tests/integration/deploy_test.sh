@@ -6,7 +6,8 @@
 # `make install` staged like the image's; the Dockerfile's build context,
 # runtime libraries and health checks, the Jenkinsfile's and the workflow's
 # commands and flags, make install/uninstall and the agent's systemd unit
-# are checked against the real binaries.
+# (its ExecStart, expanded from the example EnvironmentFile, joins a real
+# run) are checked against the real binaries.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$KS_SOURCE_DIR
@@ -239,6 +240,55 @@ for p in "${AGENT_PIDS[@]}"; do
 done
 check_eq "agents exit 0 on SIGTERM (compose's stop)" "0 0 " "$arc"
 
+# --- the systemd unit's command, run ----------------------------------------------
+# ExecStart as systemd would expand it from the example EnvironmentFile:
+# ${KATO_STRESS_MASTER} one word, $KATO_STRESS_AGENT_ARGS split, %d the
+# credentials folder holding the token. Mapped to loopback: the example's
+# master and target host:ports become this test's, /usr/local/bin the
+# staged install. A master that takes only this agent must complete a run.
+U=$SRC/deploy/systemd/kato-stress-agent.service
+E=$SRC/deploy/systemd/kato-stress-agent.env
+P_CTL2=$(free_port)
+CRED=$T_TMP/cred
+mkdir -p "$CRED"
+(umask 077 && printf '%s\n' "$TOKEN" >"$CRED/token")
+u_master=$(sed -n 's/^KATO_STRESS_MASTER=//p' "$E")
+u_args=$(sed -n 's/^KATO_STRESS_AGENT_ARGS=//p' "$E")
+u_target=$(grep -o -- '--allow-target [^ ]*' <<<"$u_args" | awk '{print $2}')
+echo "# unit mapping: $u_master -> tcp://127.0.0.1:$P_CTL2," \
+    "$u_target -> 127.0.0.1:$P_KATO, %d -> $CRED"
+u_args=${u_args//$u_target/127.0.0.1:$P_KATO}
+exec_line=$(sed -n 's/^ExecStart=//p' "$U")
+exec_line=${exec_line//\$\{KATO_STRESS_MASTER\}/tcp://127.0.0.1:$P_CTL2}
+exec_line=${exec_line//%d/$CRED}
+exec_line=${exec_line//\$KATO_STRESS_AGENT_ARGS/$u_args}
+exec_line=${exec_line//\/usr\/local\/bin\//$INST/usr/local/bin/}
+read -r -a UNIT_ARGV <<<"$exec_line"
+OUT2=$T_TMP/results-unit
+# Thresholds a loaded test machine always meets: the exit code is 0 unless
+# the agent could not join, was refused the target or lost requests.
+printf 'performance_thresholds:\n  response_time_p99_max: 10000\n  max_error_rate: 0.0\n' \
+    >"$T_TMP/unit.yaml"
+"$INST/usr/local/bin/stress-master" --agents 1 --config "$T_TMP/unit.yaml" \
+    --listen "tcp://127.0.0.1:$P_CTL2" --token-file "$CRED/token" \
+    --url "$KATO_URL" --test concurrent --quick --agent-timeout 30 \
+    --output "$OUT2" >"$T_TMP/master2.log" 2>&1 &
+M2=$!
+T_PIDS+=("$M2")
+env -i PATH=/usr/bin:/bin "${UNIT_ARGV[@]}" >"$T_TMP/unit-agent.log" 2>&1 &
+A2=$!
+T_PIDS+=("$A2")
+wait "$M2"
+rc=$?
+check_eq "a run with the unit's agent as its only agent exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 10 "$T_TMP/master2.log" "$T_TMP/unit-agent.log"
+check_eq "the unit's agent took part, allowed to the target" 1 \
+    "$(jq -r '[.concurrent_requests.results.agents[] | select(.requests > 0)] | length' \
+        "$OUT2/latest.json" 2>/dev/null)"
+kill -TERM "$A2" 2>/dev/null
+wait "$A2"
+check_eq "the unit's agent exits 0 on systemd's SIGTERM" 0 "$?"
+
 # --- Dockerfile ---------------------------------------------------------------
 DF=$SRC/deploy/Dockerfile
 check "the Dockerfile is multi-stage on Debian 12" \
@@ -395,8 +445,6 @@ check "workflow does not hide the exit code" \
     test -z "$(grep -E 'continue-on-error|\|\| *true' "$WF")"
 
 # --- systemd unit ---------------------------------------------------------------
-U=$SRC/deploy/systemd/kato-stress-agent.service
-E=$SRC/deploy/systemd/kato-stress-agent.env
 exec_line=$(sed -n 's/^ExecStart=//p' "$U")
 exe=$(awk '{print $1}' <<<"$exec_line")
 check_eq "unit runs stress-agent from PREFIX/bin" /usr/local/bin/stress-agent "$exe"
