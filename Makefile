@@ -67,7 +67,7 @@ Q := @
 endif
 
 .PHONY: all deps run test test-unit test-integration asan tsan valgrind bench \
-        fuzz fuzz-smoke format format-check lint clean
+        fuzz fuzz-smoke format format-check lint clean install uninstall
 
 all: $(BINS)
 
@@ -121,6 +121,44 @@ test-unit: $(UNIT_BIN)
 
 test-integration: all
 	@bash tests/run_tests.sh $(OUT) integration
+
+# --- install (PREFIX, DESTDIR) ------------------------------------------------
+# The binaries and the wrapper go to BINDIR, the default configs to DATADIR
+# (the installed wrapper finds both: see run_stress_tests.sh), the agent's
+# systemd unit to UNITDIR with its ExecStart pointing at BINDIR, and an
+# example of its EnvironmentFile to DATADIR. Nothing goes to /etc: the
+# token and the agent's settings are the administrator's (docs/multi-host.md).
+# deploy/Dockerfile runs this with PREFIX=/usr/local into a staging DESTDIR.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/kato-stress
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+INSTALL  ?= install
+
+INSTALL_CONFIGS := stress_config.yaml quick_test_config.yaml
+UNIT_SRC_FILE   := deploy/systemd/kato-stress-agent.service
+UNIT_ENV_FILE   := deploy/systemd/kato-stress-agent.env
+
+install: $(BINS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 run_stress_tests.sh $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(INSTALL_CONFIGS) $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -m 0644 $(UNIT_ENV_FILE) \
+		$(DESTDIR)$(DATADIR)/kato-stress-agent.env.example
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' $(UNIT_SRC_FILE) \
+		>$(DESTDIR)$(UNITDIR)/kato-stress-agent.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kato-stress-agent.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/kato-stress-agent.service.tmp \
+		$(DESTDIR)$(UNITDIR)/kato-stress-agent.service
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS)) run_stress_tests.sh)
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_CONFIGS) \
+		kato-stress-agent.env.example)
+	rm -f $(DESTDIR)$(UNITDIR)/kato-stress-agent.service
+	rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 # --- variants and tooling -------------------------------------------------------
 

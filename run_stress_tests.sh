@@ -11,6 +11,16 @@ set -u
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROG=$(basename "$0")
 
+# Two layouts: the source tree (the script beside stress_config.yaml and
+# build/) and an install (`make install`: the script beside stress-master
+# in PREFIX/bin, the configs in PREFIX/share/kato-stress/).
+SHARE_DIR=$(cd "$SCRIPT_DIR/../share/kato-stress" 2>/dev/null && pwd)
+if [ -f "$SCRIPT_DIR/stress_config.yaml" ] || [ -z "$SHARE_DIR" ]; then
+    DEFAULT_CONFIG=$SCRIPT_DIR/stress_config.yaml
+else
+    DEFAULT_CONFIG=$SHARE_DIR/stress_config.yaml
+fi
+
 TESTS="concurrent sustained burst pool memory recovery all"
 PROFILES="light moderate heavy extreme burst endurance"
 
@@ -25,7 +35,7 @@ Runs the KATO stress tests with stress-master.
   -p, --profile PROFILE  light|moderate|heavy|extreme|burst|endurance
                          (default: moderate; the load profile of sustained;
                          all runs profiles_for_all instead)
-  -c, --config FILE      configuration (default: $SCRIPT_DIR/stress_config.yaml)
+  -c, --config FILE      configuration (default: $DEFAULT_CONFIG)
   -q, --quick            shorter runs (every test capped; the file is untouched)
   -v, --verbose          debug logging
   -h, --help             this help
@@ -44,7 +54,8 @@ Passed to stress-master as given (see stress-master --help):
                          latest.json; enables reporting.baseline_comparison)
 
 stress-master is looked up as \$KATO_STRESS_BIN when set, else
-$SCRIPT_DIR/build/stress-master, else on PATH.
+$SCRIPT_DIR/build/stress-master, else $SCRIPT_DIR/stress-master
+(an install), else on PATH.
 
 Exit codes are stress-master's: 0 all thresholds met, 1 a threshold
 violated, 2 usage or configuration error, 3 target unreachable or
@@ -69,7 +80,7 @@ in_list() { # word list
 TEST=all
 PROFILE=moderate
 PROFILE_SET=0
-CONFIG_FILE=$SCRIPT_DIR/stress_config.yaml
+CONFIG_FILE=$DEFAULT_CONFIG
 QUICK=0
 VERBOSE=0
 PASS=()
@@ -135,11 +146,13 @@ if [ -n "${KATO_STRESS_BIN:-}" ]; then
     fi
 elif [ -x "$SCRIPT_DIR/build/stress-master" ]; then
     MASTER=$SCRIPT_DIR/build/stress-master
+elif [ -x "$SCRIPT_DIR/stress-master" ]; then
+    MASTER=$SCRIPT_DIR/stress-master
 elif MASTER=$(command -v stress-master); then
     :
 else
     echo "$PROG: stress-master not found (looked in \$KATO_STRESS_BIN," \
-        "$SCRIPT_DIR/build/ and PATH): run make first" >&2
+        "$SCRIPT_DIR/build/, $SCRIPT_DIR/ and PATH): run make first" >&2
     exit 2
 fi
 

@@ -4,9 +4,12 @@
 # As root it runs apt-get itself; otherwise it prints the one line to run.
 set -eu
 # clang and libclang-rt-14-dev (libclang_rt.fuzzer-x86_64.a): make fuzz.
+# docker-compose (and python3-yaml): tests/integration/deploy_test.sh
+# validates docker-compose.yml with it (no Docker engine needed).
 PKGS="build-essential pkg-config libnng-dev libcurl4-openssl-dev libyaml-dev \
 libmsgpack-dev libmicrohttpd-dev libcmocka-dev curl jq libxml2-utils wrk \
-iproute2 procps psmisc clang-format cppcheck python3 clang libclang-rt-14-dev"
+iproute2 procps psmisc clang-format cppcheck python3 clang libclang-rt-14-dev \
+docker-compose python3-yaml"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
