@@ -4,6 +4,7 @@
  * The conversation with the master is control.c's; the load is engine.c's.
  * This file holds the process's only mutable global: the signal flag.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +347,14 @@ main(int argc, char **argv)
             return bad("%s", "KATO_STRESS_TOKEN is longer than 4096 bytes");
         }
         memcpy(token, env, token_len);
+        /* As the master does (PROTOCOL.md section 2): trailing
+         * whitespace is not part of the token. */
+        while (token_len > 0 && isspace((unsigned char)token[token_len - 1])) {
+            token_len--;
+        }
+        if (token_len == 0) {
+            return bad("%s", "KATO_STRESS_TOKEN is only whitespace");
+        }
     }
     if (o.threads == 0) {
         ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -75,8 +75,11 @@ check_eq "the agent with the wrong token did not join" 0 "$(grep -c "AGENT-JOIN 
 check "master still waiting after the refusals" kill -0 "$mpid"
 check_eq "no refused peer joined" 0 "$(grep -c AGENT-JOIN "$T_TMP/stderr")"
 
-# --- the real agent, and mid-run an unknown agent id.
-"$KS_OUT/stress-agent" --master "tcp://127.0.0.1:$port" --token-file "$tok" \
+# --- the real agent, and mid-run an unknown agent id. Its token comes
+# from KATO_STRESS_TOKEN with trailing whitespace, which both sides strip
+# (PROTOCOL.md section 2), as they do for the token file.
+KATO_STRESS_TOKEN="$(cat "$tok")"$'\n  ' "$KS_OUT/stress-agent" \
+    --master "tcp://127.0.0.1:$port" \
     --name real-1 --threads 1 --allow-target "127.0.0.1:$KATO_PORT" \
     >"$T_TMP/agent.log" 2>&1 &
 apid=$!
