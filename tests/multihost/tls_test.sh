@@ -191,6 +191,7 @@ check_eq "agent4 was never welcomed" 0 "$(grep -c AGENT-WELCOME "$T_TMP/agent4.l
 check_eq "agent4 said it once" 1 "$(grep -c AGENT-TLS "$T_TMP/agent4.log")"
 check "agent4 is still running (it re-dials with a back-off)" kill -0 "${AGENT_PID[4]}"
 check "the master logged the failed handshakes" grep -q "TLS-HANDSHAKE failed=" "$T_TMP/tls.stderr"
+echo "# failed TLS handshakes at the master (agent4, wrong CA): $(sed -n 's/.*TLS-HANDSHAKE failed=[0-9]* total=\([0-9]*\).*/\1/p' "$T_TMP/tls.stderr" | tail -n 1)"
 check_eq "katosim got nothing from agent4's address" "" \
     "$(m ".peers[] | select(.addr == \"$(mh_addr agent4)\") | .addr")"
 
@@ -288,6 +289,7 @@ check_eq "mutual TLS: agent4 never joined" 0 "$(grep -c "AGENT-JOIN agent=agent4
 check_eq "mutual TLS: agent4 was never welcomed" 0 "$(grep -c AGENT-WELCOME "$T_TMP/agent4.log")"
 check "mutual TLS: the master logged the refused handshakes" \
     grep -q "TLS-HANDSHAKE failed=" "$T_TMP/mtls.stderr"
+echo "# failed TLS handshakes at the mutual-TLS master (agent4, client certificate from the other CA): $(sed -n 's/.*TLS-HANDSHAKE failed=[0-9]* total=\([0-9]*\).*/\1/p' "$T_TMP/mtls.stderr" | tail -n 1)"
 agents_stop 1 2 3 4
 
 # --- C: the capture's control, a tcp:// channel ----------------------------------
