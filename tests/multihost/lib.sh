@@ -9,7 +9,9 @@
 #   ks-net-$$      holds the bridge br0 and the host ends of the veths
 #   ks-target-$$   eth0 10.213.0.10/24   katosim
 #   ks-master-$$   eth0 10.213.0.20/24   stress-master
-#   ks-agentN-$$   eth0 10.213.0.3N/24   stress-agent N (N = 1..3)
+#   ks-agentN-$$   eth0 10.213.0.3N/24   stress-agent N (N = 1..3; a test
+#                                         that sets MH_ROLES before
+#                                         mh_net_up may add agent4..9)
 # Each host namespace has lo up and one veth end named eth0; the other end
 # (vROLE) is a port of br0 in ks-net-$$. The subnet exists only inside these
 # namespaces: no route, no NAT, no default route, nothing in the root
