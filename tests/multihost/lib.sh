@@ -162,6 +162,40 @@ mh_agent_start() {
     T_PIDS+=("${AGENT_PID[n]}")
 }
 
+# mh_master_start CFG TEST CTRL_PORT OUT [master flags...]: the master in
+# its namespace, waiting for 3 agents on tcp://<master>:CTRL_PORT with the
+# test's token; sets MURL and MPID, logs to $T_TMP/master.{stdout,stderr}.
+mh_master_start() {
+    local cfg=$1 test=$2 ctrl=$3 out=$4
+    shift 4
+    MURL="tcp://$(mh_addr master):$ctrl"
+    ip netns exec "$(mh_ns master)" "$KS_OUT/stress-master" --config "$cfg" \
+        --test "$test" --url "$KATO_URL" --agents 3 --listen "$MURL" \
+        --token-file "$T_TMP/token" --agent-timeout 30 --output "$out" "$@" \
+        >"$T_TMP/master.stdout" 2>"$T_TMP/master.stderr" &
+    MPID=$!
+    T_PIDS+=("$MPID")
+}
+
+# mh_wait_past_first ADDR MS: waits (bounded: 30 s, then 6 s) for ADDR's
+# first request at katosim, then until katosim's clock is MS past it. Sets
+# FIRST_MS (empty when the load never came) and UP_MS (katosim's uptime
+# when the wait ended).
+mh_wait_past_first() {
+    local addr=$1 ms=$2 i
+    FIRST_MS=""
+    for i in $(seq 1 300); do
+        FIRST_MS=$(mh_metrics | jq -r ".peers[] | select(.addr == \"$addr\") | .first_ms")
+        [ -n "$FIRST_MS" ] && break
+        sleep 0.1
+    done
+    for i in $(seq 1 300); do
+        UP_MS=$(mh_metrics | jq -r .uptime_ms)
+        awk -v u="$UP_MS" -v f="${FIRST_MS:-0}" -v k="$ms" 'BEGIN{exit !(u >= f + k)}' && break
+        sleep 0.02
+    done
+}
+
 # mh_token: writes a fresh token to $T_TMP/token.
 mh_token() {
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T_TMP/token"

@@ -42,13 +42,9 @@ performance_thresholds:
   max_error_rate: 0.0
 YAML
 out=$T_TMP/out
-murl="tcp://$(mh_addr master):$CTRL"
-ip netns exec "$(mh_ns master)" "$KS_OUT/stress-master" --config "$cfg" \
-    --test concurrent --url "$KATO_URL" --agents 3 --listen "$murl" \
-    --token-file "$T_TMP/token" --agent-timeout 30 --output "$out" \
-    >"$T_TMP/master.stdout" 2>"$T_TMP/master.stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
+mh_master_start "$cfg" concurrent "$CTRL" "$out"
+murl=$MURL
+mpid=$MPID
 for n in 1 2 3; do
     mh_agent_start "$n" "$murl" "$(mh_addr target):$PORT"
 done
@@ -56,18 +52,10 @@ done
 # Wait (bounded) for agent2's first request at katosim, then until
 # katosim's clock is CUT_AT_MS past it.
 a2=$(mh_addr agent2)
-first=""
-for i in $(seq 1 300); do
-    first=$(mh_metrics | jq -r ".peers[] | select(.addr == \"$a2\") | .first_ms")
-    [ -n "$first" ] && break
-    sleep 0.1
-done
+mh_wait_past_first "$a2" "$CUT_AT_MS"
+first=$FIRST_MS
+up=$UP_MS
 check "agent2's load reached katosim" test -n "$first"
-for i in $(seq 1 300); do
-    up=$(mh_metrics | jq -r .uptime_ms)
-    awk -v u="$up" -v f="${first:-0}" -v k="$CUT_AT_MS" 'BEGIN{exit !(u >= f + k)}' && break
-    sleep 0.02
-done
 ip -n "$MH_NET" link set vagent2 down
 cut_ms=$(date +%s%3N)
 before=$(mh_metrics | jq -r ".peers[] | select(.addr == \"$a2\") | .load_requests")

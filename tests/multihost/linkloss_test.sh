@@ -36,30 +36,18 @@ test_parameters:
   request_timeout_seconds: 10
 YAML
 out=$T_TMP/out
-murl="tcp://$(mh_addr master):$CTRL"
-ip netns exec "$(mh_ns master)" "$KS_OUT/stress-master" --config "$cfg" \
-    --test concurrent --url "$KATO_URL" --agents 3 --listen "$murl" \
-    --token-file "$T_TMP/token" --agent-timeout 30 --output "$out" \
-    >"$T_TMP/master.stdout" 2>"$T_TMP/master.stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
+mh_master_start "$cfg" concurrent "$CTRL" "$out"
+murl=$MURL
+mpid=$MPID
 for n in 1 2 3; do
     mh_agent_start "$n" "$murl" "$(mh_addr target):$PORT"
 done
 
 a3=$(mh_addr agent3)
-first=""
-for i in $(seq 1 300); do
-    first=$(mh_metrics | jq -r ".peers[] | select(.addr == \"$a3\") | .first_ms")
-    [ -n "$first" ] && break
-    sleep 0.1
-done
+mh_wait_past_first "$a3" "$CUT_AT_MS"
+first=$FIRST_MS
+up=$UP_MS
 check "agent3's load reached katosim" test -n "$first"
-for i in $(seq 1 300); do
-    up=$(mh_metrics | jq -r .uptime_ms)
-    awk -v u="$up" -v f="${first:-0}" -v k="$CUT_AT_MS" 'BEGIN{exit !(u >= f + k)}' && break
-    sleep 0.02
-done
 ip -n "$MH_NET" link set vagent3 down
 cut_ms=$(date +%s%3N)
 sleep "$(awk -v m=$CUT_MS 'BEGIN{printf "%.3f", m / 1000}')"

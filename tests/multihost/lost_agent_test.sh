@@ -37,13 +37,9 @@ performance_thresholds:
   max_error_rate: 0.0
 YAML
 out=$T_TMP/out
-murl="tcp://$(mh_addr master):$CTRL"
-ip netns exec "$(mh_ns master)" "$KS_OUT/stress-master" --config "$cfg" \
-    --test concurrent --url "$KATO_URL" --agents 3 --listen "$murl" \
-    --token-file "$T_TMP/token" --agent-timeout 30 --output "$out" \
-    >"$T_TMP/master.stdout" 2>"$T_TMP/master.stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
+mh_master_start "$cfg" concurrent "$CTRL" "$out"
+murl=$MURL
+mpid=$MPID
 for n in 1 2 3; do
     mh_agent_start "$n" "$murl" "$(mh_addr target):$PORT"
 done
@@ -51,18 +47,10 @@ done
 # Wait (bounded) for agent3's first request at katosim, then until
 # katosim's clock is KILL_AT_MS past it.
 a3=$(mh_addr agent3)
-first=""
-for i in $(seq 1 300); do
-    first=$(mh_metrics | jq -r ".peers[] | select(.addr == \"$a3\") | .first_ms")
-    [ -n "$first" ] && break
-    sleep 0.1
-done
+mh_wait_past_first "$a3" "$KILL_AT_MS"
+first=$FIRST_MS
+up=$UP_MS
 check "agent3's load reached katosim" test -n "$first"
-for i in $(seq 1 300); do
-    up=$(mh_metrics | jq -r .uptime_ms)
-    awk -v u="$up" -v f="${first:-0}" -v k="$KILL_AT_MS" 'BEGIN{exit !(u >= f + k)}' && break
-    sleep 0.02
-done
 kill -KILL "${AGENT_PID[3]}"
 kill_ms=$(date +%s%3N)
 wait "${AGENT_PID[3]}" 2>/dev/null
