@@ -24,6 +24,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/rng.h"
+#include "httpx.h"
 #include "pattern.h"
 #include "payload.h"
 
@@ -33,9 +34,8 @@
 #define KS_VERSION "dev"
 #endif
 
-#define SID_MAX            128  /* session ids longer than this are refused */
 #define RESP_KEEP          4096 /* response bytes kept for parsing */
-#define URL_CAP            (PROTO_URL_MAX + SID_MAX + 32)
+#define URL_CAP            (PROTO_URL_MAX + HTTPX_SID_MAX + 32)
 #define DRAIN_SLACK        (250 * CLOCK_NS_PER_MS) /* past the request timeout */
 #define DEFAULT_TIMEOUT_MS 10000u /* drain bound when the timeout is 0 */
 #define SESSION_RETRY_NS   CLOCK_NS_PER_S  /* at least, after a failed create */
@@ -330,114 +330,13 @@ interval_of(const struct engine *e, uint64_t now)
     return (uint32_t)((now - e->start_ns) / CLOCK_NS_PER_S);
 }
 
-static uint32_t
-map_curl_error(CURLcode c)
-{
-    switch (c) {
-    case CURLE_COULDNT_CONNECT:
-        return ERRK_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return ERRK_TIMEOUT;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        return ERRK_RESET;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return ERRK_DNS;
-    default:
-        return ERRK_OTHER;
-    }
-}
-
-/*
- * Request bytes on the wire. CURLINFO_REQUEST_SIZE counts what went out
- * in the request's first write, and libcurl (7.88) puts a POSTFIELDS body
- * under 64 KiB into it; CURLINFO_SIZE_UPLOAD_T counts that body again, so
- * adding the two counted small bodies twice. A body sent after the head is
- * at least 64 KiB, larger than any head we send: then (and only then)
- * req < up, and the two add up. (A short first write on a full socket
- * makes either figure off by the unsent part; it is not told apart.)
- */
-static uint64_t
-sent_bytes(long req, curl_off_t up)
-{
-    uint64_t r = req > 0 ? (uint64_t)req : 0;
-    uint64_t b = up > 0 ? (uint64_t)up : 0;
-
-    return r >= b ? r : r + b;
-}
-
-static bool
-sid_char_ok(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-           c == '~';
-}
-
-/*
- * Finds "session_id": "<value>" in the first bytes of a reply. The value
- * must be 1..SID_MAX-1 URL-safe characters, since it goes into URLs as is.
- * Returns the length copied into out, or 0.
- */
-static size_t
-parse_session_id(const char *s, size_t n, char *out)
-{
-    static const char key[] = "\"session_id\"";
-    const size_t klen = sizeof(key) - 1;
-
-    for (size_t i = 0; i + klen <= n; i++) {
-        size_t j, len = 0;
-        if (s[i] != '"' || memcmp(s + i, key, klen) != 0) {
-            continue;
-        }
-        j = i + klen;
-        while (j < n &&
-               (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) {
-            j++;
-        }
-        if (j >= n || s[j] != ':') {
-            continue;
-        }
-        j++;
-        while (j < n &&
-               (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) {
-            j++;
-        }
-        if (j >= n || s[j] != '"') {
-            continue;
-        }
-        j++;
-        while (j + len < n && s[j + len] != '"') {
-            if (!sid_char_ok(s[j + len]) || len + 1 >= SID_MAX) {
-                return 0;
-            }
-            len++;
-        }
-        if (j + len >= n || len == 0) {
-            return 0;
-        }
-        memcpy(out, s + j, len);
-        return len;
-    }
-    return 0;
-}
-
 static size_t
 on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct user *u = ud;
     size_t n = size * nmemb;
 
-    if (u->resp_len < RESP_KEEP) {
-        size_t k = RESP_KEEP - u->resp_len;
-        if (k > n) {
-            k = n;
-        }
-        memcpy(u->resp + u->resp_len, p, k);
-        u->resp_len += k;
-    }
+    (void)httpx_keep(u->resp, &u->resp_len, RESP_KEEP, p, n);
     u->resp_total += n;
     return n;
 }
@@ -463,51 +362,12 @@ set_suffix(struct user *u, const char *suffix)
     memcpy(u->url + u->prefix_len, suffix, n + 1);
 }
 
-/*
- * Writes the body of a request KATO must reject (docs/tests-design.md
- * 5.6), kind k of the rotation: 0 malformed JSON (422), 1 the wrong shape
- * (422), 2 a vector one longer than the node's dimension (400: the
- * baseline locked the dimension), 3 a valid observe for a session that
- * does not exist (404, the URL says so). Returns the body's length.
- */
-static size_t
-invalid_body(const struct engine *e, unsigned k, char *body, size_t cap)
-{
-    static const char malformed[] = "{\"strings\": [\"a\", ";
-    static const char shape[] = "{\"strings\": \"x\"}";
-    static const char valid[] = "{\"strings\": [\"a\"]}";
-    size_t n = 0;
-
-    switch (k) {
-    case 0:
-        memcpy(body, malformed, sizeof(malformed));
-        return sizeof(malformed) - 1;
-    case 1:
-        memcpy(body, shape, sizeof(shape));
-        return sizeof(shape) - 1;
-    case 2:
-        /* body_cap holds it: engine_new sizes it for dim + 1 numbers. */
-        n = (size_t)snprintf(body, cap,
-                             "{\"strings\": [\"a\"], "
-                             "\"vectors\": [[0.5");
-        for (uint32_t i = 0; i < e->a.vector_dim && n + 8 < cap; i++) {
-            memcpy(body + n, ",0.5", 5);
-            n += 4;
-        }
-        memcpy(body + n, "]]}", 4);
-        return n + 3;
-    default:
-        memcpy(body, valid, sizeof(valid));
-        return sizeof(valid) - 1;
-    }
-}
-
 /* Prepares an invalid request on slot u (a session of its own made). */
 static int
 prepare_invalid(struct engine *e, struct user *u)
 {
     unsigned k = (unsigned)(u->ak % 4u);
-    size_t len = invalid_body(e, k, u->body, e->body_cap);
+    size_t len = httpx_invalid_body(k, e->a.vector_dim, u->body, e->body_cap);
     CURLcode c;
 
     u->op = OP_INVALID;
@@ -978,24 +838,21 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
 
     if (res == CURLE_OK) {
         (void)curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status < 200 || status > 299) {
-            err = (status >= 100 && status <= 599) ? (uint32_t)status
-                                                   : ERRK_OTHER;
-        }
+        err = httpx_status_error_key(status);
     } else {
-        err = map_curl_error(res);
+        err = httpx_curl_error_key(res);
     }
     (void)curl_easy_getinfo(u->easy, CURLINFO_REQUEST_SIZE, &req_size);
     (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_UPLOAD_T, &up);
     (void)curl_easy_getinfo(u->easy, CURLINFO_HEADER_SIZE, &hdr_size);
     (void)curl_easy_getinfo(u->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    sent = sent_bytes(req_size, up);
+    sent = httpx_sent_bytes(req_size, up);
 
     switch (op) {
     case OP_SESSION:
         if (err == 0) {
-            char sid[SID_MAX];
-            size_t n = parse_session_id(u->resp, u->resp_len, sid);
+            char sid[HTTPX_SID_MAX];
+            size_t n = httpx_parse_session_id(u->resp, u->resp_len, sid);
             size_t base = strlen(e->sessions_url);
             if (n == 0 || base + 1 + n + 16 >= URL_CAP) {
                 err = ERRK_OTHER; /* 2xx without a usable session id */
@@ -1035,8 +892,7 @@ finish_request(struct worker *w, struct user *u, CURLcode res, uint64_t now)
     record_group(w, u, err, now);
     metrics_record(w->live, op, err, true, (now - u->due_ns) / CLOCK_NS_PER_US,
                    (now - u->sent_ns) / CLOCK_NS_PER_US, sent,
-                   (uint64_t)(hdr_size > 0 ? hdr_size : 0) +
-                       (uint64_t)(down > 0 ? down : 0));
+                   httpx_recv_bytes(hdr_size, down));
     u->in_flight = false;
     w->n_in_flight--;
     if (u->open) {
@@ -1270,35 +1126,6 @@ worker_main(void *arg)
 
 /* --- construction ------------------------------------------------------- */
 
-/* Writes {"node_id":"<id>"} with JSON escaping. Returns 0 or E_INVAL. */
-static int
-build_session_body(struct engine *e)
-{
-    char *p = e->session_body;
-    size_t n = 0, cap = sizeof(e->session_body);
-    static const char head[] = "{\"node_id\":\"";
-
-    memcpy(p, head, sizeof(head) - 1);
-    n = sizeof(head) - 1;
-    for (const char *s = e->a.node_id; *s != '\0'; s++) {
-        if ((unsigned char)*s < 0x20) {
-            return E_INVAL;
-        }
-        if (n + 4 >= cap) {
-            return E_INVAL;
-        }
-        if (*s == '"' || *s == '\\') {
-            p[n++] = '\\';
-        }
-        p[n++] = *s;
-    }
-    p[n++] = '"';
-    p[n++] = '}';
-    p[n] = '\0';
-    e->session_body_len = n;
-    return 0;
-}
-
 /* The global units of stream i: floor(peak) users (closed), or
  * max_in_flight connection slots (open). */
 static uint32_t
@@ -1492,7 +1319,9 @@ check_assign(struct engine *e, char *err, size_t errlen)
         (void)snprintf(err, errlen, "mix sums to %.9g, not 1", sum);
         return E_INVAL;
     }
-    if (build_session_body(e) != 0) {
+    if (httpx_session_body(e->a.node_id, e->session_body,
+                           sizeof(e->session_body),
+                           &e->session_body_len) != 0) {
         (void)snprintf(err, errlen, "node_id is not printable or too long");
         return E_INVAL;
     }

@@ -63,10 +63,10 @@ metrics_reset(struct metrics *m)
     for (int i = 0; i < OP_COUNT; i++) {
         struct metrics_op *o = &m->op[i];
         /* The control thread resets every worker's buffer every second:
-         * skip the 184 KiB memset of a histogram nothing went into (an
-         * empty one is all zeros), and the error table when no error
-         * was counted (metrics_record and metrics_add keep errors equal
-         * to the table's sum). */
+         * skip the histograms nothing went into (hist_reset clears only
+         * the counts that are set, so untouched pages stay unbacked) and
+         * the error table when no error was counted (metrics_record and
+         * metrics_add keep errors equal to the table's sum). */
         if (hist_count(o->latency) != 0) {
             hist_reset(o->latency);
         }

@@ -8,7 +8,7 @@
 #include "hist.h"
 
 #include <math.h>
-#include <string.h>
+#include <stdbool.h>
 
 #include "alloc.h"
 #include "err.h"
@@ -81,6 +81,29 @@ hist_highest_of(uint32_t index)
     return hist_lowest_of(index) + (1ULL << bucket_of_index(index)) - 1;
 }
 
+/*
+ * Every non-zero count lies in counts[index_of(min) .. index_of(max)]:
+ * each writer (record, add, import) widens min and max over what it adds,
+ * and min/max are values already clamped to HIST_MAX_US. Sets that range
+ * and returns true, or returns false when h is empty (every count zero).
+ * The loops below walk only that range, and write only counts that are
+ * or become non-zero: a page of counts that never held one is never
+ * written, so the kernel never backs it. An agent holds 4 buffers x 7
+ * operations x 2 histograms per worker, 10 MB dense; writing all of them
+ * each second (memset, or adding zeros) made all of it resident
+ * (docs/internals/metrics.md, "Agent memory").
+ */
+static bool
+used_range(const struct hist *h, uint32_t *lo, uint32_t *hi)
+{
+    if (h->total == 0) {
+        return false;
+    }
+    *lo = index_of(h->min);
+    *hi = index_of(h->max);
+    return true;
+}
+
 /* --- life cycle --- */
 
 int
@@ -105,7 +128,15 @@ hist_free(struct hist *h)
 void
 hist_reset(struct hist *h)
 {
-    memset(h->counts, 0, sizeof(h->counts));
+    uint32_t lo, hi;
+
+    if (used_range(h, &lo, &hi)) {
+        for (uint32_t i = lo; i <= hi; i++) {
+            if (h->counts[i] != 0) {
+                h->counts[i] = 0;
+            }
+        }
+    }
     h->total = 0;
     h->clamped = 0;
     h->min = UINT64_MAX;
@@ -147,11 +178,15 @@ hist_record(struct hist *h, uint64_t value_us)
 void
 hist_add(struct hist *dst, const struct hist *src)
 {
-    if (src->total == 0) {
+    uint32_t lo, hi;
+
+    if (!used_range(src, &lo, &hi)) {
         return;
     }
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
-        dst->counts[i] += src->counts[i];
+    for (uint32_t i = lo; i <= hi; i++) {
+        if (src->counts[i] != 0) {
+            dst->counts[i] += src->counts[i];
+        }
     }
     dst->total += src->total;
     dst->clamped += src->clamped;
@@ -189,13 +224,14 @@ double
 hist_mean(const struct hist *h)
 {
     long double sum = 0.0L;
+    uint32_t lo, hi;
 
-    if (h->total == 0) {
+    if (!used_range(h, &lo, &hi)) {
         return 0.0;
     }
     /* From the counts, not a running sum: the result depends only on the
      * buckets, so merged or imported histograms give the same mean. */
-    for (uint32_t i = 0; i < HIST_BUCKETS; i++) {
+    for (uint32_t i = lo; i <= hi; i++) {
         if (h->counts[i] != 0) {
             long double mid = ((long double)hist_lowest_of(i) +
                                (long double)hist_highest_of(i)) /
@@ -235,15 +271,16 @@ uint64_t
 hist_percentile(const struct hist *h, double p)
 {
     uint64_t rank, cum = 0;
+    uint32_t lo, hi;
 
-    if (h->total == 0) {
+    if (!used_range(h, &lo, &hi)) {
         return 0;
     }
     if (p >= 100.0) {
         return h->max;
     }
     rank = rank_of(p, h->total);
-    for (uint32_t i = 0; i < HIST_BUCKETS; i++) {
+    for (uint32_t i = lo; i <= hi; i++) {
         cum += h->counts[i];
         if (cum >= rank) {
             uint64_t v = hist_highest_of(i);
@@ -259,8 +296,12 @@ size_t
 hist_nonzero(const struct hist *h)
 {
     size_t n = 0;
+    uint32_t lo, hi;
 
-    for (size_t i = 0; i < HIST_BUCKETS; i++) {
+    if (!used_range(h, &lo, &hi)) {
+        return 0;
+    }
+    for (uint32_t i = lo; i <= hi; i++) {
         n += h->counts[i] != 0;
     }
     return n;
@@ -270,8 +311,12 @@ size_t
 hist_export(const struct hist *h, struct hist_bucket *out, size_t max)
 {
     size_t n = 0;
+    uint32_t lo, hi;
 
-    for (uint32_t i = 0; i < HIST_BUCKETS && n < max; i++) {
+    if (!used_range(h, &lo, &hi)) {
+        return 0;
+    }
+    for (uint32_t i = lo; i <= hi && n < max; i++) {
         if (h->counts[i] != 0) {
             out[n].index = i;
             out[n].count = h->counts[i];

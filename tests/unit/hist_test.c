@@ -470,6 +470,67 @@ test_export_import(void **state)
     assert_memory_equal(f->b1, f->b2, n * sizeof(*f->b1));
 }
 
+/*
+ * reset, add, export and the queries walk only the index range between
+ * min and max (so that pages of counts nothing went into are never
+ * written): a reset must still clear every count, whatever range came
+ * before, and an add or import into a histogram whose range is elsewhere
+ * must leave both ends counted.
+ */
+static void
+test_range_walk(void **state)
+{
+    static const uint64_t v[] = {0, 1, 2047, 2048, 123456, HIST_MAX_US};
+    const size_t nv = sizeof(v) / sizeof(v[0]);
+    struct fx *f = *state;
+    struct hist_bucket b[8];
+
+    new_hists(f, 3);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < nv; i++) {
+            hist_record(f->h[0], v[i]);
+        }
+        hist_record(f->h[0], HIST_MAX_US + 5); /* clamped */
+        assert_int_equal(hist_nonzero(f->h[0]), nv);
+        assert_int_equal(hist_export(f->h[0], b, 8), nv);
+        for (size_t i = 0; i < nv; i++) {
+            assert_int_equal(b[i].index, hist_index_of(v[i]));
+            /* 1 each, not round + 1: the reset cleared them all. */
+            assert_int_equal(b[i].count, i + 1 == nv ? 2 : 1);
+        }
+        hist_reset(f->h[0]);
+        assert_int_equal(hist_nonzero(f->h[0]), 0);
+        assert_int_equal(hist_percentile(f->h[0], 50.0), 0);
+    }
+    /* Narrow ranges: one value, reset, then values on either side. */
+    hist_record(f->h[1], 5000);
+    hist_reset(f->h[1]);
+    hist_record(f->h[1], 4000);
+    hist_record(f->h[1], 6000);
+    assert_int_equal(hist_nonzero(f->h[1]), 2);
+    assert_int_equal(hist_percentile(f->h[1], 50.0),
+                     hist_highest_of(hist_index_of(4000)));
+    /* An add of a histogram whose range lies above dst's, and one below. */
+    hist_record(f->h[2], 10);
+    hist_add(f->h[1], f->h[2]);
+    hist_reset(f->h[2]);
+    hist_record(f->h[2], 1000000);
+    hist_add(f->h[1], f->h[2]);
+    assert_int_equal(hist_export(f->h[1], b, 8), 4);
+    assert_int_equal(b[0].index, hist_index_of(10));
+    assert_int_equal(b[3].index, hist_index_of(1000000));
+    assert_int_equal(hist_count(f->h[1]), 4);
+    /* After import too: its buckets widen the range. */
+    hist_reset(f->h[2]);
+    assert_int_equal(hist_import(f->h[2], b, 4), 0);
+    assert_int_equal(hist_nonzero(f->h[2]), 4);
+    hist_reset(f->h[2]);
+    assert_int_equal(hist_nonzero(f->h[2]), 0);
+    assert_int_equal(hist_import(f->h[2], b + 3, 1), 0);
+    assert_int_equal(hist_export(f->h[2], b, 8), 1);
+    assert_int_equal(b[0].count, 1);
+}
+
 static void
 test_import_extends(void **state)
 {
@@ -640,6 +701,7 @@ hist_tests(void)
         cmocka_unit_test_setup_teardown(test_merge_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_extends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_nomem, setup, teardown),

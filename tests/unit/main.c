@@ -29,6 +29,7 @@ static const struct group groups[] = {
     {"memleak", memleak_tests},     {"burstpool", burstpool_tests},
     {"resources", resources_tests}, {"rebalance", rebalance_tests},
     {"baseline", baseline_tests},   {"tls", tls_tests},
+    {"httpx", httpx_tests},
 };
 
 int

@@ -36,5 +36,6 @@ int resources_tests(void);
 int rebalance_tests(void);
 int baseline_tests(void);
 int tls_tests(void);
+int httpx_tests(void);
 
 #endif
