@@ -180,6 +180,11 @@ test_scenarios:
     duration_seconds: $SECS
     requests_per_user_per_second: 0
     think_time_ms: 0
+  # The target is sampled from /proc (nginx's pid), not GET /metrics, so
+  # nginx answers exactly the tool's requests plus the preflight.
+  memory:
+    memory_source: pid
+    pid: $NGINX_PID
 performance_thresholds:
   response_time_p99_max: 100000
   max_error_rate: 1.0
