@@ -182,8 +182,12 @@ tsan:
 			bash tests/integration/$${t}_test.sh; \
 	done
 
+# The unit tests, then the master and its agents under valgrind over the
+# end-to-end, TLS and agent-loss (rebalance) scripts: a few minutes.
+VALGRIND_SCRIPTS := e2e tls agent_loss
 valgrind: all $(UNIT_BIN)
 	valgrind --error-exitcode=1 --leak-check=full $(UNIT_BIN)
+	@bash tests/support/valgrind_run.sh $(OUT) $(VALGRIND_SCRIPTS)
 
 bench: all
 	@bash bench/bench_wrk.sh $(OUT)
