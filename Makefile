@@ -167,17 +167,27 @@ asan:
 		$(O)/asan/unit-tests
 	@ASAN_OPTIONS=detect_leaks=1 bash tests/run_tests.sh $(O)/asan
 
-# ThreadSanitizer over the unit tests and the end-to-end run (the agent's
-# workers and control thread are where races would live).
+# ThreadSanitizer over the unit tests and the integration scripts that
+# drive the agent's threads (workers, control thread, resources sampler,
+# link-cut redial and rebalance, TLS; the agent's and master's shutdown):
+# that is where races would live. About two minutes.
+TSAN_SCRIPTS := e2e agent_loss resources tls lifecycle
 tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan OPT="-O1 -g" all \
 		$(O)/tsan/unit-tests
 	@TSAN_OPTIONS=halt_on_error=1 bash tests/run_tests.sh $(O)/tsan unit
-	@TSAN_OPTIONS=halt_on_error=1 KS_OUT=$(CURDIR)/$(O)/tsan \
-		bash tests/integration/e2e_test.sh
+	@set -e; for t in $(TSAN_SCRIPTS); do \
+		echo "== $$t (tsan)"; \
+		TSAN_OPTIONS=halt_on_error=1 KS_OUT=$(abspath $(O))/tsan \
+			bash tests/integration/$${t}_test.sh; \
+	done
 
+# The unit tests, then the master and its agents under valgrind over the
+# end-to-end, TLS and agent-loss (rebalance) scripts: a few minutes.
+VALGRIND_SCRIPTS := e2e tls agent_loss
 valgrind: all $(UNIT_BIN)
 	valgrind --error-exitcode=1 --leak-check=full $(UNIT_BIN)
+	@bash tests/support/valgrind_run.sh $(OUT) $(VALGRIND_SCRIPTS)
 
 bench: all
 	@bash bench/bench_wrk.sh $(OUT)

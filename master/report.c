@@ -202,8 +202,11 @@ eval_scope(struct report_verdict *out, const struct agg *a,
     struct agg_counts n = agg_op_counts(a, op);
     const struct hist *lat = agg_latency(a, op);
     struct hist *valid = NULL;
-    char pre[40] = "";
-    char mpre[40] = "";
+    /* "<op> " and "<op>.": the longest op name, "short_term_memory",
+     * and its separator; so "<op>." and the longest metric,
+     * "response_time_p99_9", always fit in a violation's metric[48]. */
+    char pre[20] = "";
+    char mpre[20] = "";
 
     /* The recovery test's invalid requests are meant to fail: the
      * all-operations scope is every other op (their histograms merged

@@ -144,6 +144,8 @@ check_eq "fail_on_regression: a baseline violation" baseline \
     "$(j '[.concurrent_requests.results.thresholds.violations[].metric] | join(" ")')"
 check_eq "fail_on_regression: the JUnit case fails" 1 \
     "$(jx 'count(//testcase[contains(@name, "baseline deviation")]/failure)')"
+check_eq "fail_on_regression: the JUnit case lists what regressed in system-out" 1 \
+    "$(jx 'count(//testcase[contains(@name, "baseline deviation")]/system-out[starts-with(., "regressed: ") and contains(., " -> ")])')"
 check "fail_on_regression: listed with the violations" \
     grep -q "regressed beyond 20% of the baseline (fail_on_regression)" "$T_TMP/failing.out"
 

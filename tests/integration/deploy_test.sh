@@ -342,13 +342,26 @@ pkg_of() { # LIBPATH -> package (merged /usr: try both spellings)
     done
     echo "?$p"
 }
+# A `make asan` / `make tsan` build (KS_OUT=build/asan) also loads its
+# sanitizer's runtime and the libstdc++ that pulls in: no image ships
+# those, they are not the runtime stage's to list.
+san_pkg() { # PACKAGE BINARY-IS-INSTRUMENTED
+    case $1 in
+    libasan[0-9]* | libubsan[0-9]* | libtsan[0-9]* | liblsan[0-9]*) return 0 ;;
+    libstdc++6) [ "$2" = 1 ] ;;
+    *) return 1 ;;
+    esac
+}
 bad=
 needed_bad=
 for b in stress-master stress-agent katosim; do
     ldd "$KS_OUT/$b" >"$T_TMP/ldd.$b" 2>&1
     grep -q 'not found' "$T_TMP/ldd.$b" && bad="$bad $b:not-found"
+    san=0
+    grep -Eq 'lib(a|t|ub)san\.so' "$T_TMP/ldd.$b" && san=1
     while read -r lib; do
         pk=$(pkg_of "$lib")
+        san_pkg "$pk" "$san" && continue
         if grep -qx "$pk" <<<"$(tr ' ' '\n' <<<"$PKGS")"; then continue; fi
         if grep -qx "$pk" <<<"$closure"; then continue; fi
         pr=$(dpkg-query -W -f '${Priority} ${Essential}' "$pk" 2>/dev/null)
@@ -360,6 +373,7 @@ for b in stress-master stress-agent katosim; do
         pk=$(pkg_of "$lib")
         # libc6 (libc, libm) is in every Debian image.
         [ "$pk" = libc6 ] && continue
+        san_pkg "$pk" "$san" && continue
         grep -qx "$pk" <<<"$(tr ' ' '\n' <<<"$PKGS")" || needed_bad="$needed_bad $b:$so($pk)"
     done
 done
