@@ -68,6 +68,20 @@ html_checks() {
         "$(hx "$html" 'count(//h3[.="Memory"]/following-sibling::figure[1]//*[local-name()="path" and @stroke="#cf222e"])')"
 }
 
+# A sanitizer's allocator (ASan's quarantine, TSan's shadow) makes
+# katosim's own RSS grow by itself (measured ~19 MB/min under ASan, ~178
+# under TSan, 0.5 in the normal build), so under `make asan`/`make tsan`
+# the verdicts that depend on the slope cannot hold: those checks are
+# skipped, with this reason, and the rest still run.
+SAN=$(ldd "$KS_OUT/katosim" 2>/dev/null | grep -Eo 'lib[at]san' | head -n 1)
+slope_ok() {
+    if [ -n "$SAN" ]; then
+        echo "# skipped under $SAN (katosim's allocator grows on its own): $1"
+        return 1
+    fi
+    return 0
+}
+
 for src in metrics pid; do
     run "leak-$src" "$src" --leak-kb 64
     check_eq "leak/$src: a leak is a violation: exit 1" 1 "$RC"
@@ -85,8 +99,10 @@ for src in metrics pid; do
     want=$(awk -v l="$LEAKED" 'BEGIN { printf "%.1f", l / 1048576 / 10 * 60 }')
     echo "# leak/$src: slope=$slope MB/min r2=$(j .r2) katosim leaked ${LEAKED} B over the run (about $want MB/min), first=$(j .first_mb) last=$(j .last_mb) MB"
     check "leak/$src: slope positive and above the threshold ($slope > 5)" ge "$slope" 5
-    check "leak/$src: slope within 25 % of katosim's leak ($slope vs $want)" \
-        awk -v s="$slope" -v w="$want" 'BEGIN { exit !(s >= 0.75 * w && s <= 1.25 * w) }'
+    if slope_ok "leak/$src: slope within 25 % of katosim's leak"; then
+        check "leak/$src: slope within 25 % of katosim's leak ($slope vs $want)" \
+            awk -v s="$slope" -v w="$want" 'BEGIN { exit !(s >= 0.75 * w && s <= 1.25 * w) }'
+    fi
     check "leak/$src: the line explains the growth (r2 $(j .r2) >= 0.9)" ge "$(j .r2)" 0.9
     check "leak/$src: summary says leak" grep -q "Memory: leak" "$T_TMP/leak-$src.stdout"
     check_eq "leak/$src: the only violation is memory_leak" memory_leak \
@@ -99,19 +115,18 @@ done
 
 for src in metrics pid; do
     run "flat-$src" "$src"
+    slope=$(j .slope_mb_per_min)
+    echo "# no leak/$src: slope=$slope MB/min r2=$(j .r2) first=$(j .first_mb) last=$(j .last_mb) MB"
+    check "no leak/$src: samples taken ($(j '.samples | length'))" test "$(j '.samples | length')" -ge 8
+    slope_ok "no leak/$src: exit 0, verdict no leak, slope, JUnit and HTML verdicts" || continue
     check_eq "no leak/$src: exit 0" 0 "$RC"
     [ "$RC" = 0 ] || { cat "$T_TMP/flat-$src.stdout"; tail -n 20 "$T_TMP/flat-$src.stderr"; }
     check_eq "no leak/$src: verdict no leak" "no leak" "$(j .verdict)"
-    slope=$(j .slope_mb_per_min)
-    echo "# no leak/$src: slope=$slope MB/min r2=$(j .r2) first=$(j .first_mb) last=$(j .last_mb) MB"
     check "no leak/$src: slope below the threshold ($slope <= 5)" le "$slope" 5
-    check "no leak/$src: samples taken ($(j '.samples | length'))" test "$(j '.samples | length')" -ge 8
     junit=$(ls "$OUT"/junit_*.xml 2>/dev/null | head -n 1)
     check_eq "no leak/$src: JUnit's memory testcase passes" 1 \
         "$(xmllint --xpath "count(//testcase[@name='memory_leak: memory growth <= 5 MB/min'][not(failure)])" "$junit")"
     html_checks "no leak/$src"
 done
-
-
 
 t_done
