@@ -24,7 +24,7 @@ if [ ! -s "$tmp/port" ]; then
 fi
 port=$(cat "$tmp/port")
 echo "run: katosim (KATO stand-in) listening on http://127.0.0.1:$port"
-"$OUT/stress-master" --config stress_config.yaml --test concurrent --quick \
+"$OUT/stress-master" --config quick_test_config.yaml --test concurrent --quick \
     --url "http://127.0.0.1:$port" --local-agents 2
 rc=$?
 echo "run: results in $ROOT/stress_test_results/ (latest.json); exit code $rc"
