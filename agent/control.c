@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -148,7 +149,8 @@ struct control {
     uint64_t seq;                /* last BATCH seq queued */
     uint64_t acked_seq;          /* highest acknowledged */
     struct pending *q;           /* FIFO of unacknowledged batches */
-    size_t q_head, q_len, q_cap; /* q_cap <= CONTROL_MAX_UNACKED */
+    size_t q_head, q_len, q_cap; /* q_cap <= max_unacked */
+    size_t max_unacked;          /* CONTROL_MAX_UNACKED, or the test hook's */
     /* An interval that found the queue full: its counts stay in agg (the
      * next intervals add to them) until a slot frees; see queue_batch. */
     bool held;
@@ -1150,13 +1152,13 @@ queue_batch(struct control *c, uint32_t k)
     struct pending *p;
     int rv;
 
-    if (c->q_len >= CONTROL_MAX_UNACKED) {
+    if (c->q_len >= c->max_unacked) {
         return E_TOOBIG; /* held back by the caller: see service */
     }
     if (c->q_len == c->q_cap) {
         size_t cap = c->q_cap ? c->q_cap * 2 : 16;
-        if (cap > CONTROL_MAX_UNACKED) {
-            cap = CONTROL_MAX_UNACKED;
+        if (cap > c->max_unacked) {
+            cap = c->max_unacked;
         }
         struct pending *nq = xcalloc(cap, sizeof(*nq));
         if (nq == NULL) {
@@ -1253,7 +1255,7 @@ collect_upto(struct control *c, struct engine *e, uint32_t *next,
 
 /*
  * Queues the counts in agg as the batch of interval k, or holds them back
- * when that fails (the queue is full: CONTROL_MAX_UNACKED batches the
+ * when that fails (the queue is full: max_unacked batches the
  * master has not acknowledged; or no memory). Held counts stay in agg, the
  * next intervals add to theirs, and they leave as one batch, numbered with
  * the last interval, as soon as there is room: nothing is dropped and the
@@ -1271,10 +1273,11 @@ queue_or_hold(struct control *c, uint32_t k)
             c->held_first = k;
             log_error("AGENT-QUEUE-FULL",
                       "interval=%u not queued (%s; unacknowledged=%zu, "
-                      "max %u): its counts are held and sent with a later "
+                      "max %zu): its counts are held and sent with a later "
                       "batch; the master will report the intervals between "
                       "as missing",
-                      k, err_str(rv), c->q_len, CONTROL_MAX_UNACKED);
+                      k, rv == E_TOOBIG ? "queue full" : err_str(rv), c->q_len,
+                      c->max_unacked);
         }
         c->held_k = k;
         return;
@@ -1302,7 +1305,7 @@ service(struct control *c, uint64_t now)
     if (c->eng == NULL || c->state != PROTO_ST_RUNNING) {
         return;
     }
-    if (c->held && c->q_len < CONTROL_MAX_UNACKED) {
+    if (c->held && c->q_len < c->max_unacked) {
         queue_or_hold(c, c->held_k); /* before GOODBYE can be due */
     }
     if (c->eng_finished) {
@@ -1584,6 +1587,28 @@ control_free(struct control *c)
     xfree(c);
 }
 
+/* CONTROL_MAX_UNACKED, or CONTROL_TEST_MAX_UNACKED_ENV when a test set it
+ * (1 .. CONTROL_MAX_UNACKED; anything else is ignored). */
+static size_t
+test_max_unacked(void)
+{
+    const char *v = getenv(CONTROL_TEST_MAX_UNACKED_ENV);
+    char *end = NULL;
+    unsigned long n;
+
+    if (v == NULL || v[0] == '\0') {
+        return CONTROL_MAX_UNACKED;
+    }
+    n = strtoul(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1 || n > CONTROL_MAX_UNACKED) {
+        return CONTROL_MAX_UNACKED;
+    }
+    log_warn("AGENT-TEST-UNACKED",
+             "%s=%lu: at most %lu unacknowledged batches (a test hook)",
+             CONTROL_TEST_MAX_UNACKED_ENV, n, n);
+    return (size_t)n;
+}
+
 int
 control_new(struct control **out, const struct control_opts *o)
 {
@@ -1607,6 +1632,7 @@ control_new(struct control **out, const struct control_opts *o)
     c->threads = o->threads;
     c->hb_ms = DEFAULT_HB_MS;
     c->tls_backoff_ms = CONTROL_TLS_BACKOFF_MS;
+    c->max_unacked = test_max_unacked();
     if (o->tls != NULL) {
         nng_tls_config_hold(o->tls);
         c->tls = o->tls;
