@@ -196,6 +196,62 @@ mh_wait_past_first() {
     done
 }
 
+# mh_check_shares RESULTS_JSON METRICS_JSON TEST USERS: for each of the
+# three agents of TEST in the results, its planned share of USERS, the
+# sessions and requests katosim counted from its address, and a GOODBYE
+# with matching totals.
+mh_check_shares() {
+    local res=$1 met=$2 r=".$3.results" users=$4 i name addr want
+    for i in 0 1 2; do
+        name=$(jq -r "$r.agents[$i].name" "$res")
+        addr=$(mh_addr "$name") || addr=none
+        want=$((users / 3 + (i < users % 3 ? 1 : 0)))
+        check_eq "agents[$i] ($name) has its planned share of users" "$want" \
+            "$(jq -r "$r.agents[$i].users" "$res")"
+        check_eq "katosim: $addr created exactly $name's share of sessions" "$want" \
+            "$(jq -r ".peers[] | select(.addr == \"$addr\") | .create_session" "$met")"
+        check_eq "katosim: requests from $addr equal $name's reported requests" \
+            "$(jq -r "$r.agents[$i].requests" "$res")" \
+            "$(jq -r ".peers[] | select(.addr == \"$addr\") | .load_requests" "$met")"
+        check_eq "$name said goodbye with matching totals" "true true" \
+            "$(jq -r "$r.agents[$i].goodbye" "$res") $(jq -r "$r.agents[$i].totals_match" "$res")"
+    done
+}
+
+# mh_check_start METRICS_JSON [LABEL]: each agent's clock-offset estimate
+# within rtt/2 (one kernel clock: the true offset is 0, +1 us of rounding),
+# the agents' start instants from their logs, and issue 5's bound: their
+# first requests reach katosim within 10 ms of each other (every agent's
+# first user is due at the start instant, so the spread of the first
+# arrivals is the start skew as the target sees it, plus connect time).
+# LABEL (e.g. " over TLS") goes into the check names.
+mh_check_start() {
+    local met=$1 label=${2:-} starts="" n line in_ms off rtt spread skew_us
+    for n in 1 2 3; do
+        line=$(grep ' AGENT-START in_ms=' "$T_TMP/agent$n.log" | head -n 1)
+        if [ -z "$line" ]; then
+            notok "agent$n logged AGENT-START"
+            continue
+        fi
+        in_ms=$(sed 's/.*in_ms=\(-*[0-9]*\).*/\1/' <<<"$line")
+        off=$(sed 's/.*offset_us=\(-*[0-9]*\).*/\1/' <<<"$line")
+        rtt=$(sed 's/.*rtt_us=\([0-9]*\).*/\1/' <<<"$line")
+        check "agent$n offset ${off} us within rtt/2$label (rtt ${rtt} us)" \
+            test "${off#-}" -le $((rtt / 2 + 1))
+        starts="$starts $(($(mh_log_ms "$line") + in_ms))"
+        echo "# agent$n$label: in_ms=$in_ms offset_us=$off rtt_us=$rtt"
+    done
+    spread=$(tr ' ' '\n' <<<"$starts" | grep -v '^$' | sort -n |
+        awk 'NR==1{a=$1} {b=$1} END{print b-a}')
+    echo "# start skew$label (agents' local start instants from their logs, ms resolution): ${spread} ms"
+    echo "# first arrival at katosim (ms since katosim start): $(jq -r '[.peers[] | "\(.addr)=\(.first_ms)"] | join(" ")' "$met")"
+    skew_us=$(jq -r '[.peers[].first_ms] | (max - min) * 1000 | floor' "$met")
+    echo "# start skew$label at the target (spread of first arrivals): $skew_us us"
+    # Measured 0.1-0.3 ms here (docs/distributed.md).
+    check "agents' first requests reach the target within 10 ms of each other (${skew_us} us)" \
+        test "${skew_us:-999999}" -le 10000
+}
+
 # mh_token: writes a fresh token to $T_TMP/token.
 mh_token() {
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T_TMP/token"

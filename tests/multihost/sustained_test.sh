@@ -108,50 +108,10 @@ done
 check_eq "no errors" 0 "$(j "$R.total_failures")"
 check_eq "katosim counted every request by a known address" 0 "$(m .peers_other)"
 check_eq "katosim saw exactly three client addresses" 3 "$(m '.peers | length')"
-for i in 0 1 2; do
-    name=$(j "$R.agents[$i].name")
-    addr=$(mh_addr "$name") || addr=none
-    want=$((USERS / 3 + (i < USERS % 3 ? 1 : 0)))
-    check_eq "agents[$i] ($name) has its planned share of users" "$want" "$(j "$R.agents[$i].users")"
-    check_eq "katosim: $addr created exactly $name's share of sessions" "$want" \
-        "$(m ".peers[] | select(.addr == \"$addr\") | .create_session")"
-    check_eq "katosim: requests from $addr equal $name's reported requests" \
-        "$(j "$R.agents[$i].requests")" \
-        "$(m ".peers[] | select(.addr == \"$addr\") | .load_requests")"
-    check_eq "$name said goodbye with matching totals" "true true" \
-        "$(j "$R.agents[$i].goodbye") $(j "$R.agents[$i].totals_match")"
-done
+mh_check_shares "$out/latest.json" "$T_TMP/metrics.json" "$T" "$USERS"
 
 # --- start: offsets and skew ------------------------------------------------------
-starts=""
-for n in 1 2 3; do
-    line=$(grep ' AGENT-START in_ms=' "$T_TMP/agent$n.log" | head -n 1)
-    if [ -z "$line" ]; then
-        notok "agent$n logged AGENT-START"
-        continue
-    fi
-    in_ms=$(sed 's/.*in_ms=\(-*[0-9]*\).*/\1/' <<<"$line")
-    off=$(sed 's/.*offset_us=\(-*[0-9]*\).*/\1/' <<<"$line")
-    rtt=$(sed 's/.*rtt_us=\([0-9]*\).*/\1/' <<<"$line")
-    # One kernel clock: the true offset is 0, and a midpoint estimate is
-    # off by at most half the round trip (+1 us of rounding).
-    check "agent$n offset ${off} us within rtt/2 (rtt ${rtt} us)" \
-        test "${off#-}" -le $((rtt / 2 + 1))
-    starts="$starts $(($(mh_log_ms "$line") + in_ms))"
-    echo "# agent$n: in_ms=$in_ms offset_us=$off rtt_us=$rtt"
-done
-spread=$(tr ' ' '\n' <<<"$starts" | grep -v '^$' | sort -n |
-    awk 'NR==1{a=$1} {b=$1} END{print b-a}')
-echo "# start skew (agents' local start instants from their logs, ms resolution): ${spread} ms"
-# initial_users 3: every agent's first user is due at the start instant,
-# so the spread of the first arrivals at katosim is the start skew as the
-# target sees it (plus each agent's connect time).
-echo "# first arrival at katosim (ms since katosim start): $(m '[.peers[] | "\(.addr)=\(.first_ms)"] | join(" ")')"
-skew_us=$(m '[.peers[].first_ms] | (max - min) * 1000 | floor')
-echo "# start skew at the target (spread of first arrivals): $skew_us us"
-# Issue 5's bound; measured 0.1-0.3 ms here (docs/distributed.md).
-check "agents' first requests reach the target within 10 ms of each other (${skew_us} us)" \
-    test "${skew_us:-999999}" -le 10000
+mh_check_start "$T_TMP/metrics.json"
 
 mh_cleanup
 trap - EXIT

@@ -168,19 +168,7 @@ check_eq "total requests equal katosim's counters" "$(m .load_requests)" "$tool_
 check_eq "no errors" 0 "$(j "$R.total_failures")"
 check_eq "katosim saw exactly three client addresses" 3 "$(m '.peers | length')"
 check_eq "katosim counted every request by a known address" 0 "$(m .peers_other)"
-for i in 0 1 2; do
-    name=$(j "$R.agents[$i].name")
-    addr=$(mh_addr "$name") || addr=none
-    want=$((USERS / 3 + (i < USERS % 3 ? 1 : 0)))
-    check_eq "agents[$i] ($name) has its planned share of users" "$want" "$(j "$R.agents[$i].users")"
-    check_eq "katosim: $addr created exactly $name's share of sessions" "$want" \
-        "$(m ".peers[] | select(.addr == \"$addr\") | .create_session")"
-    check_eq "katosim: requests from $addr equal $name's reported requests" \
-        "$(j "$R.agents[$i].requests")" \
-        "$(m ".peers[] | select(.addr == \"$addr\") | .load_requests")"
-    check_eq "$name said goodbye with matching totals" "true true" \
-        "$(j "$R.agents[$i].goodbye") $(j "$R.agents[$i].totals_match")"
-done
+mh_check_shares "$out/latest.json" "$T_TMP/m1.json" "$T" "$USERS"
 for n in 1 2 3; do
     check "agent$n dialled the address with the certificate's DNS name" \
         grep -q "AGENT-UP .* master=$murl tls_ca=$P/ca.pem tls_server_name=$NAME" "$T_TMP/agent$n.log"
@@ -208,29 +196,7 @@ for s in agent1 agent2 agent3 nonce proof "$KATO_URL"; do
 done
 
 # Start over TLS: offsets and skew, as sustained_test.sh measures them.
-starts=""
-for n in 1 2 3; do
-    line=$(grep ' AGENT-START in_ms=' "$T_TMP/agent$n.log" | head -n 1)
-    if [ -z "$line" ]; then
-        notok "agent$n logged AGENT-START"
-        continue
-    fi
-    in_ms=$(sed 's/.*in_ms=\(-*[0-9]*\).*/\1/' <<<"$line")
-    off=$(sed 's/.*offset_us=\(-*[0-9]*\).*/\1/' <<<"$line")
-    rtt=$(sed 's/.*rtt_us=\([0-9]*\).*/\1/' <<<"$line")
-    check "agent$n offset ${off} us within rtt/2 over TLS (rtt ${rtt} us)" \
-        test "${off#-}" -le $((rtt / 2 + 1))
-    starts="$starts $(($(mh_log_ms "$line") + in_ms))"
-    echo "# agent$n over TLS: in_ms=$in_ms offset_us=$off rtt_us=$rtt"
-done
-spread=$(tr ' ' '\n' <<<"$starts" | grep -v '^$' | sort -n |
-    awk 'NR==1{a=$1} {b=$1} END{print b-a}')
-echo "# start skew over TLS (agents' local start instants from their logs, ms resolution): ${spread} ms"
-echo "# first arrival at katosim (ms since katosim start): $(m '[.peers[] | "\(.addr)=\(.first_ms)"] | join(" ")')"
-skew_us=$(m '[.peers[].first_ms] | (max - min) * 1000 | floor')
-echo "# start skew over TLS at the target (spread of first arrivals): $skew_us us"
-check "agents' first requests reach the target within 10 ms of each other (${skew_us} us)" \
-    test "${skew_us:-999999}" -le 10000
+mh_check_start "$T_TMP/m1.json" " over TLS"
 agents_stop 1 2 3 4
 
 # --- B: mutual TLS ----------------------------------------------------------------
