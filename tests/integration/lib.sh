@@ -66,6 +66,44 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# master_remote CFG [SUFFIX]: a master waiting (--agents 1) for one agent
+# the test starts itself, on tcp://127.0.0.1:<free port>, with the token
+# file $T_TMP/token (written on first use). Sets the globals tok, port, out
+# ($T_TMP/out$SUFFIX) and mpid; its output goes to $T_TMP/stdout$SUFFIX
+# and $T_TMP/stderr$SUFFIX.
+master_remote() {
+    local cfg=$1 sfx=${2:-}
+    tok=$T_TMP/token
+    [ -s "$tok" ] || (umask 077 && echo "it-token-$RANDOM$RANDOM" >"$tok")
+    port=$(free_port)
+    out=$T_TMP/out$sfx
+    "$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 1 \
+        --listen "tcp://127.0.0.1:$port" --token-file "$tok" --agent-timeout 60 \
+        --output "$out" >"$T_TMP/stdout$sfx" 2>"$T_TMP/stderr$sfx" &
+    mpid=$!
+    T_PIDS+=("$mpid")
+}
+
+# check_master_waits: the master of master_remote logged AGENTS-WAIT
+# (polled for at most 5 s).
+check_master_waits() {
+    local i
+    for i in $(seq 1 100); do
+        grep -q AGENTS-WAIT "$T_TMP/stderr" && break
+        sleep 0.05
+    done
+    check "master waits for an agent" grep -q AGENTS-WAIT "$T_TMP/stderr"
+}
+
+# rogue MODE [ARGS...]: tests/support/rogue_peer.py against the master of
+# master_remote; checks that its verdict is "refused".
+rogue() {
+    local line
+    line=$(timeout 30 python3 "$KS_SOURCE_DIR/tests/support/rogue_peer.py" "$port" "$@" 2>&1 |
+        grep '^RESULT' | tail -n 1)
+    check "rogue $1 refused (${line#RESULT })" test "${line#RESULT ok}" != "$line"
+}
+
 # count of live processes whose command line matches PATTERN and that were
 # started from this build folder (leftover check).
 leftovers() {

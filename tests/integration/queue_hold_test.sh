@@ -24,15 +24,7 @@ test_scenarios:
 performance_thresholds:
   max_error_rate: 0.0
 YAML
-tok=$T_TMP/token
-(umask 077 && echo "queue-hold-$RANDOM$RANDOM" >"$tok")
-port=$(free_port)
-out=$T_TMP/out
-"$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 1 \
-    --listen "tcp://127.0.0.1:$port" --token-file "$tok" --agent-timeout 60 \
-    --output "$out" >"$T_TMP/stdout" 2>"$T_TMP/stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
+master_remote "$cfg"
 KATO_STRESS_TEST_MAX_UNACKED=1 "$KS_OUT/stress-agent" \
     --master "tcp://127.0.0.1:$port" --token-file "$tok" --name held-1 \
     --threads 1 --allow-target "127.0.0.1:$KATO_PORT" >"$T_TMP/agent.log" 2>&1 &

@@ -11,8 +11,6 @@
 # speaks the protocol wrongly is tests/support/rogue_peer.py.
 . "$(dirname "$0")/lib.sh"
 
-ROGUE="python3 $KS_SOURCE_DIR/tests/support/rogue_peer.py"
-
 katosim_start
 cfg=$T_TMP/reject.yaml
 cat >"$cfg" <<YAML
@@ -25,26 +23,8 @@ test_scenarios:
 performance_thresholds:
   max_error_rate: 0.0
 YAML
-tok=$T_TMP/token
-(umask 077 && echo "reject-test-token-$RANDOM$RANDOM" >"$tok")
-port=$(free_port)
-out=$T_TMP/out
-"$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 1 \
-    --listen "tcp://127.0.0.1:$port" --token-file "$tok" --agent-timeout 60 \
-    --output "$out" >"$T_TMP/stdout" 2>"$T_TMP/stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
-for i in $(seq 1 100); do
-    grep -q AGENTS-WAIT "$T_TMP/stderr" && break
-    sleep 0.05
-done
-check "master waits for an agent" grep -q AGENTS-WAIT "$T_TMP/stderr"
-
-rogue() { # MODE [ARGS...]: runs the rogue peer, checks its verdict
-    local line
-    line=$(timeout 30 $ROGUE "$port" "$@" 2>&1 | grep '^RESULT' | tail -n 1)
-    check "rogue $1 refused (${line#RESULT })" test "${line#RESULT ok}" != "$line"
-}
+master_remote "$cfg"
+check_master_waits
 
 # --- wrong protocol version: REJECT with the version named, logged.
 rogue version
@@ -114,13 +94,8 @@ wait "$apid" 2>/dev/null
 # --- a target not on --allow-target: the agent refuses the ASSIGN and
 # names the URL and its list; the master reports it and exits 3.
 load0=$(katosim_metric '.load_requests')
-port2=$(free_port)
-"$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 1 \
-    --listen "tcp://127.0.0.1:$port2" --token-file "$tok" --agent-timeout 60 \
-    --output "$T_TMP/out2" >"$T_TMP/stdout2" 2>"$T_TMP/stderr2" &
-mpid=$!
-T_PIDS+=("$mpid")
-"$KS_OUT/stress-agent" --master "tcp://127.0.0.1:$port2" --token-file "$tok" \
+master_remote "$cfg" 2
+"$KS_OUT/stress-agent" --master "tcp://127.0.0.1:$port" --token-file "$tok" \
     --name fenced-1 --threads 1 --allow-target 127.0.0.1:1 \
     --allow-target 10.9.9.9:8000 >"$T_TMP/fenced.log" 2>&1 &
 fpid=$!

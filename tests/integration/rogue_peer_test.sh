@@ -9,8 +9,6 @@
 # tests/support/rogue_peer.py (nng's SP/TCP framing by hand).
 . "$(dirname "$0")/lib.sh"
 
-ROGUE="python3 $KS_SOURCE_DIR/tests/support/rogue_peer.py"
-
 katosim_start
 cfg=$T_TMP/rogue.yaml
 cat >"$cfg" <<YAML
@@ -24,26 +22,9 @@ performance_thresholds:
   response_time_p99_max: 2000
   max_error_rate: 0.0
 YAML
-tok=$T_TMP/token
-(umask 077 && echo "rogue-test-token-$RANDOM$RANDOM" >"$tok")
-port=$(free_port)
-out=$T_TMP/out
-"$KS_OUT/stress-master" --config "$cfg" --url "$KATO_URL" --agents 1 \
-    --listen "tcp://127.0.0.1:$port" --token-file "$tok" --agent-timeout 60 \
-    --output "$out" >"$T_TMP/stdout" 2>"$T_TMP/stderr" &
-mpid=$!
-T_PIDS+=("$mpid")
-for i in $(seq 1 100); do
-    grep -q AGENTS-WAIT "$T_TMP/stderr" && break
-    sleep 0.05
-done
-check "master waits for an agent" grep -q AGENTS-WAIT "$T_TMP/stderr"
+master_remote "$cfg"
+check_master_waits
 
-rogue() { # MODE [ARGS...]: runs the rogue peer, checks its verdict
-    local line
-    line=$(timeout 30 $ROGUE "$port" "$@" 2>&1 | grep '^RESULT' | tail -n 1)
-    check "rogue $1 refused (${line#RESULT })" test "${line#RESULT ok}" != "$line"
-}
 rogue noise
 rogue garbage
 rogue oversized
