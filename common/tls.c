@@ -617,18 +617,14 @@ sum_counters(nng_stat *st, const char *const *names)
     return n;
 }
 
-int
-tls_listener_failures(nng_listener l, uint64_t *out)
+/* The handshake failures counted in st (a listener's or dialer's
+ * statistics in all, or NULL when nng has none); frees all. */
+static int
+failures_of(nng_stat *all, nng_stat *st, uint64_t *out)
 {
     static const char *const names[] = {"auth", "proto", "other", NULL};
-    nng_stat *all = NULL;
-    nng_stat *st = NULL;
     int rv = 0;
 
-    if (nng_stats_get(&all) != 0) {
-        return E_NOMEM;
-    }
-    st = nng_stat_find_listener(all, l);
     if (st == NULL) {
         rv = E_NOTFOUND;
     } else {
@@ -639,24 +635,25 @@ tls_listener_failures(nng_listener l, uint64_t *out)
 }
 
 int
-tls_dialer_failures(nng_dialer d, uint64_t *out)
+tls_listener_failures(nng_listener l, uint64_t *out)
 {
-    static const char *const names[] = {"auth", "proto", "other", NULL};
     nng_stat *all = NULL;
-    nng_stat *st = NULL;
-    int rv = 0;
 
     if (nng_stats_get(&all) != 0) {
         return E_NOMEM;
     }
-    st = nng_stat_find_dialer(all, d);
-    if (st == NULL) {
-        rv = E_NOTFOUND;
-    } else {
-        *out = sum_counters(st, names);
+    return failures_of(all, nng_stat_find_listener(all, l), out);
+}
+
+int
+tls_dialer_failures(nng_dialer d, uint64_t *out)
+{
+    nng_stat *all = NULL;
+
+    if (nng_stats_get(&all) != 0) {
+        return E_NOMEM;
     }
-    nng_stats_free(all);
-    return rv;
+    return failures_of(all, nng_stat_find_dialer(all, d), out);
 }
 
 /* --- diagnosis
