@@ -197,6 +197,18 @@ style_attrs(struct buf_writer *w, const struct style *s)
     }
 }
 
+/* Sets c->y1 to top (> 0) rounded up to a whole number of steps, the
+ * step being the nice_up value that gives about five ticks; returns the
+ * step (for chart_yticks). */
+static double
+chart_y_scale(struct chart *c, double top)
+{
+    double step = nice_up(top / 5.0);
+
+    c->y1 = step * ceil(top / step);
+    return step;
+}
+
 /* Opens a chart: figure, svg, title, frame. */
 static void
 chart_open(struct buf_writer *w, const char *title)
@@ -475,8 +487,7 @@ chart_throughput(struct buf_writer *w, const struct series *s, double end_s)
     }
     c.x0 = 0.0;
     c.x1 = (double)s->n; /* the end of the last interval */
-    step = nice_up(s->max_rps / 5.0);
-    c.y1 = step * ceil(s->max_rps / step);
+    step = chart_y_scale(&c, s->max_rps);
     chart_open(w, title);
     for (size_t k = 0; k < s->n; k++) {
         if (s->err[k] > 0.0) {
@@ -532,8 +543,7 @@ chart_latency(struct buf_writer *w, const struct series *s, double end_s)
     }
     c.x0 = 0.0;
     c.x1 = (double)s->n; /* the end of the last interval */
-    step = nice_up(s->max_ms / 5.0);
-    c.y1 = step * ceil(s->max_ms / step);
+    step = chart_y_scale(&c, s->max_ms);
     chart_open(w, title);
     chart_yticks(w, &c, step);
     chart_xticks_time(w, &c);
@@ -599,8 +609,7 @@ chart_spectrum(struct buf_writer *w, const struct agg *a)
     top = ms_of(hist_max(lat)) > top ? ms_of(hist_max(lat)) : top;
     c.x0 = 0.2; /* just left of 50 %, where the spectrum starts */
     c.x1 = 5.0;
-    step = nice_up(top / 5.0);
-    c.y1 = step * ceil(top / step);
+    step = chart_y_scale(&c, top);
     c.y1 = c.y1 > 0.0 ? c.y1 : 1.0;
     chart_open(w, title);
     chart_yticks(w, &c, step);
@@ -1176,8 +1185,7 @@ chart_memory(struct buf_writer *w, const struct memleak *m)
     }
     c.x0 = 0.0;
     c.x1 = x[m->n - 1] > 1.0 ? x[m->n - 1] : 1.0;
-    step = nice_up(max_y / 5.0);
-    c.y1 = step * ceil(max_y / step);
+    step = chart_y_scale(&c, max_y);
     chart_open(w, title);
     chart_yticks(w, &c, step);
     chart_xticks_time(w, &c);
@@ -1401,8 +1409,7 @@ chart_resource(struct buf_writer *w, const struct agg *a, bool target)
     }
     c.x0 = 0.0;
     c.x1 = (double)n;
-    step = nice_up(top / 5.0);
-    c.y1 = step * ceil(top / step);
+    step = chart_y_scale(&c, top);
     chart_open(w, title);
     chart_yticks(w, &c, step);
     chart_xticks_time(w, &c);
