@@ -8,7 +8,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,24 +26,7 @@
 static bool
 parse_u64(const char *p, uint64_t *v)
 {
-    uint64_t x = 0;
-    bool any = false;
-
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    for (; *p >= '0' && *p <= '9'; p++) {
-        uint64_t d = (uint64_t)(*p - '0');
-        if (x > (UINT64_MAX - d) / 10u) {
-            return false;
-        }
-        x = x * 10u + d;
-        any = true;
-    }
-    if (any) {
-        *v = x;
-    }
-    return any;
+    return resources_next_u64(&p, v);
 }
 
 int
@@ -183,38 +165,17 @@ memsample_resolve(int source, const char *container)
     return CONFIG_MEMORY_SOURCE_METRICS;
 }
 
-/* Reads path whole (at most READ_MAX - 1 bytes) into out, NUL-ended. */
+/* Reads path whole (at most READ_MAX - 1 bytes) into out, NUL-ended; err
+ * names the file and errno on failure. */
 static int
 read_file(const char *path, char *out, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t n = 0;
-    int rv = 0;
-
-    if (fd < 0) {
+    if (resources_read_file(path, out, READ_MAX) != 0) {
         int e = errno;
         (void)snprintf(err, errlen, "%s: errno %d", path, e);
         return E_IO;
     }
-    while (n < READ_MAX - 1) {
-        ssize_t k = read(fd, out + n, READ_MAX - 1 - n);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            int e = errno;
-            (void)snprintf(err, errlen, "%s: errno %d", path, e);
-            rv = E_IO;
-            break;
-        }
-        if (k == 0) {
-            break;
-        }
-        n += (size_t)k;
-    }
-    (void)close(fd);
-    out[n] = '\0';
-    return rv;
+    return 0;
 }
 
 struct body {

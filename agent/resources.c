@@ -19,10 +19,8 @@
 
 #define READ_MAX (16u * 1024u) /* /proc/net/dev of ~100 interfaces */
 
-/* Parses decimal digits at *pp (after blanks) into *v and advances *pp;
- * false when there are none or the value overflows. */
-static bool
-next_u64(const char **pp, uint64_t *v)
+bool
+resources_next_u64(const char **pp, uint64_t *v)
 {
     const char *p = *pp;
     uint64_t x = 0;
@@ -83,7 +81,8 @@ resources_parse_pid_stat(const char *text, uint64_t *ticks)
             return E_PROTO;
         }
     }
-    if (!next_u64(&p, &ut) || !next_u64(&p, &st) || ut > UINT64_MAX - st) {
+    if (!resources_next_u64(&p, &ut) || !resources_next_u64(&p, &st) ||
+        ut > UINT64_MAX - st) {
         return E_PROTO;
     }
     *ticks = ut + st;
@@ -102,7 +101,7 @@ resources_parse_proc_stat(const char *text, uint64_t *busy, uint64_t *total)
     }
     p += 4;
     for (int i = 0; i < 8; i++) {
-        if (!next_u64(&p, &v[i]) || sum > UINT64_MAX - v[i]) {
+        if (!resources_next_u64(&p, &v[i]) || sum > UINT64_MAX - v[i]) {
             return E_PROTO;
         }
         sum += v[i];
@@ -119,8 +118,8 @@ resources_parse_statm(const char *text, uint64_t page_size, uint64_t *rss)
     uint64_t size = 0;
     uint64_t res = 0;
 
-    if (!next_u64(&p, &size) || !next_u64(&p, &res) || page_size == 0 ||
-        res > UINT64_MAX / page_size) {
+    if (!resources_next_u64(&p, &size) || !resources_next_u64(&p, &res) ||
+        page_size == 0 || res > UINT64_MAX / page_size) {
         return E_PROTO;
     }
     *rss = res * page_size;
@@ -142,11 +141,11 @@ resources_parse_net_dev(const char *text, uint64_t *rx, uint64_t *tx)
             const char *p = colon + 1;
             uint64_t r = 0;
             uint64_t t = 0;
-            bool ok = next_u64(&p, &r);
+            bool ok = resources_next_u64(&p, &r);
             for (int f = 0; ok && f < 7; f++) {
                 ok = skip_field(&p);
             }
-            if (!ok || !next_u64(&p, &t)) {
+            if (!ok || !resources_next_u64(&p, &t)) {
                 return E_PROTO;
             }
             srx += r;
@@ -172,25 +171,26 @@ resources_centi(uint64_t cpu_delta, uint64_t wall_delta)
     return (uint64_t)((double)cpu_delta * 10000.0 / (double)wall_delta + 0.5);
 }
 
-/* Reads path whole (at most READ_MAX - 1 bytes) into out, NUL-ended. */
-static int
-read_file(const char *path, char *out)
+int
+resources_read_file(const char *path, char *out, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     size_t n = 0;
-    int rv = 0;
 
     if (fd < 0) {
         return E_IO;
     }
-    while (n < READ_MAX - 1) {
-        ssize_t k = read(fd, out + n, READ_MAX - 1 - n);
+    while (n < cap - 1) {
+        ssize_t k = read(fd, out + n, cap - 1 - n);
         if (k < 0 && errno == EINTR) {
             continue;
         }
         if (k < 0) {
-            rv = E_IO;
-            break;
+            int e = errno;
+            (void)close(fd);
+            out[n] = '\0';
+            errno = e;
+            return E_IO;
         }
         if (k == 0) {
             break;
@@ -199,7 +199,7 @@ read_file(const char *path, char *out)
     }
     (void)close(fd);
     out[n] = '\0';
-    return rv;
+    return 0;
 }
 
 struct reading {
@@ -211,13 +211,13 @@ read_all(const struct resources *r, struct reading *x)
 {
     char text[READ_MAX];
 
-    if (read_file("/proc/self/stat", text) != 0 ||
+    if (resources_read_file("/proc/self/stat", text, sizeof(text)) != 0 ||
         resources_parse_pid_stat(text, &x->ticks) != 0 ||
-        read_file("/proc/stat", text) != 0 ||
+        resources_read_file("/proc/stat", text, sizeof(text)) != 0 ||
         resources_parse_proc_stat(text, &x->busy, &x->total) != 0 ||
-        read_file("/proc/self/statm", text) != 0 ||
+        resources_read_file("/proc/self/statm", text, sizeof(text)) != 0 ||
         resources_parse_statm(text, r->page_size, &x->rss) != 0 ||
-        read_file("/proc/net/dev", text) != 0 ||
+        resources_read_file("/proc/net/dev", text, sizeof(text)) != 0 ||
         resources_parse_net_dev(text, &x->rx, &x->tx) != 0) {
         return E_IO;
     }

@@ -13,6 +13,7 @@
 #define AGENT_RESOURCES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Samples closer together than this give no figures (the rates would be
@@ -81,6 +82,17 @@ int resources_parse_statm(const char *text, uint64_t page_size, uint64_t *rss);
  * every interface, lo included (two header lines, then "name: rx_bytes
  * 7 more rx fields tx_bytes ..."). Returns 0 or E_PROTO (no interface). */
 int resources_parse_net_dev(const char *text, uint64_t *rx, uint64_t *tx);
+
+/* The text readers the target's sampler (memsample.c) shares. */
+
+/* Parses the decimal digits at *pp (after blanks) into *v and advances *pp
+ * past them; false (nothing changed) when there are none or the value
+ * overflows 64 bits. */
+bool resources_next_u64(const char **pp, uint64_t *v);
+
+/* Reads path whole, at most cap - 1 bytes (cap > 0), into out, NUL-ended.
+ * Returns 0, or E_IO with errno left as the failing call set it. */
+int resources_read_file(const char *path, char *out, size_t cap);
 
 /* CPU percent x 100 of cpu_delta over wall_delta, both in the same unit;
  * 0 when wall_delta is 0. */
